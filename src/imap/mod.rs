@@ -1,0 +1,5 @@
+//! IMAP: the sans-IO protocol core (`proto`), the per-connection state
+//! machine (`session`), and the actors and listeners that drive them.
+
+pub mod proto;
+pub mod session;

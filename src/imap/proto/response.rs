@@ -1,0 +1,149 @@
+//! Typed server responses (RFC 3501 §7 and the `response` productions of §9),
+//! as the session builds them and the encoder writes them.
+
+use std::num::NonZeroU32;
+
+use chrono::{DateTime, FixedOffset};
+
+use super::types::{Flag, FlagFetch, FlagPerm, Section, StatusItem, Tag};
+
+/// One response line (possibly with literals inside).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Response {
+    Status(StatusResponse),
+    Data(Data),
+    /// `continue-req = "+" SP (resp-text / base64) CRLF`.
+    Continue(Continue),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Continue {
+    /// `+ text` (the text may carry a code).
+    Text { code: Option<Code>, text: String },
+    /// `+ base64`: a SASL server challenge; the bytes are encoded on the wire.
+    Base64(Vec<u8>),
+}
+
+/// `resp-cond-state`, `resp-cond-bye`, `resp-cond-auth` and tagged status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusResponse {
+    /// `None` for an untagged (`*`) response.
+    pub tag: Option<Tag>,
+    pub kind: StatusKind,
+    pub code: Option<Code>,
+    /// Human-readable `text`; must not contain CR or LF (the encoder
+    /// replaces them) and is never empty on the wire.
+    pub text: String,
+}
+
+impl StatusResponse {
+    pub fn tagged(tag: Tag, kind: StatusKind, code: Option<Code>, text: impl Into<String>) -> Self {
+        StatusResponse { tag: Some(tag), kind, code, text: text.into() }
+    }
+    pub fn untagged(kind: StatusKind, code: Option<Code>, text: impl Into<String>) -> Self {
+        StatusResponse { tag: None, kind, code, text: text.into() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusKind {
+    Ok,
+    No,
+    Bad,
+    /// Only untagged, only in the greeting.
+    PreAuth,
+    /// Only untagged.
+    Bye,
+}
+
+/// `resp-text-code` (RFC 3501 §7.1) and the codes of RFC 5530.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Code {
+    Alert,
+    BadCharset(Vec<String>),
+    Capability(Vec<String>),
+    Parse,
+    PermanentFlags(Vec<FlagPerm>),
+    ReadOnly,
+    ReadWrite,
+    TryCreate,
+    UidNext(u32),
+    UidValidity(u32),
+    Unseen(u32),
+    // RFC 5530
+    Unavailable,
+    AuthenticationFailed,
+    AuthorizationFailed,
+    Expired,
+    PrivacyRequired,
+    ContactAdmin,
+    NoPerm,
+    InUse,
+    ExpungeIssued,
+    Corruption,
+    ServerBug,
+    ClientBug,
+    Cannot,
+    Limit,
+    OverQuota,
+    AlreadyExists,
+    NonExistent,
+    /// RFC 7889 / RFC 4469: the message is larger than the server accepts.
+    TooBig,
+}
+
+/// Untagged data responses (RFC 3501 §7.2–§7.4, RFC 2971 ID).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Data {
+    Capability(Vec<String>),
+    /// `mailbox-list`; the name is UTF-8 and is encoded to modified UTF-7.
+    List {
+        attributes: Vec<String>,
+        delimiter: Option<char>,
+        name: String,
+    },
+    Lsub {
+        attributes: Vec<String>,
+        delimiter: Option<char>,
+        name: String,
+    },
+    Status {
+        name: String,
+        items: Vec<(StatusItem, u32)>,
+    },
+    Search(Vec<u32>),
+    Flags(Vec<Flag>),
+    Exists(u32),
+    Recent(u32),
+    Expunge(NonZeroU32),
+    Fetch {
+        seq: NonZeroU32,
+        items: Vec<MessageDataItem>,
+    },
+    Id(Option<Vec<(String, Option<String>)>>),
+}
+
+/// `msg-att` items of a FETCH response (RFC 3501 §7.4.2).
+#[derive(Debug, Clone, PartialEq)]
+pub enum MessageDataItem {
+    Flags(Vec<FlagFetch>),
+    Uid(NonZeroU32),
+    InternalDate(DateTime<FixedOffset>),
+    Rfc822Size(u32),
+    /// Pre-encoded `envelope` (RFC 3501 §9), written as is: the store keeps
+    /// ENVELOPE computed once at delivery.
+    Envelope(Vec<u8>),
+    /// Pre-encoded `body` without extension data (FETCH BODY).
+    Body(Vec<u8>),
+    /// Pre-encoded `body` with extension data (FETCH BODYSTRUCTURE).
+    BodyStructure(Vec<u8>),
+    /// `BODY[section]<origin>`: `data` is `None` for NIL.
+    BodySection {
+        section: Section,
+        origin: Option<u32>,
+        data: Option<Vec<u8>>,
+    },
+    Rfc822(Option<Vec<u8>>),
+    Rfc822Header(Option<Vec<u8>>),
+    Rfc822Text(Option<Vec<u8>>),
+}

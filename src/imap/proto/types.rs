@@ -1,0 +1,468 @@
+//! Typed IMAP4rev1 commands (RFC 3501 §6 and the §9 grammar), as the parser
+//! produces them and the session consumes them.
+//!
+//! Values here are already validated: a `Tag` never contains `+`, a
+//! `MailboxName` is decoded from modified UTF-7, a sequence number is never 0.
+//! Nothing in this module knows about sockets, actors or storage.
+
+use std::fmt;
+use std::num::NonZeroU32;
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+
+/// `tag = 1*<any ASTRING-CHAR except "+">` (RFC 3501 §9).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Tag(String);
+
+impl Tag {
+    /// Returns `None` unless `s` is a valid tag.
+    pub fn new(s: &str) -> Option<Tag> {
+        if !s.is_empty() && s.bytes().all(|b| is_astring_char(b) && b != b'+') {
+            Some(Tag(s.to_owned()))
+        } else {
+            None
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Tag({})", self.0)
+    }
+}
+
+impl fmt::Display for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `ATOM-CHAR = <any CHAR except atom-specials>` (RFC 3501 §9).
+pub fn is_atom_char(b: u8) -> bool {
+    (0x21..=0x7e).contains(&b) && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
+}
+
+/// `ASTRING-CHAR = ATOM-CHAR / resp-specials` (RFC 3501 §9).
+pub fn is_astring_char(b: u8) -> bool {
+    is_atom_char(b) || b == b']'
+}
+
+/// `list-char = ATOM-CHAR / list-wildcards / resp-specials` (RFC 3501 §9).
+pub fn is_list_char(b: u8) -> bool {
+    is_atom_char(b) || matches!(b, b'%' | b'*' | b']')
+}
+
+/// A secret (password, SASL response) whose `Debug` never shows the value,
+/// so it cannot end up in a log line by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret<T>(pub T);
+
+impl<T> Secret<T> {
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(REDACTED)")
+    }
+}
+
+/// A mailbox name, decoded from modified UTF-7 (RFC 3501 §5.1.3).
+///
+/// `INBOX` in any case is the distinguished `Inbox` (RFC 3501 §5.1); every
+/// other name keeps its case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Mailbox {
+    Inbox,
+    Other(String),
+}
+
+impl Mailbox {
+    pub fn from_utf8(name: String) -> Mailbox {
+        if name.eq_ignore_ascii_case("INBOX") {
+            Mailbox::Inbox
+        } else {
+            Mailbox::Other(name)
+        }
+    }
+    /// The name as the store knows it (UTF-8, `INBOX` canonical).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Mailbox::Inbox => "INBOX",
+            Mailbox::Other(s) => s,
+        }
+    }
+}
+
+/// One element of a `sequence-set`: a number or `*` (RFC 3501 §9 `seq-number`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SeqOrUid {
+    Value(NonZeroU32),
+    /// `*`: the largest number in use (the last message, or the highest UID).
+    Asterisk,
+}
+
+impl SeqOrUid {
+    /// Resolves `*` against the largest value in use.
+    pub fn resolve(self, largest: u32) -> u32 {
+        match self {
+            SeqOrUid::Value(v) => v.get(),
+            SeqOrUid::Asterisk => largest,
+        }
+    }
+}
+
+/// `seq-range = seq-number ":" seq-number`; a single number is a range of one.
+/// The order of the two ends is not significant (RFC 3501 §9: `2:4` and
+/// `4:2` are the same).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SeqRange {
+    pub start: SeqOrUid,
+    pub end: SeqOrUid,
+}
+
+impl SeqRange {
+    pub fn single(v: SeqOrUid) -> SeqRange {
+        SeqRange { start: v, end: v }
+    }
+    /// The inclusive bounds, low first, with `*` resolved.
+    pub fn bounds(&self, largest: u32) -> (u32, u32) {
+        let a = self.start.resolve(largest);
+        let b = self.end.resolve(largest);
+        (a.min(b), a.max(b))
+    }
+}
+
+/// `sequence-set` (RFC 3501 §9): never empty.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SequenceSet(pub Vec<SeqRange>);
+
+impl SequenceSet {
+    /// Whether `n` is in the set, with `*` standing for `largest`.
+    pub fn contains(&self, n: u32, largest: u32) -> bool {
+        self.0.iter().any(|r| {
+            let (lo, hi) = r.bounds(largest);
+            lo <= n && n <= hi
+        })
+    }
+}
+
+/// A message flag as a client may set it (`flag` in RFC 3501 §9).
+/// `\Recent` is not settable and appears only in `FlagFetch`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Flag {
+    Answered,
+    Flagged,
+    Deleted,
+    Seen,
+    Draft,
+    /// `flag-keyword = atom`; case is preserved, comparison is
+    /// case-insensitive at the store.
+    Keyword(String),
+    /// `flag-extension = "\" atom`, other than the system flags.
+    Extension(String),
+}
+
+/// A flag in a FETCH response: any `Flag`, or `\Recent`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FlagFetch {
+    Flag(Flag),
+    Recent,
+}
+
+/// A flag in PERMANENTFLAGS: any `Flag`, or `\*` (new keywords may be created).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FlagPerm {
+    Flag(Flag),
+    Asterisk,
+}
+
+/// A complete command: tag and body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Command {
+    pub tag: Tag,
+    pub body: CommandBody,
+}
+
+/// The SASL initial response of `AUTHENTICATE mech initial` (RFC 4959).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InitialResponse {
+    /// `=`: an initial response that is empty.
+    Empty,
+    /// The base64-decoded bytes.
+    Data(Secret<Vec<u8>>),
+}
+
+/// Every command the grammar knows (RFC 3501 §6, §9; ID from RFC 2971).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CommandBody {
+    // §6.1: any state
+    Capability,
+    Noop,
+    Logout,
+    // §6.2: not authenticated
+    StartTls,
+    Authenticate {
+        /// Upper-cased mechanism name, e.g. `PLAIN`.
+        mechanism: String,
+        initial_response: Option<InitialResponse>,
+    },
+    Login {
+        username: Vec<u8>,
+        password: Secret<Vec<u8>>,
+    },
+    // §6.3: authenticated
+    Select {
+        mailbox: Mailbox,
+    },
+    Examine {
+        mailbox: Mailbox,
+    },
+    Create {
+        mailbox: Mailbox,
+    },
+    Delete {
+        mailbox: Mailbox,
+    },
+    Rename {
+        from: Mailbox,
+        to: Mailbox,
+    },
+    Subscribe {
+        mailbox: Mailbox,
+    },
+    Unsubscribe {
+        mailbox: Mailbox,
+    },
+    /// `list-mailbox` may contain the wildcards `%` and `*`; both arguments
+    /// are decoded from modified UTF-7.
+    List {
+        reference: String,
+        pattern: String,
+    },
+    Lsub {
+        reference: String,
+        pattern: String,
+    },
+    Status {
+        mailbox: Mailbox,
+        items: Vec<StatusItem>,
+    },
+    Append {
+        mailbox: Mailbox,
+        flags: Vec<Flag>,
+        date: Option<DateTime<FixedOffset>>,
+        message: Vec<u8>,
+    },
+    // §6.4: selected
+    Check,
+    Close,
+    Expunge,
+    Search {
+        /// Upper-cased charset name from `CHARSET x`, if given.
+        charset: Option<String>,
+        /// The criteria; several top-level keys are an implicit `And`.
+        criteria: SearchKey,
+        uid: bool,
+    },
+    Fetch {
+        sequence_set: SequenceSet,
+        items: FetchItems,
+        uid: bool,
+    },
+    Store {
+        sequence_set: SequenceSet,
+        kind: StoreKind,
+        silent: bool,
+        flags: Vec<Flag>,
+        uid: bool,
+    },
+    Copy {
+        sequence_set: SequenceSet,
+        mailbox: Mailbox,
+        uid: bool,
+    },
+    /// RFC 2971: `ID ("name" "value" ...)` or `ID NIL`.
+    Id {
+        parameters: Option<Vec<(String, Option<String>)>>,
+    },
+}
+
+impl CommandBody {
+    /// The command's name as logs and response texts show it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CommandBody::Capability => "CAPABILITY",
+            CommandBody::Noop => "NOOP",
+            CommandBody::Logout => "LOGOUT",
+            CommandBody::StartTls => "STARTTLS",
+            CommandBody::Authenticate { .. } => "AUTHENTICATE",
+            CommandBody::Login { .. } => "LOGIN",
+            CommandBody::Select { .. } => "SELECT",
+            CommandBody::Examine { .. } => "EXAMINE",
+            CommandBody::Create { .. } => "CREATE",
+            CommandBody::Delete { .. } => "DELETE",
+            CommandBody::Rename { .. } => "RENAME",
+            CommandBody::Subscribe { .. } => "SUBSCRIBE",
+            CommandBody::Unsubscribe { .. } => "UNSUBSCRIBE",
+            CommandBody::List { .. } => "LIST",
+            CommandBody::Lsub { .. } => "LSUB",
+            CommandBody::Status { .. } => "STATUS",
+            CommandBody::Append { .. } => "APPEND",
+            CommandBody::Check => "CHECK",
+            CommandBody::Close => "CLOSE",
+            CommandBody::Expunge => "EXPUNGE",
+            CommandBody::Search { uid: false, .. } => "SEARCH",
+            CommandBody::Search { uid: true, .. } => "UID SEARCH",
+            CommandBody::Fetch { uid: false, .. } => "FETCH",
+            CommandBody::Fetch { uid: true, .. } => "UID FETCH",
+            CommandBody::Store { uid: false, .. } => "STORE",
+            CommandBody::Store { uid: true, .. } => "UID STORE",
+            CommandBody::Copy { uid: false, .. } => "COPY",
+            CommandBody::Copy { uid: true, .. } => "UID COPY",
+            CommandBody::Id { .. } => "ID",
+        }
+    }
+}
+
+/// `status-att` (RFC 3501 §6.3.10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StatusItem {
+    Messages,
+    Recent,
+    UidNext,
+    UidValidity,
+    Unseen,
+}
+
+/// `STORE` data item name: `FLAGS`, `+FLAGS` or `-FLAGS` (RFC 3501 §6.4.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StoreKind {
+    Replace,
+    Add,
+    Remove,
+}
+
+/// The argument of FETCH: a macro or a list of attributes (RFC 3501 §6.4.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchItems {
+    /// `ALL` = `(FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)`
+    All,
+    /// `FAST` = `(FLAGS INTERNALDATE RFC822.SIZE)`
+    Fast,
+    /// `FULL` = `(FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODY)`
+    Full,
+    /// A single attribute or a parenthesised list of them; never empty.
+    Attributes(Vec<FetchAttr>),
+}
+
+impl FetchItems {
+    /// The macros expanded, as RFC 3501 §6.4.5 defines them.
+    pub fn expand(&self) -> Vec<FetchAttr> {
+        use FetchAttr::*;
+        match self {
+            FetchItems::All => vec![Flags, InternalDate, Rfc822Size, Envelope],
+            FetchItems::Fast => vec![Flags, InternalDate, Rfc822Size],
+            FetchItems::Full => vec![Flags, InternalDate, Rfc822Size, Envelope, Body],
+            FetchItems::Attributes(a) => a.clone(),
+        }
+    }
+}
+
+/// `fetch-att` (RFC 3501 §9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchAttr {
+    Envelope,
+    Flags,
+    InternalDate,
+    /// `RFC822`: the whole message; sets \Seen.
+    Rfc822,
+    Rfc822Header,
+    Rfc822Size,
+    /// `RFC822.TEXT`: the body; sets \Seen.
+    Rfc822Text,
+    /// `BODY` without a section: the non-extensible BODYSTRUCTURE.
+    Body,
+    BodyStructure,
+    Uid,
+    /// `BODY[section]<partial>` or `BODY.PEEK[section]<partial>`.
+    BodySection {
+        peek: bool,
+        section: Section,
+        /// `<origin.length>`: the length is never 0 (RFC 3501 §9 `nz-number`).
+        partial: Option<(u32, NonZeroU32)>,
+    },
+}
+
+/// `section-spec` (RFC 3501 §9): a part path and what of it to return.
+/// `BODY[]` is `Section { part: [], text: None }`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Section {
+    /// `section-part`: `1.2.3`; empty for the whole message.
+    pub part: Vec<NonZeroU32>,
+    pub text: Option<SectionText>,
+}
+
+/// `section-msgtext` / `section-text` (RFC 3501 §9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SectionText {
+    Header,
+    /// Field names as sent (ASCII); matching is case-insensitive.
+    HeaderFields(Vec<String>),
+    HeaderFieldsNot(Vec<String>),
+    Text,
+    /// `MIME`: only valid after a part number.
+    Mime,
+}
+
+/// `search-key` (RFC 3501 §6.4.4, §9). String arguments are raw bytes in the
+/// charset named by the command's CHARSET (US-ASCII when absent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchKey {
+    All,
+    Answered,
+    Bcc(Vec<u8>),
+    Before(NaiveDate),
+    Body(Vec<u8>),
+    Cc(Vec<u8>),
+    Deleted,
+    Draft,
+    Flagged,
+    From(Vec<u8>),
+    /// Field name (ASCII) and the substring; an empty value matches every
+    /// message having the field.
+    Header(String, Vec<u8>),
+    Keyword(String),
+    Larger(u32),
+    New,
+    Not(Box<SearchKey>),
+    Old,
+    On(NaiveDate),
+    Or(Box<SearchKey>, Box<SearchKey>),
+    Recent,
+    Seen,
+    SentBefore(NaiveDate),
+    SentOn(NaiveDate),
+    SentSince(NaiveDate),
+    Since(NaiveDate),
+    Smaller(u32),
+    Subject(Vec<u8>),
+    Text(Vec<u8>),
+    To(Vec<u8>),
+    Uid(SequenceSet),
+    Unanswered,
+    Undeleted,
+    Undraft,
+    Unflagged,
+    Unkeyword(String),
+    Unseen,
+    SequenceSet(SequenceSet),
+    /// A parenthesised list, or the implicit AND of several top-level keys;
+    /// never empty.
+    And(Vec<SearchKey>),
+}

@@ -1,0 +1,12 @@
+//! Roost: a single-binary IMAP mail appliance.
+//!
+//! See ARCHITECTURE.md for the map of the code.
+#![deny(unsafe_code)]
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod imap;
+pub mod logging;
+pub mod store;
+pub mod tls;
