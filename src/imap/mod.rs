@@ -3,3 +3,5 @@
 
 pub mod proto;
 pub mod session;
+pub mod conn;
+pub mod server;

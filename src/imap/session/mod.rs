@@ -1,0 +1,550 @@
+//! The per-connection IMAP state machine, sans-IO.
+//!
+//! The driver (`imap::conn`) pushes the bytes it reads with `feed`, tells the
+//! session about time passing (`on_tick`) and about the results of the work
+//! it did on the session's behalf (`auth_result`, `tls_established`), and
+//! after every call writes `take_output()` to the client and carries out
+//! every `next_action()` in order. The session never touches a socket, a
+//! clock, a thread or the store, so it is tested with plain byte transcripts.
+//!
+//! States follow RFC 3501 §3: not authenticated → authenticated → logout.
+//! A command in the wrong state gets BAD.
+
+pub mod capability;
+mod sasl;
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::config::{PlaintextAuth, Timeouts};
+use crate::imap::proto::encode::encode_response;
+use crate::imap::proto::frame::{FrameError, FrameEvent, FrameLimits, Framer};
+use crate::imap::proto::parse::{AuthLine, ParseErrorKind, ParseLimits, parse_auth_line, parse_command};
+use crate::imap::proto::response::{Code, Continue, Data, Response, StatusKind, StatusResponse};
+use crate::imap::proto::types::{Command, CommandBody, InitialResponse, Secret, Tag};
+
+use capability::{CapabilityContext, capabilities};
+use sasl::decode_plain;
+
+/// What every session on a listener shares.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    pub frame_limits: FrameLimits,
+    pub parse_limits: ParseLimits,
+    pub plaintext_auth: PlaintextAuth,
+    pub timeouts: Timeouts,
+    /// Whether this listener offers STARTTLS (plain listeners do).
+    pub starttls_available: bool,
+}
+
+/// What the session knows about its connection when it starts.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnInfo {
+    pub peer: IpAddr,
+    /// TLS from the first byte (RFC 8314 implicit TLS).
+    pub implicit_tls: bool,
+}
+
+/// Work the driver does for the session, in order, after writing the output
+/// taken before it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Start the TLS handshake now (the tagged OK has been taken as output).
+    /// Then call `tls_established`, or drop the connection on failure.
+    StartTls,
+    /// Verify these credentials and call `auth_result`.
+    Authenticate { username: Vec<u8>, password: Secret<Vec<u8>> },
+    /// Close the connection once the output is written.
+    Close,
+}
+
+/// The outcome of a credential check, as the session needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthResult {
+    Success { username: String },
+    Failed,
+    /// Too many recent failures for this peer or name.
+    Throttled,
+    /// The user database could not be read.
+    Unavailable,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    NotAuthenticated,
+    Authenticated { username: String },
+    Logout,
+}
+
+/// What the session waits for before it reads further commands.
+#[derive(Debug)]
+enum Wait {
+    Nothing,
+    /// A LOGIN or AUTHENTICATE is being verified by the driver.
+    Auth { tag: Tag, command: &'static str, started: Instant },
+    /// STARTTLS answered; input is discarded until the handshake is done
+    /// (RFC 2595 §3.1: nothing sent in the clear after it may be acted on).
+    Tls,
+    /// AUTHENTICATE sent its challenge; the next line is the client's answer.
+    SaslResponse { tag: Tag, started: Instant },
+}
+
+/// Once this much input is held while the session waits, the driver should
+/// stop reading until the wait is over: pipelined input is bounded.
+const PAUSE_INPUT_AT: usize = 64 * 1024;
+
+pub struct Session {
+    cfg: Arc<SessionConfig>,
+    peer: IpAddr,
+    tls_active: bool,
+    state: State,
+    wait: Wait,
+    framer: Framer,
+    out: Vec<u8>,
+    actions: VecDeque<Action>,
+    last_activity: Instant,
+}
+
+impl Session {
+    /// A new session; its greeting is already in the output.
+    pub fn new(cfg: Arc<SessionConfig>, info: ConnInfo, now: Instant) -> Session {
+        let framer = Framer::new(cfg.frame_limits);
+        let mut s = Session {
+            cfg,
+            peer: info.peer,
+            tls_active: info.implicit_tls,
+            state: State::NotAuthenticated,
+            wait: Wait::Nothing,
+            framer,
+            out: Vec::with_capacity(256),
+            actions: VecDeque::new(),
+            last_activity: now,
+        };
+        let caps = s.capabilities();
+        s.untagged(StatusKind::Ok, Some(Code::Capability(caps)), "Roost ready.");
+        s
+    }
+
+    /// Bytes to write to the client, in order.
+    pub fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// The next piece of work for the driver.
+    pub fn next_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// The user name once authenticated, for the connection's log span.
+    pub fn username(&self) -> Option<&str> {
+        match &self.state {
+            State::Authenticated { username } => Some(username),
+            _ => None,
+        }
+    }
+
+    /// Whether the session has ended (it said BYE); the driver closes.
+    pub fn is_finished(&self) -> bool {
+        self.state == State::Logout
+    }
+
+    /// Whether reading more input is useful now. While a command is being
+    /// worked on, input piles up in the framer; past a bound, the driver
+    /// pauses reading until this turns true again.
+    pub fn wants_input(&self) -> bool {
+        match self.wait {
+            Wait::Nothing | Wait::SaslResponse { .. } => true,
+            Wait::Auth { .. } | Wait::Tls => self.framer.buffered() < PAUSE_INPUT_AT,
+        }
+    }
+
+    /// Bytes read from the client.
+    pub fn feed(&mut self, data: &[u8], now: Instant) {
+        self.last_activity = now;
+        if self.state == State::Logout || matches!(self.wait, Wait::Tls) {
+            return;
+        }
+        self.framer.push(data);
+        self.process(now);
+    }
+
+    /// The credential check asked for by `Action::Authenticate` finished.
+    pub fn auth_result(&mut self, result: AuthResult, now: Instant) {
+        let Wait::Auth { tag, command, started } = std::mem::replace(&mut self.wait, Wait::Nothing) else {
+            tracing::error!("auth result without a pending authentication");
+            return;
+        };
+        match result {
+            AuthResult::Success { username } => {
+                self.state = State::Authenticated { username };
+                let caps = self.capabilities();
+                self.tagged(tag, command, started, now, StatusKind::Ok, Some(Code::Capability(caps)), "Logged in");
+            }
+            AuthResult::Failed => self.tagged(
+                tag,
+                command,
+                started,
+                now,
+                StatusKind::No,
+                Some(Code::AuthenticationFailed),
+                "Authentication failed.",
+            ),
+            AuthResult::Throttled => self.tagged(
+                tag,
+                command,
+                started,
+                now,
+                StatusKind::No,
+                Some(Code::Unavailable),
+                "Too many failed attempts; try again later.",
+            ),
+            AuthResult::Unavailable => self.tagged(
+                tag,
+                command,
+                started,
+                now,
+                StatusKind::No,
+                Some(Code::Unavailable),
+                "Authentication is temporarily unavailable.",
+            ),
+        }
+        self.process(now);
+    }
+
+    /// The TLS handshake started by `Action::StartTls` completed.
+    pub fn tls_established(&mut self, now: Instant) {
+        if matches!(self.wait, Wait::Tls) {
+            self.wait = Wait::Nothing;
+            self.tls_active = true;
+            self.framer.clear();
+            self.last_activity = now;
+        }
+    }
+
+    /// When the session times out if nothing happens before.
+    pub fn deadline(&self) -> Instant {
+        let timeout = match self.state {
+            State::Authenticated { .. } => self.cfg.timeouts.authenticated,
+            _ => self.cfg.timeouts.unauthenticated,
+        };
+        self.last_activity + timeout
+    }
+
+    /// Time passed; autologout (RFC 3501 §5.4) if the deadline is reached.
+    pub fn on_tick(&mut self, now: Instant) {
+        if self.state != State::Logout && !matches!(self.wait, Wait::Auth { .. }) && now >= self.deadline() {
+            self.bye(None, "Autologout; idle for too long.");
+        }
+    }
+
+    /// The server is shutting down.
+    pub fn shutdown(&mut self) {
+        if self.state != State::Logout {
+            self.bye(None, "Server shutting down.");
+        }
+    }
+
+    fn plaintext_auth_allowed(&self) -> bool {
+        self.tls_active
+            || match self.cfg.plaintext_auth {
+                PlaintextAuth::Always => true,
+                PlaintextAuth::Never => false,
+                PlaintextAuth::Loopback => self.peer.is_loopback(),
+            }
+    }
+
+    fn capabilities(&self) -> Vec<String> {
+        capabilities(CapabilityContext {
+            authenticated: matches!(self.state, State::Authenticated { .. }),
+            tls_active: self.tls_active,
+            starttls_offered: self.cfg.starttls_available,
+            plaintext_auth_allowed: self.plaintext_auth_allowed(),
+        })
+    }
+
+    /// Handles framed input until the session must wait or needs more bytes.
+    fn process(&mut self, now: Instant) {
+        loop {
+            if self.state == State::Logout || matches!(self.wait, Wait::Auth { .. } | Wait::Tls) {
+                return;
+            }
+            let Some(event) = self.framer.next_event() else { return };
+            match event {
+                FrameEvent::Command(bytes) => self.command(&bytes, now),
+                FrameEvent::ContinuationNeeded => self.respond(&Response::Continue(Continue::Text {
+                    code: None,
+                    text: "Ready for literal data".into(),
+                })),
+                FrameEvent::AuthLine(line) => self.sasl_response(&line, now),
+                FrameEvent::Refused { tag, error } => self.refused(tag, error, now),
+                FrameEvent::Fatal { error, .. } => {
+                    tracing::info!(error = %error, "closing: input cannot be resynchronised");
+                    self.bye(Some(limit_code(&error)), &format!("{error}; closing connection."));
+                }
+            }
+        }
+    }
+
+    fn refused(&mut self, tag: Option<Tag>, error: FrameError, now: Instant) {
+        // A line refused in the middle of an AUTHENTICATE exchange ends it.
+        let tag = match std::mem::replace(&mut self.wait, Wait::Nothing) {
+            Wait::SaslResponse { tag, .. } => {
+                self.framer.set_auth_mode(false);
+                Some(tag)
+            }
+            other => {
+                self.wait = other;
+                tag
+            }
+        };
+        let (kind, text) = match &error {
+            FrameError::LiteralTooBig { append: true, limit, .. } => {
+                (StatusKind::No, format!("Message too big (the limit is {limit} bytes)."))
+            }
+            other => (StatusKind::Bad, format!("{other}.")),
+        };
+        let code = limit_code(&error);
+        match tag {
+            Some(tag) => self.tagged(tag, "(refused)", now, now, kind, Some(code), &text),
+            None => self.untagged(StatusKind::Bad, Some(code), &text),
+        }
+    }
+
+    fn command(&mut self, bytes: &[u8], now: Instant) {
+        let cmd = match parse_command(bytes, &self.cfg.parse_limits) {
+            Ok(cmd) => cmd,
+            Err(e) => {
+                let code = match e.kind {
+                    ParseErrorKind::TooDeep | ParseErrorKind::TooManyParams => Some(Code::Limit),
+                    _ => None,
+                };
+                let text = format!("{}.", e.kind);
+                match e.tag {
+                    Some(tag) => self.tagged(tag, "(invalid)", now, now, StatusKind::Bad, code, &text),
+                    None => self.untagged(StatusKind::Bad, code, &text),
+                }
+                return;
+            }
+        };
+        let Command { tag, body } = cmd;
+        let name = body.name();
+        if let Some(reason) = self.wrong_state(&body) {
+            self.tagged(tag, name, now, now, StatusKind::Bad, None, reason);
+            return;
+        }
+        match body {
+            CommandBody::Capability => {
+                let caps = self.capabilities();
+                self.respond(&Response::Data(Data::Capability(caps)));
+                self.tagged(tag, name, now, now, StatusKind::Ok, None, "CAPABILITY completed");
+            }
+            CommandBody::Noop => self.tagged(tag, name, now, now, StatusKind::Ok, None, "NOOP completed"),
+            CommandBody::Logout => {
+                self.untagged(StatusKind::Bye, None, "Logging out.");
+                self.tagged(tag, name, now, now, StatusKind::Ok, None, "LOGOUT completed");
+                self.state = State::Logout;
+                self.actions.push_back(Action::Close);
+            }
+            CommandBody::Id { parameters } => {
+                if let Some(params) = &parameters {
+                    let summary: Vec<String> =
+                        params.iter().map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("NIL"))).collect();
+                    tracing::info!(client_id = %summary.join(", "), "client identified itself");
+                }
+                self.respond(&Response::Data(Data::Id(Some(vec![
+                    ("name".into(), Some("Roost".into())),
+                    ("version".into(), Some(env!("CARGO_PKG_VERSION").into())),
+                ]))));
+                self.tagged(tag, name, now, now, StatusKind::Ok, None, "ID completed");
+            }
+            CommandBody::StartTls => {
+                if self.tls_active {
+                    self.tagged(tag, name, now, now, StatusKind::Bad, None, "TLS is already active.");
+                } else if !self.cfg.starttls_available {
+                    self.tagged(tag, name, now, now, StatusKind::Bad, None, "STARTTLS is not offered here.");
+                } else {
+                    self.tagged(tag, name, now, now, StatusKind::Ok, None, "Begin TLS negotiation now");
+                    // Whatever the client pipelined after STARTTLS in the
+                    // clear is dropped, never executed.
+                    self.framer.clear();
+                    self.wait = Wait::Tls;
+                    self.actions.push_back(Action::StartTls);
+                }
+            }
+            CommandBody::Login { username, password } => {
+                if !self.plaintext_auth_allowed() {
+                    self.privacy_required(tag, name, now);
+                } else {
+                    self.wait = Wait::Auth { tag, command: name, started: now };
+                    self.actions.push_back(Action::Authenticate { username, password });
+                }
+            }
+            CommandBody::Authenticate { mechanism, initial_response } => {
+                self.authenticate(tag, &mechanism, initial_response, now)
+            }
+            CommandBody::Select { .. }
+            | CommandBody::Examine { .. }
+            | CommandBody::Create { .. }
+            | CommandBody::Delete { .. }
+            | CommandBody::Rename { .. }
+            | CommandBody::Subscribe { .. }
+            | CommandBody::Unsubscribe { .. }
+            | CommandBody::List { .. }
+            | CommandBody::Lsub { .. }
+            | CommandBody::Status { .. }
+            | CommandBody::Append { .. } => {
+                // Mailboxes are not served yet: say so honestly.
+                self.tagged(tag, name, now, now, StatusKind::No, Some(Code::Cannot), "Mailboxes are not available on this server yet.")
+            }
+            CommandBody::Check
+            | CommandBody::Close
+            | CommandBody::Expunge
+            | CommandBody::Search { .. }
+            | CommandBody::Fetch { .. }
+            | CommandBody::Store { .. }
+            | CommandBody::Copy { .. } => {
+                // `wrong_state` refuses these: there is no selected state yet.
+                self.tagged(tag, name, now, now, StatusKind::Bad, None, "No mailbox selected.")
+            }
+        }
+    }
+
+    /// Why `body` is not valid in the current state, if it is not.
+    fn wrong_state(&self, body: &CommandBody) -> Option<&'static str> {
+        use CommandBody::*;
+        let authenticated = matches!(self.state, State::Authenticated { .. });
+        match body {
+            Capability | Noop | Logout | Id { .. } => None,
+            StartTls | Authenticate { .. } | Login { .. } if authenticated => Some("Already authenticated."),
+            StartTls | Authenticate { .. } | Login { .. } => None,
+            Check | Close | Expunge | Search { .. } | Fetch { .. } | Store { .. } | Copy { .. } => {
+                Some(if authenticated { "No mailbox selected." } else { "Log in first." })
+            }
+            _ if !authenticated => Some("Log in first."),
+            _ => None,
+        }
+    }
+
+    fn privacy_required(&mut self, tag: Tag, name: &'static str, now: Instant) {
+        self.tagged(
+            tag,
+            name,
+            now,
+            now,
+            StatusKind::No,
+            Some(Code::PrivacyRequired),
+            "Plaintext authentication is disallowed on non-encrypted connections; use STARTTLS.",
+        );
+    }
+
+    /// AUTHENTICATE (RFC 3501 §6.2.2) with SASL-IR (RFC 4959). Only PLAIN.
+    fn authenticate(&mut self, tag: Tag, mechanism: &str, initial: Option<InitialResponse>, now: Instant) {
+        let name = "AUTHENTICATE";
+        if mechanism != "PLAIN" {
+            self.tagged(tag, name, now, now, StatusKind::No, Some(Code::Cannot), "Unsupported authentication mechanism.");
+            return;
+        }
+        if !self.plaintext_auth_allowed() {
+            self.privacy_required(tag, name, now);
+            return;
+        }
+        match initial {
+            Some(InitialResponse::Data(data)) => self.plain_message(tag, data.expose(), now, now),
+            Some(InitialResponse::Empty) => self.plain_message(tag, b"", now, now),
+            None => {
+                self.respond(&Response::Continue(Continue::Base64(Vec::new())));
+                self.framer.set_auth_mode(true);
+                self.wait = Wait::SaslResponse { tag, started: now };
+            }
+        }
+    }
+
+    fn sasl_response(&mut self, line: &[u8], now: Instant) {
+        self.framer.set_auth_mode(false);
+        let Wait::SaslResponse { tag, started } = std::mem::replace(&mut self.wait, Wait::Nothing) else {
+            tracing::error!("SASL line outside an AUTHENTICATE exchange");
+            return;
+        };
+        match parse_auth_line(line) {
+            Ok(AuthLine::Cancel) => {
+                self.tagged(tag, "AUTHENTICATE", started, now, StatusKind::Bad, None, "Authentication cancelled.")
+            }
+            Ok(AuthLine::Data(data)) => self.plain_message(tag, data.expose(), started, now),
+            Err(e) => self.tagged(tag, "AUTHENTICATE", started, now, StatusKind::Bad, None, &format!("{e}.")),
+        }
+    }
+
+    fn plain_message(&mut self, tag: Tag, msg: &[u8], started: Instant, now: Instant) {
+        let name = "AUTHENTICATE";
+        let Ok(plain) = decode_plain(msg) else {
+            self.tagged(tag, name, started, now, StatusKind::Bad, None, "Malformed PLAIN response.");
+            return;
+        };
+        if !plain.authzid.is_empty() && plain.authzid != plain.authcid {
+            // Acting as another user is not offered.
+            self.tagged(
+                tag,
+                name,
+                started,
+                now,
+                StatusKind::No,
+                Some(Code::AuthorizationFailed),
+                "Not authorized to act as that user.",
+            );
+            return;
+        }
+        self.wait = Wait::Auth { tag, command: name, started };
+        self.actions.push_back(Action::Authenticate { username: plain.authcid, password: plain.password });
+    }
+
+    fn bye(&mut self, code: Option<Code>, text: &str) {
+        self.untagged(StatusKind::Bye, code, text);
+        self.state = State::Logout;
+        self.actions.push_back(Action::Close);
+    }
+
+    fn respond(&mut self, r: &Response) {
+        encode_response(&mut self.out, r);
+    }
+
+    fn untagged(&mut self, kind: StatusKind, code: Option<Code>, text: &str) {
+        self.respond(&Response::Status(StatusResponse::untagged(kind, code, text)));
+    }
+
+    /// Writes a tagged completion and logs the command's outcome.
+    #[allow(clippy::too_many_arguments)]
+    fn tagged(
+        &mut self,
+        tag: Tag,
+        command: &str,
+        started: Instant,
+        now: Instant,
+        kind: StatusKind,
+        code: Option<Code>,
+        text: &str,
+    ) {
+        let outcome = match kind {
+            StatusKind::Ok => "OK",
+            StatusKind::No => "NO",
+            StatusKind::Bad => "BAD",
+            StatusKind::PreAuth => "PREAUTH",
+            StatusKind::Bye => "BYE",
+        };
+        let micros = now.saturating_duration_since(started).as_micros() as u64;
+        tracing::info!(tag = %tag, command, outcome, duration_us = micros, "command");
+        self.respond(&Response::Status(StatusResponse::tagged(tag, kind, code, text)));
+    }
+}
+
+/// The response code for a framing limit (RFC 5530 LIMIT; TOOBIG for
+/// messages, as RFC 7888 §5 asks for APPEND).
+fn limit_code(error: &FrameError) -> Code {
+    match error {
+        FrameError::LiteralTooBig { .. } => Code::TooBig,
+        FrameError::LineTooLong | FrameError::CommandTooBig => Code::Limit,
+    }
+}

@@ -1,0 +1,311 @@
+//! The connection actor: owns one client connection and drives its
+//! sans-IO `Session`.
+//!
+//! The socket itself lives in a small I/O pump task beside the actor, so
+//! that STARTTLS can swap the plain stream for a TLS one in place: the pump
+//! reads and forwards bytes as `IoEvent`s, and writes, upgrades, pauses or
+//! closes when the actor tells it to (`IoCmd`). Writes and the STARTTLS
+//! upgrade go through one ordered channel, so the tagged OK of STARTTLS is
+//! always on the wire before the handshake starts and no plaintext read
+//! after it is ever handed to the session.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+use tracing::Span;
+
+use crate::auth::{AuthOutcome, Authenticator};
+use crate::imap::session::{Action, AuthResult, ConnInfo, Session, SessionConfig};
+
+/// How long a client may take to finish a TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bytes read from the socket at a time.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// What every connection on a listener shares.
+pub struct ConnShared {
+    pub session_cfg: Arc<SessionConfig>,
+    pub tls: TlsAcceptor,
+    pub auth: Authenticator,
+    /// Turns true when the server shuts down: every session says BYE.
+    pub shutdown: watch::Receiver<bool>,
+    /// Live connections, so shutdown can wait for the BYEs to go out.
+    pub live: Arc<AtomicUsize>,
+}
+
+pub struct Conn {
+    session: Session,
+    io: mpsc::UnboundedSender<IoCmd>,
+    shared: Arc<ConnShared>,
+    peer: SocketAddr,
+    span: Span,
+    reading_paused: bool,
+    timer: Option<SpawnHandle>,
+}
+
+/// From the pump to the actor.
+#[derive(Message)]
+#[rtype(result = "()")]
+enum IoEvent {
+    Data(Vec<u8>),
+    TlsReady,
+    Closed,
+}
+
+/// From the actor to the pump, carried out in order.
+#[derive(Debug)]
+enum IoCmd {
+    Write(Vec<u8>),
+    StartTls,
+    Pause,
+    Resume,
+    Close,
+}
+
+impl Conn {
+    /// Starts the actor and its pump for an accepted connection. Must run on
+    /// an actix arbiter.
+    pub fn start(tcp: TcpStream, peer: SocketAddr, implicit_tls: bool, id: u64, shared: Arc<ConnShared>) {
+        let span = tracing::info_span!("conn", id, peer = %peer, tls = implicit_tls, user = tracing::field::Empty);
+        Conn::create(move |ctx| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let session = Session::new(
+                shared.session_cfg.clone(),
+                ConnInfo { peer: peer.ip(), implicit_tls },
+                Instant::now(),
+            );
+            let acceptor = shared.tls.clone();
+            actix_rt::spawn(pump(tcp, implicit_tls.then(|| acceptor.clone()), acceptor, rx, ctx.address()));
+            Conn { session, io: tx, shared, peer, span, reading_paused: false, timer: None }
+        });
+    }
+
+    /// Writes the session's output and carries out its actions, then makes
+    /// the pump's reading and the autologout timer match the new state.
+    fn drive(&mut self, ctx: &mut Context<Self>) {
+        loop {
+            let out = self.session.take_output();
+            if !out.is_empty() {
+                let _ = self.io.send(IoCmd::Write(out));
+            }
+            match self.session.next_action() {
+                None => break,
+                Some(Action::StartTls) => {
+                    let _ = self.io.send(IoCmd::StartTls);
+                }
+                Some(Action::Authenticate { username, password }) => {
+                    let auth = self.shared.auth.clone();
+                    let peer = self.peer.ip();
+                    let check = async move { auth.verify(&username, password, peer).await };
+                    ctx.spawn(check.into_actor(self).map(|outcome, act, ctx| {
+                        let result = match outcome {
+                            AuthOutcome::Success { username, .. } => AuthResult::Success { username },
+                            AuthOutcome::Failed => AuthResult::Failed,
+                            AuthOutcome::Throttled => AuthResult::Throttled,
+                            AuthOutcome::Unavailable => AuthResult::Unavailable,
+                        };
+                        let _g = act.span.clone().entered();
+                        act.session.auth_result(result, Instant::now());
+                        if let Some(user) = act.session.username() {
+                            act.span.record("user", user);
+                        }
+                        act.drive(ctx);
+                    }));
+                }
+                Some(Action::Close) => {
+                    let _ = self.io.send(IoCmd::Close);
+                }
+            }
+        }
+        let want = self.session.wants_input();
+        if want == self.reading_paused {
+            self.reading_paused = !want;
+            let _ = self.io.send(if want { IoCmd::Resume } else { IoCmd::Pause });
+        }
+        self.arm_timer(ctx);
+    }
+
+    fn arm_timer(&mut self, ctx: &mut Context<Self>) {
+        if let Some(h) = self.timer.take() {
+            ctx.cancel_future(h);
+        }
+        if self.session.is_finished() {
+            return;
+        }
+        let wait = self.session.deadline().saturating_duration_since(Instant::now());
+        self.timer = Some(ctx.run_later(wait + Duration::from_millis(5), |act, ctx| {
+            act.timer = None;
+            let _g = act.span.clone().entered();
+            act.session.on_tick(Instant::now());
+            act.drive(ctx);
+        }));
+    }
+}
+
+impl Actor for Conn {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.shared.live.fetch_add(1, Ordering::SeqCst);
+        let _g = self.span.clone().entered();
+        tracing::info!("connected");
+        let mut shutdown = self.shared.shutdown.clone();
+        ctx.spawn(
+            async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+            }
+            .into_actor(self)
+            .map(|_, act, ctx| {
+                let _g = act.span.clone().entered();
+                act.session.shutdown();
+                act.drive(ctx);
+            }),
+        );
+        self.drive(ctx);
+    }
+
+    fn stopped(&mut self, _ctx: &mut Context<Self>) {
+        let _g = self.span.clone().entered();
+        tracing::info!("disconnected");
+        self.shared.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Handler<IoEvent> for Conn {
+    type Result = ();
+
+    fn handle(&mut self, ev: IoEvent, ctx: &mut Context<Self>) {
+        let _g = self.span.clone().entered();
+        match ev {
+            IoEvent::Data(bytes) => {
+                self.session.feed(&bytes, Instant::now());
+                self.drive(ctx);
+            }
+            IoEvent::TlsReady => {
+                self.span.record("tls", true);
+                self.session.tls_established(Instant::now());
+                self.drive(ctx);
+            }
+            IoEvent::Closed => ctx.stop(),
+        }
+    }
+}
+
+/// The socket, before or after TLS.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+    /// Only while a STARTTLS handshake owns the socket.
+    Upgrading,
+}
+
+impl Stream {
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf).await,
+            Stream::Tls(s) => s.read(buf).await,
+            Stream::Upgrading => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.write_all(buf).await,
+            Stream::Tls(s) => {
+                s.write_all(buf).await?;
+                s.flush().await
+            }
+            Stream::Upgrading => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    async fn shutdown(&mut self) {
+        let _ = match self {
+            Stream::Plain(s) => s.shutdown().await,
+            Stream::Tls(s) => s.shutdown().await,
+            Stream::Upgrading => Ok(()),
+        };
+    }
+}
+
+async fn tls_accept(acceptor: &TlsAcceptor, tcp: TcpStream) -> Option<Stream> {
+    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+        Ok(Ok(tls)) => Some(Stream::Tls(Box::new(tls))),
+        Ok(Err(e)) => {
+            tracing::info!(error = %e, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::info!("TLS handshake timed out");
+            None
+        }
+    }
+}
+
+/// Moves bytes between the socket and the actor (see the module doc).
+async fn pump(
+    tcp: TcpStream,
+    implicit_tls: Option<TlsAcceptor>,
+    acceptor: TlsAcceptor,
+    mut cmds: mpsc::UnboundedReceiver<IoCmd>,
+    conn: Addr<Conn>,
+) {
+    let mut stream = match implicit_tls {
+        Some(a) => match tls_accept(&a, tcp).await {
+            Some(s) => s,
+            None => {
+                conn.do_send(IoEvent::Closed);
+                return;
+            }
+        },
+        None => Stream::Plain(tcp),
+    };
+    let mut buf = vec![0u8; READ_CHUNK];
+    let mut paused = false;
+    loop {
+        tokio::select! {
+            // Commands first: a queued STARTTLS must win over a read, so
+            // that the handshake's first bytes are never read as plaintext.
+            biased;
+            cmd = cmds.recv() => match cmd {
+                Some(IoCmd::Write(bytes)) => {
+                    if stream.write_all(&bytes).await.is_err() {
+                        break;
+                    }
+                }
+                Some(IoCmd::StartTls) => {
+                    let Stream::Plain(tcp) = std::mem::replace(&mut stream, Stream::Upgrading) else {
+                        break;
+                    };
+                    match tls_accept(&acceptor, tcp).await {
+                        Some(s) => {
+                            stream = s;
+                            conn.do_send(IoEvent::TlsReady);
+                        }
+                        None => break,
+                    }
+                }
+                Some(IoCmd::Pause) => paused = true,
+                Some(IoCmd::Resume) => paused = false,
+                Some(IoCmd::Close) | None => {
+                    stream.shutdown().await;
+                    break;
+                }
+            },
+            read = stream.read(&mut buf), if !paused => match read {
+                Ok(0) | Err(_) => break,
+                Ok(n) => conn.do_send(IoEvent::Data(buf[..n].to_vec())),
+            },
+        }
+    }
+    conn.do_send(IoEvent::Closed);
+}

@@ -1,0 +1,69 @@
+//! Which capabilities the session advertises, as a function of its state.
+//!
+//! RFC 3501 §6.1.1 and §6.2.1 allow the list to change after STARTTLS and
+//! after login; clients must re-ask. Only what is fully implemented is
+//! listed.
+
+/// What the capability list depends on.
+#[derive(Debug, Clone, Copy)]
+pub struct CapabilityContext {
+    pub authenticated: bool,
+    pub tls_active: bool,
+    /// STARTTLS can be offered (plain listener with a TLS config).
+    pub starttls_offered: bool,
+    /// LOGIN and AUTHENTICATE PLAIN are allowed on this connection now.
+    pub plaintext_auth_allowed: bool,
+}
+
+/// The capability atoms, `IMAP4rev1` first as RFC 3501 §7.2.1 requires.
+pub fn capabilities(ctx: CapabilityContext) -> Vec<String> {
+    let mut caps = vec!["IMAP4rev1"];
+    if !ctx.authenticated {
+        if ctx.starttls_offered && !ctx.tls_active {
+            caps.push("STARTTLS");
+        }
+        if ctx.plaintext_auth_allowed {
+            caps.push("AUTH=PLAIN");
+        } else {
+            // RFC 3501 §6.2.3: LOGIN is refused until TLS is active.
+            caps.push("LOGINDISABLED");
+        }
+    }
+    caps.extend(["SASL-IR", "LITERAL+", "ID"]);
+    caps.into_iter().map(String::from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caps(a: bool, t: bool, s: bool, p: bool) -> String {
+        capabilities(CapabilityContext {
+            authenticated: a,
+            tls_active: t,
+            starttls_offered: s,
+            plaintext_auth_allowed: p,
+        })
+        .join(" ")
+    }
+
+    #[test]
+    fn before_tls_with_plaintext_allowed() {
+        assert_eq!(caps(false, false, true, true), "IMAP4rev1 STARTTLS AUTH=PLAIN SASL-IR LITERAL+ ID");
+    }
+
+    #[test]
+    fn before_tls_with_plaintext_refused() {
+        assert_eq!(caps(false, false, true, false), "IMAP4rev1 STARTTLS LOGINDISABLED SASL-IR LITERAL+ ID");
+    }
+
+    #[test]
+    fn after_tls() {
+        assert_eq!(caps(false, true, true, true), "IMAP4rev1 AUTH=PLAIN SASL-IR LITERAL+ ID");
+    }
+
+    #[test]
+    fn after_login() {
+        assert_eq!(caps(true, true, true, true), "IMAP4rev1 SASL-IR LITERAL+ ID");
+    }
+}
