@@ -18,18 +18,24 @@
 //!   parser therefore only ever sees CRLF.
 //! - A lone CR is ordinary line data (the parser rejects it).
 //! - A refused command is skipped without storing it: the rest of the
-//!   current line, any non-synchronizing literal it announces, and the lines
-//!   and non-synchronizing literals after that. A synchronizing literal in a
+//!   current line and, for as long as lines end in a non-synchronizing
+//!   literal, that literal and the next line. A synchronizing literal in a
 //!   skipped command ends the command, since the client waits for a `+` that
 //!   never comes (it gets the tagged refusal instead).
 //! - APPEND may hold `max_append_literal + max_command` bytes in total (the
 //!   message and the rest of the command); every other command `max_command`.
 //!
-//! Memory: `next_event` consumes pushed bytes as it goes, so once it has
-//! returned `None` the framer holds at most the current command (at most
-//! `max_line` plus the literals collected, each within its limit) plus one
-//! event. Bytes pushed after an event that has not been taken yet wait in a
-//! queue until the next call.
+//! Memory: bytes are consumed as they are framed, and bytes being skipped
+//! are counted, never stored (even when they arrive in one huge push). Once
+//! `next_event` has returned `None` the framer holds at most the current
+//! command: the line so far (at most `max_line`) plus the lines and literals
+//! already collected, each literal within its limit and the whole within
+//! the command limit. Bytes pushed while an earlier event has not been
+//! taken wait unframed until the next `next_event`, since what they mean
+//! may depend on what the session does with that event (`set_auth_mode`,
+//! `clear`).
+
+use std::collections::VecDeque;
 
 use memchr::{memchr, memrchr};
 
@@ -112,8 +118,9 @@ pub struct Framer {
     line_start: usize,
     /// Whether the command is an APPEND (known once its first line is in).
     append: bool,
-    /// An event found by `push` that `next_event` has not returned yet.
-    ready: Option<FrameEvent>,
+    /// Events found by `push` that `next_event` has not returned yet (at
+    /// most two: a refusal, then a fatal error while skipping).
+    ready: VecDeque<FrameEvent>,
     /// Bytes pushed but not yet looked at: `pending[pos..]`.
     pending: Vec<u8>,
     pos: usize,
@@ -137,6 +144,17 @@ enum State {
     SkipLiteral { remaining: u64, tag: Option<Tag> },
     /// After a `Fatal` event: every byte is dropped.
     Dead,
+}
+
+impl State {
+    /// Whether bytes are being thrown away (which no session action can
+    /// change).
+    fn is_skipping(&self) -> bool {
+        matches!(
+            self,
+            State::SkipLine { .. } | State::SkipLiteral { .. } | State::Dead
+        )
+    }
 }
 
 /// Recognises a literal announcement (`{digits}` or `{digits+}`) at the end
@@ -215,7 +233,7 @@ impl Framer {
             cur: Vec::new(),
             line_start: 0,
             append: false,
-            ready: None,
+            ready: VecDeque::new(),
             pending: Vec::new(),
             pos: 0,
         }
@@ -223,24 +241,24 @@ impl Framer {
 
     /// Adds bytes read from the client.
     pub fn push(&mut self, data: &[u8]) {
-        if self.ready.is_some() || self.pos < self.pending.len() {
+        if self.pos < self.pending.len() {
             self.pending.extend_from_slice(data);
             return;
         }
-        // Nothing is waiting: run the bytes through now, up to the first
-        // event, so that bytes being skipped are never stored at all.
+        // No older bytes are waiting: run these through now, so that bytes
+        // being skipped are never stored at all. Stop at the first event
+        // unless skipping: what follows an event may depend on what the
+        // session does with it (`set_auth_mode`, `clear`), skipping does not.
         self.pending.clear();
         self.pos = 0;
         let mut rest = data;
-        while !rest.is_empty() {
+        while !rest.is_empty() && (self.ready.is_empty() || self.state.is_skipping()) {
             let (used, event) = self.step(rest);
             rest = &rest[used..];
-            if event.is_some() {
-                self.ready = event;
-                break;
-            }
-            if used == 0 {
-                break;
+            match event {
+                Some(event) => self.ready.push_back(event),
+                None if used == 0 => break,
+                None => {}
             }
         }
         self.pending.extend_from_slice(rest);
@@ -248,7 +266,7 @@ impl Framer {
 
     /// The next event the buffered bytes allow, or `None` until more arrive.
     pub fn next_event(&mut self) -> Option<FrameEvent> {
-        if let Some(event) = self.ready.take() {
+        if let Some(event) = self.ready.pop_front() {
             return Some(event);
         }
         let pending = std::mem::take(&mut self.pending);
@@ -285,10 +303,14 @@ impl Framer {
 
     /// Bytes held but not yet returned in an event.
     pub fn buffered(&self) -> usize {
-        let ready = match &self.ready {
-            Some(FrameEvent::Command(b) | FrameEvent::AuthLine(b)) => b.len(),
-            _ => 0,
-        };
+        let ready: usize = self
+            .ready
+            .iter()
+            .map(|e| match e {
+                FrameEvent::Command(b) | FrameEvent::AuthLine(b) => b.len(),
+                _ => 0,
+            })
+            .sum();
         self.pending.len() - self.pos + self.cur.len() + ready
     }
 
@@ -298,7 +320,7 @@ impl Framer {
         self.state = State::Line;
         self.reset_command();
         self.append = false;
-        self.ready = None;
+        self.ready.clear();
         self.pending = Vec::new();
         self.pos = 0;
     }
@@ -759,11 +781,29 @@ mod tests {
             }]
         );
         assert!(max_held <= 1024, "held {max_held}");
+
         f.push(b"xxx\r\na8 NOOP\r\n");
         drain(&mut f, &mut out);
         assert_eq!(out.len(), 2);
         assert_eq!(out[1], cmd(b"a8 NOOP\r\n"));
         assert_eq!(f.buffered(), 0);
+
+        // All of it in one push: refused, and nothing of it kept.
+        let mut f = Framer::new(limits);
+        let mut huge = b"a9 LOGIN ".to_vec();
+        huge.resize(10 * 1024 * 1024, b'y');
+        f.push(&huge);
+        assert!(f.buffered() <= 1024, "held {}", f.buffered());
+        f.push(b"\r\na10 NOOP\r\n");
+        assert_eq!(
+            f.next_event(),
+            Some(FrameEvent::Refused {
+                tag: tag("a9"),
+                error: FrameError::LineTooLong
+            })
+        );
+        assert_eq!(f.next_event(), Some(cmd(b"a10 NOOP\r\n")));
+        assert_eq!(f.next_event(), None);
     }
 
     #[test]
