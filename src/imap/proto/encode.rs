@@ -885,6 +885,7 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
+    use crate::imap::proto::frame::{FrameEvent, FrameLimits, Framer};
     use crate::imap::proto::response::StatusResponse;
     use crate::imap::proto::types::{Secret, SeqRange, Tag};
 
@@ -919,6 +920,18 @@ mod tests {
         if !is_id {
             assert_oracle_accepts_command(&out);
         }
+        // The framer finds exactly this command in it.
+        let mut framer = Framer::new(FrameLimits::default());
+        framer.push(&out);
+        let mut events = Vec::new();
+        while let Some(e) = framer.next_event() {
+            events.push(e);
+        }
+        assert_eq!(events.pop(), Some(FrameEvent::Command(out.clone())));
+        assert!(
+            events.iter().all(|e| *e == FrameEvent::ContinuationNeeded),
+            "{events:?}"
+        );
         out
     }
 

@@ -623,6 +623,12 @@ mod tests {
         out
     }
 
+    /// The most a drained framer may hold: a line being collected after
+    /// the largest command.
+    fn bound(l: FrameLimits) -> usize {
+        l.max_append_literal + l.max_command + l.max_line
+    }
+
     /// Events for `input` pushed one byte at a time; also checks they are
     /// the same as for one push and for pieces of every size.
     fn events_split(limits: FrameLimits, input: &[u8]) -> Vec<FrameEvent> {
@@ -633,6 +639,7 @@ mod tests {
             for piece in input.chunks(size) {
                 f.push(piece);
                 drain(&mut f, &mut out);
+                assert!(f.buffered() <= bound(limits), "held {}", f.buffered());
             }
             assert_eq!(out, whole, "pieces of {size}");
         }
@@ -1144,6 +1151,27 @@ mod tests {
             events(small(), b"\xff\xfe {999}\r\n").as_slice(),
             [FrameEvent::Refused { tag: None, .. }]
         ));
+    }
+
+    proptest::proptest! {
+        /// Any bytes, any limits, any way of cutting them up: no panic, the
+        /// same events, bounded memory (checked in `events_split`).
+        #[test]
+        fn any_input_any_split(
+            input in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::sample::select(b"{}+0123456789\r\n a".to_vec()),
+                    proptest::num::u8::ANY,
+                ],
+                0..160,
+            ),
+            max_line in 0usize..24,
+            max_literal in 0usize..12,
+            max_command in 0usize..60,
+        ) {
+            let limits = FrameLimits { max_line, max_literal, max_append_literal: 20, max_command };
+            let _ = events_split(limits, &input);
+        }
     }
 
     #[test]
