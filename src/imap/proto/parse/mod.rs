@@ -4,15 +4,40 @@
 //! Input is one framed command (see `frame`): the command line with every
 //! literal inline (`{n}\r\n` or `{n+}\r\n` followed by the n bytes) and the
 //! final CRLF.
+//!
+//! The parsers are complete (never streaming): the framer has already found
+//! the end of the command. Nothing here panics on any input, every list is
+//! bounded by `ParseLimits::max_params`, and the only recursion (SEARCH keys)
+//! is bounded by `ParseLimits::max_depth`, so a command cannot exhaust the
+//! stack.
+//!
+//! One file per job: `core` (atoms, strings, literals, numbers, mailbox
+//! names, flags, bounded lists), `sequence`, `datetime`, `fetch`, `search`,
+//! `mailbox` (the commands that name mailboxes) and `command` (tag, command
+//! name, dispatch, the remaining commands, final CRLF).
+
+mod command;
+mod core;
+mod datetime;
+mod fetch;
+mod mailbox;
+mod search;
+mod sequence;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 
 use super::mutf7::Mutf7Error;
 use super::types::{Command, Secret, Tag};
+
+pub use search::MAX_DEPTH_CAP;
 
 /// Limits the grammar enforces, so that a hostile command costs bounded
 /// work and memory.
 #[derive(Debug, Clone, Copy)]
 pub struct ParseLimits {
-    /// Deepest nesting of parentheses (SEARCH keys, ID lists).
+    /// Deepest nesting of SEARCH keys: each `(`, `NOT` and `OR` is one
+    /// level. Values above `MAX_DEPTH_CAP` act as `MAX_DEPTH_CAP`.
     pub max_depth: usize,
     /// Most elements in one list: flags, FETCH attributes, header field
     /// names, sequence-set ranges, SEARCH keys in one list, ID pairs.
@@ -21,7 +46,10 @@ pub struct ParseLimits {
 
 impl Default for ParseLimits {
     fn default() -> Self {
-        ParseLimits { max_depth: 32, max_params: 1000 }
+        ParseLimits {
+            max_depth: 32,
+            max_params: 1000,
+        }
     }
 }
 
@@ -55,8 +83,23 @@ pub enum ParseErrorKind {
 
 /// Parses one framed command.
 pub fn parse_command(input: &[u8], limits: &ParseLimits) -> Result<Command, ParseError> {
-    let _ = (input, limits);
-    todo!("parser helper")
+    let Some((rest, tag)) = command::tag(input) else {
+        return Err(ParseError {
+            tag: None,
+            kind: ParseErrorKind::InvalidTag,
+        });
+    };
+    match command::command_body(rest, limits) {
+        Ok((_, body)) => Ok(Command { tag, body }),
+        Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(ParseError {
+            tag: Some(tag),
+            kind: e.0,
+        }),
+        Err(nom::Err::Incomplete(_)) => Err(ParseError {
+            tag: Some(tag),
+            kind: ParseErrorKind::Syntax("incomplete command"),
+        }),
+    }
 }
 
 /// A client line during an AUTHENTICATE exchange (RFC 3501 §6.2.2).
@@ -70,6 +113,11 @@ pub enum AuthLine {
 
 /// Parses one AUTHENTICATE continuation line (CRLF already stripped).
 pub fn parse_auth_line(line: &[u8]) -> Result<AuthLine, ParseErrorKind> {
-    let _ = line;
-    todo!("parser helper")
+    if line == b"*" {
+        return Ok(AuthLine::Cancel);
+    }
+    STANDARD
+        .decode(line)
+        .map(|data| AuthLine::Data(Secret(data)))
+        .map_err(|_| ParseErrorKind::InvalidBase64)
 }
