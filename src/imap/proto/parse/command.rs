@@ -247,3 +247,465 @@ fn id<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, CommandBody> {
         },
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::types::{
+        FetchAttr, FetchItems, Flag, Mailbox, SearchKey, Section, SectionText, SeqOrUid, SeqRange,
+        SequenceSet,
+    };
+    use super::super::{ParseError, parse_command};
+    use super::*;
+    use std::num::NonZeroU32;
+
+    fn body(input: &[u8]) -> CommandBody {
+        match parse_command(input, &ParseLimits::default()) {
+            Ok(c) => c.body,
+            Err(e) => panic!("{:?}: {e:?}", String::from_utf8_lossy(input)),
+        }
+    }
+
+    fn error(input: &[u8]) -> ParseError {
+        match parse_command(input, &ParseLimits::default()) {
+            Ok(c) => panic!("{:?} parsed as {c:?}", String::from_utf8_lossy(input)),
+            Err(e) => e,
+        }
+    }
+
+    fn set(ranges: &[(u32, u32)]) -> SequenceSet {
+        let v = |n: u32| NonZeroU32::new(n).map_or(SeqOrUid::Asterisk, SeqOrUid::Value);
+        SequenceSet(
+            ranges
+                .iter()
+                .map(|&(a, b)| SeqRange {
+                    start: v(a),
+                    end: v(b),
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn tags() {
+        for (input, tag) in [
+            (&b"a NOOP\r\n"[..], "a"),
+            (b"A001 NOOP\r\n", "A001"),
+            (b"]x.1-! NOOP\r\n", "]x.1-!"),
+            (b"tag$#&'/ NOOP\r\n", "tag$#&'/"),
+        ] {
+            assert_eq!(
+                parse_command(input, &ParseLimits::default()).map(|c| c.tag),
+                Ok(Tag::new(tag).unwrap())
+            );
+        }
+        let invalid: &[&[u8]] = &[
+            b"\r\n",
+            b" NOOP\r\n",
+            b"a+b NOOP\r\n",
+            b"+ NOOP\r\n",
+            b"a(b NOOP\r\n",
+            b"a{1} NOOP\r\n",
+            b"a\"b NOOP\r\n",
+            b"a%b NOOP\r\n",
+            b"a*b NOOP\r\n",
+            b"a\\b NOOP\r\n",
+            b"a\x00b NOOP\r\n",
+            b"\x00 NOOP\r\n",
+            b"t\xc3\xa9 NOOP\r\n",
+            b"a\tb NOOP\r\n",
+            b"",
+        ];
+        for input in invalid {
+            assert_eq!(
+                error(input),
+                ParseError {
+                    tag: None,
+                    kind: ParseErrorKind::InvalidTag
+                },
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    #[test]
+    fn commands_without_arguments() {
+        for (input, expected) in [
+            (&b"a CAPABILITY\r\n"[..], CommandBody::Capability),
+            (b"a capability\r\n", CommandBody::Capability),
+            (b"a NOOP\r\n", CommandBody::Noop),
+            (b"a LogOut\r\n", CommandBody::Logout),
+            (b"a STARTTLS\r\n", CommandBody::StartTls),
+            (b"a CHECK\r\n", CommandBody::Check),
+            (b"a CLOSE\r\n", CommandBody::Close),
+            (b"a EXPUNGE\r\n", CommandBody::Expunge),
+        ] {
+            assert_eq!(body(input), expected);
+        }
+        for input in [
+            &b"a NOOP \r\n"[..],
+            b"a NOOP x\r\n",
+            b"a NOOP\r\n\r\n",
+            b"a NOOP\r\nb NOOP\r\n",
+            b"a NOOP\n",
+        ] {
+            assert!(
+                matches!(error(input).kind, ParseErrorKind::Syntax(_)),
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn authenticate() {
+        let auth = |m: &str, ir: Option<InitialResponse>| CommandBody::Authenticate {
+            mechanism: m.into(),
+            initial_response: ir,
+        };
+        let data = |d: &[u8]| Some(InitialResponse::Data(Secret(d.to_vec())));
+        for (input, expected) in [
+            (&b"A001 AUTHENTICATE GSSAPI\r\n"[..], auth("GSSAPI", None)),
+            (b"a authenticate plain\r\n", auth("PLAIN", None)),
+            (b"a AUTHENTICATE X-OAUTH2.v1\r\n", auth("X-OAUTH2.V1", None)),
+            (
+                b"a AUTHENTICATE PLAIN =\r\n",
+                auth("PLAIN", Some(InitialResponse::Empty)),
+            ),
+            (
+                b"a AUTHENTICATE PLAIN AGZyZWQAc2VjcmV0\r\n",
+                auth("PLAIN", data(b"\0fred\0secret")),
+            ),
+            (
+                b"a AUTHENTICATE PLAIN AGE=\r\n",
+                auth("PLAIN", data(b"\0a")),
+            ),
+            (b"a AUTHENTICATE PLAIN AA==\r\n", auth("PLAIN", data(b"\0"))),
+        ] {
+            assert_eq!(
+                body(input),
+                expected,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        for input in [
+            &b"a AUTHENTICATE PLAIN AGE\r\n"[..],
+            b"a AUTHENTICATE PLAIN AG!E\r\n",
+            b"a AUTHENTICATE PLAIN ====\r\n",
+            b"a AUTHENTICATE PLAIN AGE=AGE=\r\n",
+            b"a AUTHENTICATE PLAIN AB==\r\n",
+        ] {
+            assert_eq!(
+                error(input).kind,
+                ParseErrorKind::InvalidBase64,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        for input in [
+            &b"a AUTHENTICATE\r\n"[..],
+            b"a AUTHENTICATE \r\n",
+            b"a AUTHENTICATE PLAIN \r\n",
+            b"a AUTHENTICATE PLAIN AGE= x\r\n",
+            b"a AUTHENTICATE \"PLAIN\"\r\n",
+        ] {
+            assert!(
+                matches!(error(input).kind, ParseErrorKind::Syntax(_)),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        // The secret never shows in Debug output.
+        assert!(
+            !format!("{:?}", body(b"a AUTHENTICATE PLAIN AGZyZWQAc2VjcmV0\r\n")).contains("secret")
+        );
+    }
+
+    #[test]
+    fn login() {
+        let login = |u: &[u8], p: &[u8]| CommandBody::Login {
+            username: u.to_vec(),
+            password: Secret(p.to_vec()),
+        };
+        for (input, expected) in [
+            (
+                &b"a001 LOGIN SMITH SESAME\r\n"[..],
+                login(b"SMITH", b"SESAME"),
+            ),
+            (
+                b"a LOGIN \"joe\" \"p a\\\"ss\"\r\n",
+                login(b"joe", b"p a\"ss"),
+            ),
+            (
+                b"A001 LOGIN {11}\r\nFRED FOOBAR {7}\r\nfat man\r\n",
+                login(b"FRED FOOBAR", b"fat man"),
+            ),
+            (
+                b"a LOGIN {3+}\r\nj\xc3\xa9 {0+}\r\n\r\n",
+                login(b"j\xc3\xa9", b""),
+            ),
+            (b"a LOGIN \"\" \"\"\r\n", login(b"", b"")),
+            (b"a LOGIN user]x pass]\r\n", login(b"user]x", b"pass]")),
+        ] {
+            assert_eq!(
+                body(input),
+                expected,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        assert!(!format!("{:?}", body(b"a LOGIN u hunter2\r\n")).contains("hunter2"));
+        for input in [
+            &b"a LOGIN\r\n"[..],
+            b"a LOGIN u\r\n",
+            b"a LOGIN u p x\r\n",
+            b"a LOGIN u  p\r\n",
+            b"a LOGIN (u) p\r\n",
+            b"a LOGIN u \"p\r\n",
+            b"a LOGIN u p\x00\r\n",
+        ] {
+            assert!(
+                matches!(error(input).kind, ParseErrorKind::Syntax(_)),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    #[test]
+    fn search_fetch_store_copy_and_uid() {
+        assert_eq!(
+            body(b"A282 SEARCH FLAGGED SINCE 1-Feb-1994 NOT FROM \"Smith\"\r\n"),
+            CommandBody::Search {
+                charset: None,
+                criteria: SearchKey::And(vec![
+                    SearchKey::Flagged,
+                    SearchKey::Since(chrono::NaiveDate::from_ymd_opt(1994, 2, 1).unwrap()),
+                    SearchKey::Not(Box::new(SearchKey::From(b"Smith".to_vec()))),
+                ]),
+                uid: false,
+            }
+        );
+        assert_eq!(
+            body(b"A284 SEARCH CHARSET UTF-8 TEXT {6}\r\nXXXXXX\r\n"),
+            CommandBody::Search {
+                charset: Some("UTF-8".into()),
+                criteria: SearchKey::Text(b"XXXXXX".to_vec()),
+                uid: false
+            }
+        );
+        assert_eq!(
+            body(b"a UID SEARCH UID 1:* UNSEEN\r\n"),
+            CommandBody::Search {
+                charset: None,
+                criteria: SearchKey::And(vec![SearchKey::Uid(set(&[(1, 0)])), SearchKey::Unseen]),
+                uid: true
+            }
+        );
+        assert_eq!(
+            body(b"A654 FETCH 2:4 (FLAGS BODY[HEADER.FIELDS (DATE FROM)])\r\n"),
+            CommandBody::Fetch {
+                sequence_set: set(&[(2, 4)]),
+                items: FetchItems::Attributes(vec![
+                    FetchAttr::Flags,
+                    FetchAttr::BodySection {
+                        peek: false,
+                        section: Section {
+                            part: vec![],
+                            text: Some(SectionText::HeaderFields(vec![
+                                "DATE".into(),
+                                "FROM".into()
+                            ]))
+                        },
+                        partial: None
+                    }
+                ]),
+                uid: false
+            }
+        );
+        assert_eq!(
+            body(b"A999 UID FETCH 4827313:4828442 FLAGS\r\n"),
+            CommandBody::Fetch {
+                sequence_set: set(&[(4827313, 4828442)]),
+                items: FetchItems::Attributes(vec![FetchAttr::Flags]),
+                uid: true
+            }
+        );
+        assert_eq!(
+            body(b"a uid fetch 1:* fast\r\n"),
+            CommandBody::Fetch {
+                sequence_set: set(&[(1, 0)]),
+                items: FetchItems::Fast,
+                uid: true
+            }
+        );
+        let store = |kind, silent, flags: Vec<Flag>, uid| CommandBody::Store {
+            sequence_set: set(&[(2, 4)]),
+            kind,
+            silent,
+            flags,
+            uid,
+        };
+        for (input, expected) in [
+            (
+                &b"A003 STORE 2:4 +FLAGS (\\Deleted)\r\n"[..],
+                store(StoreKind::Add, false, vec![Flag::Deleted], false),
+            ),
+            (
+                b"a STORE 2:4 -FLAGS.SILENT \\Seen $Junk\r\n",
+                store(
+                    StoreKind::Remove,
+                    true,
+                    vec![Flag::Seen, Flag::Keyword("$Junk".into())],
+                    false,
+                ),
+            ),
+            (
+                b"a STORE 2:4 FLAGS ()\r\n",
+                store(StoreKind::Replace, false, vec![], false),
+            ),
+            (
+                b"a uid store 2:4 flags.silent (\\draft \\X)\r\n",
+                store(
+                    StoreKind::Replace,
+                    true,
+                    vec![Flag::Draft, Flag::Extension("X".into())],
+                    true,
+                ),
+            ),
+            (
+                b"a STORE 2:4 +flags \\Flagged\r\n",
+                store(StoreKind::Add, false, vec![Flag::Flagged], false),
+            ),
+        ] {
+            assert_eq!(
+                body(input),
+                expected,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        for input in [
+            &b"a STORE 2:4 +FLAGS (\\Recent)\r\n"[..],
+            b"a STORE 2:4 +FLAGS \\Recent\r\n",
+            b"a STORE 2:4 +FLAGS (\\*)\r\n",
+            b"a STORE 2:4 +FLAGS\r\n",
+            b"a STORE 2:4 *FLAGS (\\Seen)\r\n",
+            b"a STORE 2:4 FLAGS.LOUD (\\Seen)\r\n",
+            b"a STORE 2:4 +FLAGS (\\Seen\r\n",
+            b"a STORE 2:4 +FLAGS \\Seen \r\n",
+            b"a STORE 0 +FLAGS \\Seen\r\n",
+            b"a STORE 2:4 \\Seen\r\n",
+        ] {
+            assert!(
+                matches!(error(input).kind, ParseErrorKind::Syntax(_)),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        assert_eq!(
+            body(b"A003 COPY 2:4 MEETING\r\n"),
+            CommandBody::Copy {
+                sequence_set: set(&[(2, 4)]),
+                mailbox: Mailbox::Other("MEETING".into()),
+                uid: false
+            }
+        );
+        assert_eq!(
+            body(b"a UID COPY 1,3:* inbox\r\n"),
+            CommandBody::Copy {
+                sequence_set: set(&[(1, 1), (3, 0)]),
+                mailbox: Mailbox::Inbox,
+                uid: true
+            }
+        );
+        assert_eq!(body(b"a UID COPY 1 x\r\n").name(), "UID COPY");
+    }
+
+    #[test]
+    fn id() {
+        assert_eq!(body(b"a ID NIL\r\n"), CommandBody::Id { parameters: None });
+        assert_eq!(body(b"a id nil\r\n"), CommandBody::Id { parameters: None });
+        assert_eq!(
+            body(b"a023 ID (\"name\" \"sodr\" \"version\" \"19.34\" \"vendor\" \"Pink Floyd Music Limited\")\r\n"),
+            CommandBody::Id {
+                parameters: Some(vec![
+                    ("name".into(), Some("sodr".into())),
+                    ("version".into(), Some("19.34".into())),
+                    ("vendor".into(), Some("Pink Floyd Music Limited".into())),
+                ])
+            }
+        );
+        assert_eq!(
+            body(b"a ID (\"os\" NIL {4}\r\nn\xc3\xa9e \"caf\xc3\xa9\")\r\n"),
+            CommandBody::Id {
+                parameters: Some(vec![
+                    ("os".into(), None),
+                    ("n\u{e9}e".into(), Some("caf\u{e9}".into()))
+                ])
+            }
+        );
+        for input in [
+            &b"a ID\r\n"[..],
+            b"a ID ()\r\n",
+            b"a ID (\"name\")\r\n",
+            b"a ID (name \"x\")\r\n",
+            b"a ID (NIL \"x\")\r\n",
+            b"a ID (\"name\" \"x\"\r\n",
+            b"a ID (\"name\" \"x\" )\r\n",
+            b"a ID (\"name\" \"\xff\")\r\n",
+            b"a ID (\"\xc3\" NIL)\r\n",
+            b"a ID NILL\r\n",
+        ] {
+            assert!(
+                matches!(error(input).kind, ParseErrorKind::Syntax(_)),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        let small = ParseLimits {
+            max_depth: 32,
+            max_params: 2,
+        };
+        assert!(parse_command(b"a ID (\"a\" NIL \"b\" NIL)\r\n", &small).is_ok());
+        assert_eq!(
+            parse_command(b"a ID (\"a\" NIL \"b\" NIL \"c\" NIL)\r\n", &small).map_err(|e| e.kind),
+            Err(ParseErrorKind::TooManyParams)
+        );
+    }
+
+    #[test]
+    fn unknown_commands_keep_the_tag() {
+        for input in [
+            &b"A442 XPIG-LATIN\r\n"[..],
+            b"a FOO bar\r\n",
+            b"a UID EXPUNGE 1:3\r\n",
+            b"a UID NOOP\r\n",
+            b"a NOOPX\r\n",
+            b"a NOOP.X\r\n",
+            b"a IDLE\r\n",
+        ] {
+            let e = error(input);
+            assert_eq!(
+                e.kind,
+                ParseErrorKind::UnknownCommand,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+            assert!(e.tag.is_some());
+        }
+        // A valid tag and no command: a syntax error that still has the tag.
+        for input in [
+            &b"a\r\n"[..],
+            b"a \r\n",
+            b"a (\r\n",
+            b"a UID\r\n",
+            b"a UID \r\n",
+            b"a",
+        ] {
+            let e = error(input);
+            assert_eq!(e.tag, Some(Tag::new("a").unwrap()), "{input:?}");
+            assert!(matches!(e.kind, ParseErrorKind::Syntax(_)), "{input:?}");
+        }
+    }
+}
