@@ -1,0 +1,474 @@
+//! Arguments of the commands that name mailboxes (RFC 3501 §6.3, COPY in
+//! §6.4.7): SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE,
+//! UNSUBSCRIBE, LIST, LSUB, STATUS and APPEND. Each parser starts at the SP
+//! after the command name and stops before the CRLF.
+
+use nom::Parser;
+
+use super::super::types::{CommandBody, StatusItem};
+use super::core::{
+    Res, failure, flag_list, keyword_token, list_mailbox, literal, mailbox, mailbox_name,
+    paren_list, sp,
+};
+use super::datetime::date_time;
+use super::{ParseErrorKind, ParseLimits};
+
+/// `SP mailbox`, for SELECT, EXAMINE, CREATE, DELETE, SUBSCRIBE and
+/// UNSUBSCRIBE, built into the command by `make`.
+pub(crate) fn one_mailbox<'a>(
+    i: &'a [u8],
+    make: fn(super::super::types::Mailbox) -> CommandBody,
+) -> Res<'a, CommandBody> {
+    let (i, _) = sp(i)?;
+    mailbox.map(make).parse(i)
+}
+
+/// `rename = "RENAME" SP mailbox SP mailbox`
+pub(crate) fn rename(i: &[u8]) -> Res<'_, CommandBody> {
+    let (i, (_, from, _, to)) = (sp, mailbox, sp, mailbox).parse(i)?;
+    Ok((i, CommandBody::Rename { from, to }))
+}
+
+/// `list = "LIST" SP mailbox SP list-mailbox` (LSUB alike); `lsub` picks
+/// which.
+pub(crate) fn list(i: &[u8], lsub: bool) -> Res<'_, CommandBody> {
+    let (i, (_, reference, _, pattern)) = (sp, mailbox_name, sp, list_mailbox).parse(i)?;
+    let body = if lsub {
+        CommandBody::Lsub { reference, pattern }
+    } else {
+        CommandBody::List { reference, pattern }
+    };
+    Ok((i, body))
+}
+
+/// `status-att = "MESSAGES" / "RECENT" / "UIDNEXT" / "UIDVALIDITY" / "UNSEEN"`
+fn status_att(i: &[u8]) -> Res<'_, StatusItem> {
+    let (i, name) = keyword_token(i)?;
+    let item = match name.to_ascii_uppercase().as_slice() {
+        b"MESSAGES" => StatusItem::Messages,
+        b"RECENT" => StatusItem::Recent,
+        b"UIDNEXT" => StatusItem::UidNext,
+        b"UIDVALIDITY" => StatusItem::UidValidity,
+        b"UNSEEN" => StatusItem::Unseen,
+        _ => return failure(ParseErrorKind::Syntax("unknown STATUS item")),
+    };
+    Ok((i, item))
+}
+
+/// `status = "STATUS" SP mailbox SP "(" status-att *(SP status-att) ")"`
+pub(crate) fn status<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, CommandBody> {
+    let (i, (_, mailbox, _)) = (sp, mailbox, sp).parse(i)?;
+    let (i, items) = paren_list(i, lim, false, status_att)?;
+    Ok((i, CommandBody::Status { mailbox, items }))
+}
+
+/// `append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal`.
+/// The message must be a literal (either kind); its bytes are kept as they
+/// are, NUL included.
+pub(crate) fn append<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, CommandBody> {
+    let (i, (_, mailbox, _)) = (sp, mailbox, sp).parse(i)?;
+    let (i, flags) = match i.first() {
+        Some(b'(') => {
+            let (i, f) = flag_list(i, lim)?;
+            let (i, _) = sp(i)?;
+            (i, f)
+        }
+        _ => (i, Vec::new()),
+    };
+    let (i, date) = match i.first() {
+        Some(b'"') => {
+            let (i, d) = date_time(i)?;
+            let (i, _) = sp(i)?;
+            (i, Some(d))
+        }
+        _ => (i, None),
+    };
+    if i.first() != Some(&b'{') {
+        return failure(ParseErrorKind::Syntax(
+            "the APPEND message must be a literal",
+        ));
+    }
+    let (i, message) = literal(i)?;
+    Ok((
+        i,
+        CommandBody::Append {
+            mailbox,
+            flags,
+            date,
+            message: message.to_vec(),
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::mutf7::Mutf7Error;
+    use super::super::super::types::{Flag, Mailbox};
+    use super::super::{ParseError, parse_command};
+    use super::*;
+    use chrono::DateTime;
+
+    fn body(input: &[u8]) -> CommandBody {
+        match parse_command(input, &ParseLimits::default()) {
+            Ok(c) => c.body,
+            Err(e) => panic!("{:?}: {e:?}", String::from_utf8_lossy(input)),
+        }
+    }
+
+    fn error(input: &[u8]) -> ParseError {
+        match parse_command(input, &ParseLimits::default()) {
+            Ok(c) => panic!("{:?} parsed as {c:?}", String::from_utf8_lossy(input)),
+            Err(e) => e,
+        }
+    }
+
+    fn other(s: &str) -> Mailbox {
+        Mailbox::Other(s.into())
+    }
+
+    #[test]
+    fn single_mailbox_commands() {
+        for (input, expected) in [
+            (
+                &b"A142 SELECT INBOX\r\n"[..],
+                CommandBody::Select {
+                    mailbox: Mailbox::Inbox,
+                },
+            ),
+            (
+                b"a select \"inbox\"\r\n",
+                CommandBody::Select {
+                    mailbox: Mailbox::Inbox,
+                },
+            ),
+            (
+                b"A932 EXAMINE blurdybloop\r\n",
+                CommandBody::Examine {
+                    mailbox: other("blurdybloop"),
+                },
+            ),
+            (
+                b"A003 CREATE owatagusiam/\r\n",
+                CommandBody::Create {
+                    mailbox: other("owatagusiam/"),
+                },
+            ),
+            (
+                b"a CREATE {9}\r\nSent Mail\r\n",
+                CommandBody::Create {
+                    mailbox: other("Sent Mail"),
+                },
+            ),
+            (
+                b"a CREATE {5+}\r\nInBoX\r\n",
+                CommandBody::Create {
+                    mailbox: Mailbox::Inbox,
+                },
+            ),
+            (
+                b"A683 DELETE blurdybloop\r\n",
+                CommandBody::Delete {
+                    mailbox: other("blurdybloop"),
+                },
+            ),
+            (
+                b"A002 SUBSCRIBE #news.comp.mail.mime\r\n",
+                CommandBody::Subscribe {
+                    mailbox: other("#news.comp.mail.mime"),
+                },
+            ),
+            (
+                b"A002 UNSUBSCRIBE #news.comp.mail.mime\r\n",
+                CommandBody::Unsubscribe {
+                    mailbox: other("#news.comp.mail.mime"),
+                },
+            ),
+            (
+                b"a SELECT \"~peter/mail/&U,BTFw-/&ZeVnLIqe-\"\r\n",
+                CommandBody::Select {
+                    mailbox: other("~peter/mail/台北/日本語"),
+                },
+            ),
+            (
+                b"a SELECT INBOX.Drafts\r\n",
+                CommandBody::Select {
+                    mailbox: other("INBOX.Drafts"),
+                },
+            ),
+            (
+                b"a SELECT Entw&APw-rfe\r\n",
+                CommandBody::Select {
+                    mailbox: other("Entwürfe"),
+                },
+            ),
+            (
+                b"a SELECT \"\"\r\n",
+                CommandBody::Select { mailbox: other("") },
+            ),
+        ] {
+            assert_eq!(
+                body(input),
+                expected,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        assert_eq!(
+            body(b"A683 RENAME blurdybloop sarasoop\r\n"),
+            CommandBody::Rename {
+                from: other("blurdybloop"),
+                to: other("sarasoop")
+            }
+        );
+        assert_eq!(
+            body(b"Z433 RENAME INBOX old-mail\r\n"),
+            CommandBody::Rename {
+                from: Mailbox::Inbox,
+                to: other("old-mail")
+            }
+        );
+    }
+
+    #[test]
+    fn mailbox_name_errors() {
+        let invalid = |e: ParseError| {
+            matches!(e.kind, ParseErrorKind::InvalidMailboxName(Mutf7Error(_))) && e.tag.is_some()
+        };
+        for input in [
+            &b"a SELECT \"caf\xc3\xa9\"\r\n"[..],
+            b"a SELECT \"\xff\xfe\"\r\n",
+            b"a SELECT {2}\r\n\xc3\x28\r\n",
+            b"a SELECT &Jjo\r\n",
+            b"a SELECT \"&Jjo\"\r\n",
+            b"a SELECT &AGE-\r\n",
+            b"a CREATE {3}\r\na\x00b\r\n",
+            b"a RENAME a &AGE-\r\n",
+            b"a COPY 1 &Jjo\r\n",
+            b"a LIST &Jjo *\r\n",
+            b"a LIST \"\" &AGE-\r\n",
+            b"a STATUS &Jjo (MESSAGES)\r\n",
+            b"a APPEND &Jjo {1}\r\nx\r\n",
+        ] {
+            assert!(
+                invalid(error(input)),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        for input in [
+            &b"a SELECT\r\n"[..],
+            b"a SELECT \r\n",
+            b"a SELECT a b\r\n",
+            b"a SELECT (a)\r\n",
+            b"a SELECT a%\r\n",
+            b"a SELECT a*\r\n",
+            b"a SELECT caf\xc3\xa9\r\n",
+            b"a SELECT a\x00\r\n",
+            b"a RENAME a\r\n",
+        ] {
+            assert!(
+                matches!(error(input).kind, ParseErrorKind::Syntax(_)),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    #[test]
+    fn list_and_lsub() {
+        let list = |r: &str, p: &str| CommandBody::List {
+            reference: r.into(),
+            pattern: p.into(),
+        };
+        for (input, expected) in [
+            (&b"A682 LIST \"\" *\r\n"[..], list("", "*")),
+            (b"A86 LIST \"\" %\r\n", list("", "%")),
+            (b"A101 LIST \"\" \"\"\r\n", list("", "")),
+            (
+                b"A102 LIST #news.comp.mail.misc \"\"\r\n",
+                list("#news.comp.mail.misc", ""),
+            ),
+            (
+                b"A103 LIST /usr/staff/jones \"\"\r\n",
+                list("/usr/staff/jones", ""),
+            ),
+            (b"A202 LIST ~/Mail/ %\r\n", list("~/Mail/", "%")),
+            (b"a LIST inbox INBOX\r\n", list("inbox", "INBOX")),
+            (b"a LIST \"\" INBOX.%]*\r\n", list("", "INBOX.%]*")),
+            (
+                b"a list &ZeVnLIqe-/ &U,BTFw-/*\r\n",
+                list("日本語/", "台北/*"),
+            ),
+            (b"a LIST {0}\r\n {1+}\r\n*\r\n", list("", "*")),
+        ] {
+            assert_eq!(
+                body(input),
+                expected,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        assert_eq!(
+            body(b"A002 LSUB \"#news.\" \"comp.mail.*\"\r\n"),
+            CommandBody::Lsub {
+                reference: "#news.".into(),
+                pattern: "comp.mail.*".into()
+            }
+        );
+        assert_eq!(
+            body(b"A003 LSUB \"#news.\" \"comp.%\"\r\n"),
+            CommandBody::Lsub {
+                reference: "#news.".into(),
+                pattern: "comp.%".into()
+            }
+        );
+        for input in [
+            &b"a LIST\r\n"[..],
+            b"a LIST \"\"\r\n",
+            b"a LIST % *\r\n",
+            b"a LIST \"\" (\r\n",
+            b"a LIST \"\" * x\r\n",
+        ] {
+            assert!(
+                matches!(error(input).kind, ParseErrorKind::Syntax(_)),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    #[test]
+    fn status_command() {
+        use StatusItem::*;
+        assert_eq!(
+            body(b"A042 STATUS blurdybloop (UIDNEXT MESSAGES)\r\n"),
+            CommandBody::Status {
+                mailbox: other("blurdybloop"),
+                items: vec![UidNext, Messages]
+            }
+        );
+        assert_eq!(
+            body(b"a status inbox (messages recent uidnext uidvalidity unseen)\r\n"),
+            CommandBody::Status {
+                mailbox: Mailbox::Inbox,
+                items: vec![Messages, Recent, UidNext, UidValidity, Unseen]
+            }
+        );
+        for input in [
+            &b"a STATUS inbox ()\r\n"[..],
+            b"a STATUS inbox\r\n",
+            b"a STATUS inbox MESSAGES\r\n",
+            b"a STATUS inbox (MESSAGES\r\n",
+            b"a STATUS inbox (MESSAGES))\r\n",
+            b"a STATUS inbox (SIZE)\r\n",
+            b"a STATUS inbox (MESSAGES  UNSEEN)\r\n",
+        ] {
+            assert!(
+                matches!(error(input).kind, ParseErrorKind::Syntax(_)),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        let small = ParseLimits {
+            max_depth: 32,
+            max_params: 2,
+        };
+        assert_eq!(
+            parse_command(b"a STATUS x (MESSAGES RECENT UNSEEN)\r\n", &small).map_err(|e| e.kind),
+            Err(ParseErrorKind::TooManyParams)
+        );
+    }
+
+    #[test]
+    fn append_command() {
+        let msg = b"Date: Mon, 7 Feb 1994 21:52:25 -0800 (PST)\r\nFrom: Fred Foobar <foobar@Blurdybloop.COM>\r\nSubject: afternoon meeting\r\nTo: mooch@owatagu.siam.edu\r\nMessage-Id: <B27397-0100000@Blurdybloop.COM>\r\nMIME-Version: 1.0\r\nContent-Type: TEXT/PLAIN; CHARSET=US-ASCII\r\n\r\nHello Joe, do you think we can meet at 3:30 tomorrow?\r\n";
+        assert_eq!(msg.len(), 310);
+        let mut wire = b"A003 APPEND saved-messages (\\Seen) {310}\r\n".to_vec();
+        wire.extend_from_slice(msg);
+        wire.extend_from_slice(b"\r\n");
+        assert_eq!(
+            body(&wire),
+            CommandBody::Append {
+                mailbox: other("saved-messages"),
+                flags: vec![Flag::Seen],
+                date: None,
+                message: msg.to_vec()
+            }
+        );
+        let date = DateTime::parse_from_rfc3339("1996-07-17T02:44:25-07:00").ok();
+        for (input, expected) in [
+            (
+                &b"a APPEND INBOX {3+}\r\na\x00b\r\n"[..],
+                CommandBody::Append {
+                    mailbox: Mailbox::Inbox,
+                    flags: vec![],
+                    date: None,
+                    message: b"a\x00b".to_vec(),
+                },
+            ),
+            (
+                b"a APPEND INBOX \"17-Jul-1996 02:44:25 -0700\" {1}\r\nx\r\n",
+                CommandBody::Append {
+                    mailbox: Mailbox::Inbox,
+                    flags: vec![],
+                    date,
+                    message: b"x".to_vec(),
+                },
+            ),
+            (
+                b"a APPEND INBOX () \"17-Jul-1996 02:44:25 -0700\" {0}\r\n\r\n",
+                CommandBody::Append {
+                    mailbox: Mailbox::Inbox,
+                    flags: vec![],
+                    date,
+                    message: vec![],
+                },
+            ),
+            (
+                b"a append Drafts (\\Draft $MDNSent) {4}\r\n\r\n\r\n\r\n",
+                CommandBody::Append {
+                    mailbox: other("Drafts"),
+                    flags: vec![Flag::Draft, Flag::Keyword("$MDNSent".into())],
+                    date: None,
+                    message: b"\r\n\r\n".to_vec(),
+                },
+            ),
+            (
+                b"a APPEND x {5}\r\n\xff\xfe\r\n)\r\n",
+                CommandBody::Append {
+                    mailbox: other("x"),
+                    flags: vec![],
+                    date: None,
+                    message: b"\xff\xfe\r\n)".to_vec(),
+                },
+            ),
+        ] {
+            assert_eq!(
+                body(input),
+                expected,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        for input in [
+            &b"a APPEND INBOX \"message\"\r\n"[..],
+            b"a APPEND INBOX message\r\n",
+            b"a APPEND INBOX\r\n",
+            b"a APPEND INBOX (\\Seen)\r\n",
+            b"a APPEND INBOX (\\Recent) {1}\r\nx\r\n",
+            b"a APPEND INBOX (\\*) {1}\r\nx\r\n",
+            b"a APPEND INBOX \"31-Jun-1996 02:44:25 -0700\" {1}\r\nx\r\n",
+            b"a APPEND INBOX \"17-Jul-1996\" {1}\r\nx\r\n",
+            b"a APPEND INBOX \"17-Jul-1996 02:44:25 -0700\" (\\Seen) {1}\r\nx\r\n",
+            b"a APPEND INBOX {1}\r\nxy\r\n",
+            b"a APPEND INBOX {3}\r\nx\r\n",
+            b"a APPEND INBOX  {1}\r\nx\r\n",
+        ] {
+            assert!(
+                matches!(error(input).kind, ParseErrorKind::Syntax(_)),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+}
