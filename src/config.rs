@@ -98,7 +98,10 @@ impl Default for Config {
             data_dir: PathBuf::from("./roost-data"),
             imap_listen: Some(SocketAddr::from(([127, 0, 0, 1], 1143))),
             imaps_listen: Some(SocketAddr::from(([127, 0, 0, 1], 1993))),
-            tls: TlsConfig { cert: None, key: None },
+            tls: TlsConfig {
+                cert: None,
+                key: None,
+            },
             plaintext_auth: PlaintextAuth::Loopback,
             timeouts: Timeouts {
                 unauthenticated: Duration::from_secs(60),
@@ -112,7 +115,10 @@ impl Default for Config {
                 max_failures_per_user: 10,
                 window: Duration::from_secs(300),
             },
-            log: LogConfig { level: "info".into(), json: false },
+            log: LogConfig {
+                level: "info".into(),
+                json: false,
+            },
         }
     }
 }
@@ -215,7 +221,11 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
     let doc = toml::de::DeTable::parse(text).ok()?;
     let mut path = Vec::new();
     find_key(doc.get_ref(), offset, &mut path);
-    if path.is_empty() { None } else { Some(path.join(".")) }
+    if path.is_empty() {
+        None
+    } else {
+        Some(path.join("."))
+    }
 }
 
 /// Table values' spans cover only their `[header]`, not the keys under it,
@@ -223,10 +233,10 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
 fn find_key(table: &toml::de::DeTable<'_>, offset: usize, path: &mut Vec<String>) -> bool {
     for (key, value) in table.iter() {
         path.push(key.get_ref().to_string());
-        if let Some(inner) = value.get_ref().as_table() {
-            if find_key(inner, offset, path) {
-                return true;
-            }
+        if let Some(inner) = value.get_ref().as_table()
+            && find_key(inner, offset, path)
+        {
+            return true;
         }
         if key.span().contains(&offset) || value.span().contains(&offset) {
             return true;
@@ -328,13 +338,21 @@ struct KeyError {
 }
 
 fn err<T>(key: &str, value: &Spanned<T>, message: impl Into<String>) -> KeyError {
-    KeyError { key: key.to_owned(), span: Some(value.span()), message: message.into() }
+    KeyError {
+        key: key.to_owned(),
+        span: Some(value.span()),
+        message: message.into(),
+    }
 }
 
 fn int_in(key: &str, value: &Spanned<i64>, (min, max): (i64, i64)) -> Result<i64, KeyError> {
     let v = *value.get_ref();
     if v < min || v > max {
-        return Err(err(key, value, format!("{v} is out of range: must be {min} to {max}")));
+        return Err(err(
+            key,
+            value,
+            format!("{v} is out of range: must be {min} to {max}"),
+        ));
     }
     Ok(v)
 }
@@ -446,8 +464,7 @@ fn validate(raw: RawConfig) -> Result<Config, KeyError> {
         c.frame_limits.max_literal = usize_in("limits.max_literal_bytes", v, LITERAL_BYTES)?;
     }
     if let Some(v) = &l.max_append_bytes {
-        c.frame_limits.max_append_literal =
-            usize_in("limits.max_append_bytes", v, APPEND_BYTES)?;
+        c.frame_limits.max_append_literal = usize_in("limits.max_append_bytes", v, APPEND_BYTES)?;
     }
     if let Some(v) = &l.max_command_bytes {
         c.frame_limits.max_command = usize_in("limits.max_command_bytes", v, COMMAND_BYTES)?;
@@ -463,7 +480,11 @@ fn validate(raw: RawConfig) -> Result<Config, KeyError> {
     let fl = c.frame_limits;
     let checks = [
         ("limits.max_line_bytes", fl.max_line, &l.max_line_bytes),
-        ("limits.max_literal_bytes", fl.max_literal, &l.max_literal_bytes),
+        (
+            "limits.max_literal_bytes",
+            fl.max_literal,
+            &l.max_literal_bytes,
+        ),
     ];
     for (name, value, raw_value) in checks {
         if value <= fl.max_command {
@@ -511,7 +532,13 @@ fn validate(raw: RawConfig) -> Result<Config, KeyError> {
         }
         tracing_subscriber::EnvFilter::builder()
             .parse(level)
-            .map_err(|e| err("log.level", v, format!("`{level}` is not a valid filter: {e}")))?;
+            .map_err(|e| {
+                err(
+                    "log.level",
+                    v,
+                    format!("`{level}` is not a valid filter: {e}"),
+                )
+            })?;
         c.log.level = level.to_owned();
     }
     if let Some(v) = &raw.log.format {
@@ -553,7 +580,10 @@ mod tests {
         let c = Config::load(None).expect("defaults");
         assert_eq!(c.data_dir, PathBuf::from("./roost-data"));
         assert_eq!(c.imap_listen, Some("127.0.0.1:1143".parse().expect("addr")));
-        assert_eq!(c.imaps_listen, Some("127.0.0.1:1993".parse().expect("addr")));
+        assert_eq!(
+            c.imaps_listen,
+            Some("127.0.0.1:1993".parse().expect("addr"))
+        );
         assert_eq!(c.plaintext_auth, PlaintextAuth::Loopback);
         assert_eq!(c.timeouts.authenticated, Duration::from_secs(1800));
     }
@@ -654,7 +684,10 @@ format = "json"
         assert_eq!(e.position, Some((3, 1)));
         assert!(e.message.contains("unknown field"), "{e}");
         let shown = e.to_string();
-        assert!(shown.starts_with("/etc/roost/test.toml:3:1: `limits.max_lines`: "), "{shown}");
+        assert!(
+            shown.starts_with("/etc/roost/test.toml:3:1: `limits.max_lines`: "),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -739,13 +772,19 @@ format = "json"
     #[test]
     fn missing_file_names_it() {
         let e = Config::load(Some(Path::new("/nonexistent/roost.toml"))).expect_err("missing");
-        assert!(format!("{e:#}").contains("/nonexistent/roost.toml"), "{e:#}");
+        assert!(
+            format!("{e:#}").contains("/nonexistent/roost.toml"),
+            "{e:#}"
+        );
     }
 
     #[test]
     fn listen_parsing() {
         assert_eq!(parse_listen(""), Ok(None));
-        assert_eq!(parse_listen("0.0.0.0:143"), Ok(Some("0.0.0.0:143".parse().expect("addr"))));
+        assert_eq!(
+            parse_listen("0.0.0.0:143"),
+            Ok(Some("0.0.0.0:143".parse().expect("addr")))
+        );
         assert!(parse_listen("143").is_err());
     }
 
