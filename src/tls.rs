@@ -119,14 +119,10 @@ fn self_signed(data_dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
 
 /// A certificate for `localhost`, `127.0.0.1`, `::1` and this host's name.
 fn generate_self_signed() -> anyhow::Result<(String, String)> {
-    let mut names = vec!["localhost".to_owned()];
-    if let Some(host) = hostname()
-        && host != "localhost"
-    {
-        names.insert(0, host);
-    }
-    let common_name = names[0].clone();
-    names.extend(["127.0.0.1".to_owned(), "::1".to_owned()]);
+    let host = hostname().filter(|h| h != "localhost");
+    let common_name = host.clone().unwrap_or_else(|| "localhost".to_owned());
+    let mut names: Vec<String> = host.into_iter().collect();
+    names.extend(["localhost", "127.0.0.1", "::1"].map(str::to_owned));
 
     let mut params =
         rcgen::CertificateParams::new(names).context("cannot make certificate parameters")?;
