@@ -1,1 +1,393 @@
-//! cli
+//! The command line: `roost serve` and the `roost user` administration
+//! commands, and turning `--config`/overrides into a `Config`.
+//!
+//! The user commands work on the store directly, so they run on the
+//! server's host, as the user that owns the data directory, and work while
+//! the server is running (LMDB serialises the writers). They never print or
+//! log a password.
+
+use std::io::IsTerminal as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::auth::hash_password;
+use crate::config::{Config, parse_listen};
+use crate::imap::proto::types::Secret;
+use crate::store::{Store, StoreError, normalize_user_name};
+
+/// Roost: a single-binary IMAP mail server.
+#[derive(Debug, Parser)]
+#[command(name = "roost", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file (TOML). Without it, built-in defaults are used.
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        value_name = "FILE",
+        env = "ROOST_CONFIG"
+    )]
+    pub config: Option<PathBuf>,
+
+    /// Data directory, overriding `data_dir` in the configuration.
+    #[arg(long, global = true, value_name = "DIR", env = "ROOST_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Commands,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Commands {
+    /// Run the IMAP server.
+    Serve(ServeArgs),
+    /// Add, change, remove and list users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// IMAP (STARTTLS) listen address, overriding `imap.listen`; "" disables.
+    #[arg(long, value_name = "ADDR:PORT", value_parser = listen_arg)]
+    pub imap: Option<ListenAddr>,
+
+    /// IMAPS (implicit TLS) listen address, overriding `imap.listen_tls`;
+    /// "" disables.
+    #[arg(long, value_name = "ADDR:PORT", value_parser = listen_arg)]
+    pub imaps: Option<ListenAddr>,
+}
+
+/// A listen address from the command line; `None` means disabled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenAddr(pub Option<SocketAddr>);
+
+fn listen_arg(s: &str) -> Result<ListenAddr, String> {
+    parse_listen(s).map(ListenAddr)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; asks for the password twice unless --password-stdin.
+    Add {
+        /// User name: 1-64 of a-z 0-9 . _ + @ - (stored in lower case).
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a user's password.
+    Passwd {
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Delete a user.
+    Del { name: String },
+    /// List users, one name per line.
+    List,
+}
+
+/// The configuration file (or defaults) with the command-line overrides
+/// applied.
+pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(dir) = &cli.data_dir {
+        if dir.as_os_str().is_empty() {
+            bail!("--data-dir must not be empty");
+        }
+        config.data_dir = dir.clone();
+    }
+    if let Commands::Serve(args) = &cli.command {
+        if let Some(ListenAddr(addr)) = args.imap {
+            config.imap_listen = addr;
+        }
+        if let Some(ListenAddr(addr)) = args.imaps {
+            config.imaps_listen = addr;
+        }
+    }
+    Ok(config)
+}
+
+/// Runs a `roost user ...` command against the store in `config.data_dir`.
+pub fn run_user_command(cmd: &UserCommand, config: &Config) -> anyhow::Result<()> {
+    let stdin = std::io::stdin();
+    let terminal = stdin.is_terminal();
+    let mut input = stdin.lock();
+    let mut passwords = PasswordSource {
+        input: &mut input,
+        terminal,
+    };
+    let mut stdout = std::io::stdout().lock();
+    run_user_command_with(cmd, config, &mut passwords, &mut stdout)
+}
+
+/// Where passwords come from: the terminal (no echo, asked twice) when
+/// standard input is one, else one line of standard input.
+struct PasswordSource<'a> {
+    input: &'a mut dyn std::io::BufRead,
+    terminal: bool,
+}
+
+impl PasswordSource<'_> {
+    /// Reads a new password. With `from_stdin` the first line of input is
+    /// the password even on a terminal.
+    fn read(&mut self, from_stdin: bool) -> anyhow::Result<Secret<Vec<u8>>> {
+        let password = if from_stdin || !self.terminal {
+            read_line(self.input)?
+        } else {
+            let first = rpassword::prompt_password("Password: ")
+                .context("cannot read the password from the terminal")?;
+            let second = rpassword::prompt_password("Repeat password: ")
+                .context("cannot read the password from the terminal")?;
+            if first != second {
+                bail!("the passwords do not match");
+            }
+            Secret(first.into_bytes())
+        };
+        if password.expose().is_empty() {
+            bail!("refusing an empty password");
+        }
+        Ok(password)
+    }
+}
+
+/// One line, without its line ending (LF or CRLF). Bytes, not text: IMAP
+/// passwords are octets.
+fn read_line(input: &mut dyn std::io::BufRead) -> anyhow::Result<Secret<Vec<u8>>> {
+    let mut line = Vec::new();
+    input
+        .read_until(b'\n', &mut line)
+        .context("cannot read the password from standard input")?;
+    if line.last() == Some(&b'\n') {
+        line.pop();
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+    }
+    Ok(Secret(line))
+}
+
+fn run_user_command_with(
+    cmd: &UserCommand,
+    config: &Config,
+    passwords: &mut PasswordSource<'_>,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    // Check the name before asking for a password that would be wasted.
+    let name = match cmd {
+        UserCommand::Add { name, .. }
+        | UserCommand::Passwd { name, .. }
+        | UserCommand::Del { name } => Some(normalize_user_name(name)?),
+        UserCommand::List => None,
+    };
+    let store = Store::open(&config.data_dir)
+        .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
+
+    match (cmd, name) {
+        (UserCommand::Add { password_stdin, .. }, Some(name)) => {
+            if store.get_user(&name)?.is_some() {
+                return Err(StoreError::UserExists(name).into());
+            }
+            let password = passwords.read(*password_stdin)?;
+            let hash = hash_password(password.expose())?;
+            let user = store.create_user(&name, &hash)?;
+            writeln!(out, "added user {} (id {})", user.name, user.id)?;
+        }
+        (UserCommand::Passwd { password_stdin, .. }, Some(name)) => {
+            if store.get_user(&name)?.is_none() {
+                return Err(StoreError::NoSuchUser(name).into());
+            }
+            let password = passwords.read(*password_stdin)?;
+            let hash = hash_password(password.expose())?;
+            store.set_password(&name, &hash)?;
+            writeln!(out, "changed the password of {name}")?;
+        }
+        (UserCommand::Del { .. }, Some(name)) => {
+            let user = store.delete_user(&name)?;
+            writeln!(out, "deleted user {} (id {})", user.name, user.id)?;
+        }
+        (UserCommand::List, _) => {
+            for user in store.list_users()? {
+                writeln!(out, "{}", user.name)?;
+            }
+        }
+        (_, None) => bail!("a user name is required"),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::verify_password;
+    use crate::store::testing::TempDir;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(args).expect("valid command line")
+    }
+
+    fn run(cmd: &UserCommand, config: &Config, stdin: &str) -> anyhow::Result<String> {
+        let mut input = std::io::Cursor::new(stdin.as_bytes().to_vec());
+        let mut source = PasswordSource {
+            input: &mut input,
+            terminal: false,
+        };
+        let mut out = Vec::new();
+        run_user_command_with(cmd, config, &mut source, &mut out)?;
+        Ok(String::from_utf8(out).expect("utf-8 output"))
+    }
+
+    fn user_cmd(cli: Cli) -> UserCommand {
+        match cli.command {
+            Commands::User(cmd) => cmd,
+            Commands::Serve(_) => panic!("not a user command"),
+        }
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_overrides() {
+        let cli = parse(&[
+            "roost",
+            "serve",
+            "--data-dir",
+            "/tmp/x",
+            "--imap",
+            "",
+            "--imaps",
+            "[::]:993",
+        ]);
+        let config = load_config(&cli).expect("config");
+        assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(config.imap_listen, None);
+        assert_eq!(config.imaps_listen, Some("[::]:993".parse().expect("addr")));
+    }
+
+    #[test]
+    fn global_args_after_subcommand() {
+        let cli = parse(&["roost", "user", "list", "--data-dir", "/srv/mail"]);
+        assert_eq!(cli.data_dir, Some(PathBuf::from("/srv/mail")));
+        assert!(matches!(cli.command, Commands::User(UserCommand::List)));
+    }
+
+    #[test]
+    fn bad_listen_address_is_a_usage_error() {
+        assert!(Cli::try_parse_from(["roost", "serve", "--imap", "nonsense"]).is_err());
+    }
+
+    #[test]
+    fn missing_config_file_is_named() {
+        let cli = parse(&[
+            "roost",
+            "--config",
+            "/nonexistent/roost.toml",
+            "user",
+            "list",
+        ]);
+        let e = load_config(&cli).expect_err("missing file");
+        assert!(format!("{e:#}").contains("/nonexistent/roost.toml"));
+    }
+
+    #[test]
+    fn read_line_strips_line_endings_only() {
+        let mut input = std::io::Cursor::new(b" pass word \r\nsecond\n".to_vec());
+        assert_eq!(
+            read_line(&mut input).expect("line").expose(),
+            b" pass word "
+        );
+        assert_eq!(read_line(&mut input).expect("line").expose(), b"second");
+        let mut input = std::io::Cursor::new(b"no newline".to_vec());
+        assert_eq!(read_line(&mut input).expect("line").expose(), b"no newline");
+    }
+
+    #[test]
+    fn user_lifecycle() {
+        let dir = TempDir::new("cli-users");
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+
+        let add = user_cmd(parse(&[
+            "roost",
+            "user",
+            "add",
+            "Alice",
+            "--password-stdin",
+        ]));
+        let out = run(&add, &config, "hunter2\n").expect("add");
+        assert_eq!(out, "added user alice (id 1)\n");
+        let e = run(&add, &config, "again\n").expect_err("duplicate");
+        assert!(format!("{e:#}").contains("already exists"), "{e:#}");
+
+        let add_bob = user_cmd(parse(&["roost", "user", "add", "bob"]));
+        run(&add_bob, &config, "pw\r\n").expect("add bob");
+
+        let list = user_cmd(parse(&["roost", "user", "list"]));
+        assert_eq!(run(&list, &config, "").expect("list"), "alice\nbob\n");
+
+        let store = Store::open(&config.data_dir).expect("open");
+        let alice = store.get_user("alice").expect("get").expect("exists");
+        assert!(verify_password(b"hunter2", &alice.password_hash).expect("verify"));
+        let bob = store.get_user("bob").expect("get").expect("exists");
+        assert!(verify_password(b"pw", &bob.password_hash).expect("verify"));
+
+        let passwd = user_cmd(parse(&[
+            "roost",
+            "user",
+            "passwd",
+            "alice",
+            "--password-stdin",
+        ]));
+        run(&passwd, &config, "new pass\n").expect("passwd");
+        let alice = store.get_user("alice").expect("get").expect("exists");
+        assert!(verify_password(b"new pass", &alice.password_hash).expect("verify"));
+
+        let del = user_cmd(parse(&["roost", "user", "del", "ALICE"]));
+        assert_eq!(
+            run(&del, &config, "").expect("del"),
+            "deleted user alice (id 1)\n"
+        );
+        let e = run(&del, &config, "").expect_err("already gone");
+        assert!(format!("{e:#}").contains("no such user"), "{e:#}");
+        let e = run(&passwd, &config, "x\n").expect_err("missing user");
+        assert!(format!("{e:#}").contains("no such user"), "{e:#}");
+        assert_eq!(run(&list, &config, "").expect("list"), "bob\n");
+    }
+
+    #[test]
+    fn empty_password_and_bad_name_are_refused() {
+        let dir = TempDir::new("cli-refuse");
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        let add = user_cmd(parse(&[
+            "roost",
+            "user",
+            "add",
+            "carol",
+            "--password-stdin",
+        ]));
+        let e = run(&add, &config, "\n").expect_err("empty");
+        assert!(format!("{e:#}").contains("empty password"), "{e:#}");
+        let e = run(&add, &config, "").expect_err("no input");
+        assert!(format!("{e:#}").contains("empty password"), "{e:#}");
+
+        let bad = user_cmd(parse(&["roost", "user", "add", ".carol"]));
+        let e = run(&bad, &config, "pw\n").expect_err("bad name");
+        assert!(format!("{e:#}").contains("invalid user name"), "{e:#}");
+        let list = user_cmd(parse(&["roost", "user", "list"]));
+        assert_eq!(run(&list, &config, "").expect("list"), "");
+    }
+}

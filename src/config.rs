@@ -1,9 +1,26 @@
 //! Configuration: the validated `Config` the server runs with, built from
 //! built-in defaults, an optional TOML file and command-line overrides.
+//!
+//! The file is read in two steps. First it is deserialised into `Raw*`
+//! structs that mirror the file exactly (`deny_unknown_fields`, every value
+//! optional and wrapped in `Spanned` so its position is known). Then
+//! `validate` turns the raw values into `Config`, checking ranges and
+//! cross-field rules. Every error names the file, the dotted key
+//! (`limits.max_line_bytes`), the line and column, and what is wrong.
+//!
+//! This module owns the file format; `packaging/roost.toml` documents every
+//! key and must be kept in step with `Raw*` below. It does not open sockets
+//! or files other than the config file itself.
 
+use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use anyhow::Context as _;
+use serde::Deserialize;
+use toml::Spanned;
 
 use crate::imap::proto::frame::FrameLimits;
 use crate::imap::proto::parse::ParseLimits;
@@ -81,7 +98,10 @@ impl Default for Config {
             data_dir: PathBuf::from("./roost-data"),
             imap_listen: Some(SocketAddr::from(([127, 0, 0, 1], 1143))),
             imaps_listen: Some(SocketAddr::from(([127, 0, 0, 1], 1993))),
-            tls: TlsConfig { cert: None, key: None },
+            tls: TlsConfig {
+                cert: None,
+                key: None,
+            },
             plaintext_auth: PlaintextAuth::Loopback,
             timeouts: Timeouts {
                 unauthenticated: Duration::from_secs(60),
@@ -95,7 +115,682 @@ impl Default for Config {
                 max_failures_per_user: 10,
                 window: Duration::from_secs(300),
             },
-            log: LogConfig { level: "info".into(), json: false },
+            log: LogConfig {
+                level: "info".into(),
+                json: false,
+            },
         }
+    }
+}
+
+impl Config {
+    /// The configuration the server runs with: built-in defaults when `path`
+    /// is `None`, otherwise the file, validated. Command-line overrides are
+    /// applied afterwards by the caller (see `cli::load_config`).
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+        let Some(path) = path else {
+            return Ok(Config::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        Ok(Config::from_toml_str(&text, path)?)
+    }
+
+    /// Parses and validates `text`; `origin` is only used in error messages.
+    pub fn from_toml_str(text: &str, origin: &Path) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let span = e.span();
+            let key = span.as_ref().and_then(|s| key_at(text, s.start));
+            ConfigError::new(origin, text, key, span, e.message().trim_end().to_owned())
+        })?;
+        validate(raw).map_err(|e| ConfigError::new(origin, text, Some(e.key), e.span, e.message))
+    }
+}
+
+/// Parses a listen address as the config file and the command line accept
+/// it: `ADDR:PORT` (`[::]:143` for IPv6), or `""` for "disabled".
+pub fn parse_listen(s: &str) -> Result<Option<SocketAddr>, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse::<SocketAddr>().map(Some).map_err(|_| {
+        format!("`{s}` is not an address and port like `0.0.0.0:143` or `[::]:143` (\"\" disables)")
+    })
+}
+
+/// A configuration file error that says where and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    /// The dotted key (`limits.max_line_bytes`), when the error is about one.
+    pub key: Option<String>,
+    /// 1-based line and column, when known.
+    pub position: Option<(usize, usize)>,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(
+        file: &Path,
+        text: &str,
+        key: Option<String>,
+        span: Option<Range<usize>>,
+        message: String,
+    ) -> ConfigError {
+        ConfigError {
+            file: file.to_path_buf(),
+            key,
+            position: span.map(|s| line_col(text, s.start)),
+            message,
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some((line, col)) = self.position {
+            write!(f, ":{line}:{col}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ": `{key}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[line_start..].chars().count() + 1;
+    (line, col)
+}
+
+/// The dotted key whose name or value covers byte `offset`, found in the
+/// spanned parse tree (toml's own errors carry a span but no public key path).
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let doc = toml::de::DeTable::parse(text).ok()?;
+    let mut path = Vec::new();
+    find_key(doc.get_ref(), offset, &mut path);
+    if path.is_empty() {
+        None
+    } else {
+        Some(path.join("."))
+    }
+}
+
+/// Table values' spans cover only their `[header]`, not the keys under it,
+/// so every sub-table is searched whatever its span.
+fn find_key(table: &toml::de::DeTable<'_>, offset: usize, path: &mut Vec<String>) -> bool {
+    for (key, value) in table.iter() {
+        path.push(key.get_ref().to_string());
+        if let Some(inner) = value.get_ref().as_table()
+            && find_key(inner, offset, path)
+        {
+            return true;
+        }
+        if key.span().contains(&offset) || value.span().contains(&offset) {
+            return true;
+        }
+        path.pop();
+    }
+    false
+}
+
+// ---------------------------------------------------------------------------
+// The file as written.
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    data_dir: Option<Spanned<String>>,
+    #[serde(default)]
+    imap: RawImap,
+    #[serde(default)]
+    tls: RawTls,
+    #[serde(default)]
+    limits: RawLimits,
+    #[serde(default)]
+    auth: RawAuth,
+    #[serde(default)]
+    log: RawLog,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawImap {
+    listen: Option<Spanned<String>>,
+    listen_tls: Option<Spanned<String>>,
+    plaintext_auth: Option<Spanned<String>>,
+    timeout_unauthenticated_secs: Option<Spanned<i64>>,
+    timeout_authenticated_secs: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    cert: Option<Spanned<String>>,
+    key: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_line_bytes: Option<Spanned<i64>>,
+    max_literal_bytes: Option<Spanned<i64>>,
+    max_append_bytes: Option<Spanned<i64>>,
+    max_command_bytes: Option<Spanned<i64>>,
+    max_nesting_depth: Option<Spanned<i64>>,
+    max_params: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuth {
+    failure_delay_ms: Option<Spanned<i64>>,
+    max_failures_per_ip: Option<Spanned<i64>>,
+    max_failures_per_user: Option<Spanned<i64>>,
+    window_secs: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    level: Option<Spanned<String>>,
+    format: Option<Spanned<String>>,
+}
+
+// ---------------------------------------------------------------------------
+// Validation.
+
+/// Accepted ranges. Lower bounds keep a typo from making the server unusable
+/// (a 10-byte line limit, a zero window); upper bounds keep memory per
+/// connection bounded and numbers within what IMAP can express.
+const LINE_BYTES: (i64, i64) = (1024, 16 << 20);
+const LITERAL_BYTES: (i64, i64) = (1, 1 << 30);
+/// RFC 3501 §9: a literal's length is a 32-bit number.
+const APPEND_BYTES: (i64, i64) = (1, u32::MAX as i64);
+const COMMAND_BYTES: (i64, i64) = (1024, 1 << 30);
+/// The parser recurses per level; deeper than this is an attack, not mail.
+const NESTING_DEPTH: (i64, i64) = (1, 256);
+const PARAMS: (i64, i64) = (1, 1_000_000);
+const UNAUTH_TIMEOUT_SECS: (i64, i64) = (1, 86_400);
+/// RFC 3501 §5.4: the autologout timer is at least 30 minutes once
+/// authenticated. A week is far beyond any client's IDLE refresh.
+const AUTH_TIMEOUT_SECS: (i64, i64) = (30 * 60, 7 * 86_400);
+const FAILURE_DELAY_MS: (i64, i64) = (0, 60_000);
+const MAX_FAILURES: (i64, i64) = (1, u32::MAX as i64);
+const WINDOW_SECS: (i64, i64) = (1, 7 * 86_400);
+
+struct KeyError {
+    key: String,
+    span: Option<Range<usize>>,
+    message: String,
+}
+
+fn err<T>(key: &str, value: &Spanned<T>, message: impl Into<String>) -> KeyError {
+    KeyError {
+        key: key.to_owned(),
+        span: Some(value.span()),
+        message: message.into(),
+    }
+}
+
+fn int_in(key: &str, value: &Spanned<i64>, (min, max): (i64, i64)) -> Result<i64, KeyError> {
+    let v = *value.get_ref();
+    if v < min || v > max {
+        return Err(err(
+            key,
+            value,
+            format!("{v} is out of range: must be {min} to {max}"),
+        ));
+    }
+    Ok(v)
+}
+
+fn usize_in(key: &str, value: &Spanned<i64>, range: (i64, i64)) -> Result<usize, KeyError> {
+    let v = int_in(key, value, range)?;
+    usize::try_from(v).map_err(|_| err(key, value, format!("{v} is too large for this machine")))
+}
+
+fn u32_in(key: &str, value: &Spanned<i64>, range: (i64, i64)) -> Result<u32, KeyError> {
+    let v = int_in(key, value, range)?;
+    u32::try_from(v).map_err(|_| err(key, value, format!("{v} is out of range")))
+}
+
+fn secs_in(key: &str, value: &Spanned<i64>, range: (i64, i64)) -> Result<Duration, KeyError> {
+    let v = int_in(key, value, range)?;
+    Ok(Duration::from_secs(v.unsigned_abs()))
+}
+
+fn listen(key: &str, value: &Spanned<String>) -> Result<Option<SocketAddr>, KeyError> {
+    parse_listen(value.get_ref()).map_err(|m| err(key, value, m))
+}
+
+fn non_empty_path(key: &str, value: &Spanned<String>) -> Result<PathBuf, KeyError> {
+    if value.get_ref().trim().is_empty() {
+        return Err(err(key, value, "must not be empty"));
+    }
+    Ok(PathBuf::from(value.get_ref()))
+}
+
+fn validate(raw: RawConfig) -> Result<Config, KeyError> {
+    let mut c = Config::default();
+
+    if let Some(v) = &raw.data_dir {
+        c.data_dir = non_empty_path("data_dir", v)?;
+    }
+
+    // [imap]
+    let imap = &raw.imap;
+    if let Some(v) = &imap.listen {
+        c.imap_listen = listen("imap.listen", v)?;
+    }
+    if let Some(v) = &imap.listen_tls {
+        c.imaps_listen = listen("imap.listen_tls", v)?;
+    }
+    if let Some(v) = &imap.plaintext_auth {
+        c.plaintext_auth = match v.get_ref().as_str() {
+            "never" => PlaintextAuth::Never,
+            "loopback" => PlaintextAuth::Loopback,
+            "always" => PlaintextAuth::Always,
+            other => {
+                return Err(err(
+                    "imap.plaintext_auth",
+                    v,
+                    format!("`{other}` is not one of `never`, `loopback`, `always`"),
+                ));
+            }
+        };
+    }
+    if let Some(v) = &imap.timeout_unauthenticated_secs {
+        c.timeouts.unauthenticated =
+            secs_in("imap.timeout_unauthenticated_secs", v, UNAUTH_TIMEOUT_SECS)?;
+    }
+    if let Some(v) = &imap.timeout_authenticated_secs {
+        let key = "imap.timeout_authenticated_secs";
+        if *v.get_ref() < AUTH_TIMEOUT_SECS.0 {
+            return Err(err(
+                key,
+                v,
+                format!(
+                    "{} is too short: RFC 3501 §5.4 requires at least 30 minutes ({} seconds)",
+                    v.get_ref(),
+                    AUTH_TIMEOUT_SECS.0
+                ),
+            ));
+        }
+        c.timeouts.authenticated = secs_in(key, v, AUTH_TIMEOUT_SECS)?;
+    }
+
+    // [tls]
+    match (&raw.tls.cert, &raw.tls.key) {
+        (None, None) => {}
+        (Some(cert), Some(key)) => {
+            c.tls.cert = Some(non_empty_path("tls.cert", cert)?);
+            c.tls.key = Some(non_empty_path("tls.key", key)?);
+        }
+        (Some(cert), None) => {
+            return Err(err(
+                "tls.cert",
+                cert,
+                "is set but `tls.key` is not: set both, or neither for a generated certificate",
+            ));
+        }
+        (None, Some(key)) => {
+            return Err(err(
+                "tls.key",
+                key,
+                "is set but `tls.cert` is not: set both, or neither for a generated certificate",
+            ));
+        }
+    }
+
+    // [limits]
+    let l = &raw.limits;
+    if let Some(v) = &l.max_line_bytes {
+        c.frame_limits.max_line = usize_in("limits.max_line_bytes", v, LINE_BYTES)?;
+    }
+    if let Some(v) = &l.max_literal_bytes {
+        c.frame_limits.max_literal = usize_in("limits.max_literal_bytes", v, LITERAL_BYTES)?;
+    }
+    if let Some(v) = &l.max_append_bytes {
+        c.frame_limits.max_append_literal = usize_in("limits.max_append_bytes", v, APPEND_BYTES)?;
+    }
+    if let Some(v) = &l.max_command_bytes {
+        c.frame_limits.max_command = usize_in("limits.max_command_bytes", v, COMMAND_BYTES)?;
+    }
+    if let Some(v) = &l.max_nesting_depth {
+        c.parse_limits.max_depth = usize_in("limits.max_nesting_depth", v, NESTING_DEPTH)?;
+    }
+    if let Some(v) = &l.max_params {
+        c.parse_limits.max_params = usize_in("limits.max_params", v, PARAMS)?;
+    }
+    // A command holds at least one line and any literal, so the whole-command
+    // limit must admit both or those limits mean nothing.
+    let fl = c.frame_limits;
+    let checks = [
+        ("limits.max_line_bytes", fl.max_line, &l.max_line_bytes),
+        (
+            "limits.max_literal_bytes",
+            fl.max_literal,
+            &l.max_literal_bytes,
+        ),
+    ];
+    for (name, value, raw_value) in checks {
+        if value <= fl.max_command {
+            continue;
+        }
+        // Blame the key the file set: the smaller limit if it was written,
+        // otherwise the command limit that was lowered under its default.
+        let (key, span) = match (raw_value, &l.max_command_bytes) {
+            (Some(v), _) => (name, Some(v.span())),
+            (None, Some(v)) => ("limits.max_command_bytes", Some(v.span())),
+            (None, None) => (name, None),
+        };
+        return Err(KeyError {
+            key: key.to_owned(),
+            span,
+            message: format!(
+                "{name} ({value}) is larger than limits.max_command_bytes ({}): \
+                 a command must be able to hold it",
+                fl.max_command
+            ),
+        });
+    }
+
+    // [auth]
+    let a = &raw.auth;
+    if let Some(v) = &a.failure_delay_ms {
+        let ms = int_in("auth.failure_delay_ms", v, FAILURE_DELAY_MS)?;
+        c.auth.failure_delay = Duration::from_millis(ms.unsigned_abs());
+    }
+    if let Some(v) = &a.max_failures_per_ip {
+        c.auth.max_failures_per_ip = u32_in("auth.max_failures_per_ip", v, MAX_FAILURES)?;
+    }
+    if let Some(v) = &a.max_failures_per_user {
+        c.auth.max_failures_per_user = u32_in("auth.max_failures_per_user", v, MAX_FAILURES)?;
+    }
+    if let Some(v) = &a.window_secs {
+        c.auth.window = secs_in("auth.window_secs", v, WINDOW_SECS)?;
+    }
+
+    // [log]
+    if let Some(v) = &raw.log.level {
+        let level = v.get_ref().trim();
+        if level.is_empty() {
+            return Err(err("log.level", v, "must not be empty (e.g. `info`)"));
+        }
+        tracing_subscriber::EnvFilter::builder()
+            .parse(level)
+            .map_err(|e| {
+                err(
+                    "log.level",
+                    v,
+                    format!("`{level}` is not a valid filter: {e}"),
+                )
+            })?;
+        c.log.level = level.to_owned();
+    }
+    if let Some(v) = &raw.log.format {
+        c.log.json = match v.get_ref().as_str() {
+            "text" => false,
+            "json" => true,
+            other => {
+                return Err(err(
+                    "log.format",
+                    v,
+                    format!("`{other}` is not one of `text`, `json`"),
+                ));
+            }
+        };
+    }
+
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = "/etc/roost/test.toml";
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml_str(text, Path::new(FILE))
+    }
+
+    fn parse_err(text: &str) -> ConfigError {
+        match parse(text) {
+            Ok(c) => panic!("expected an error, got {c:?}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn no_file_gives_defaults() {
+        let c = Config::load(None).expect("defaults");
+        assert_eq!(c.data_dir, PathBuf::from("./roost-data"));
+        assert_eq!(c.imap_listen, Some("127.0.0.1:1143".parse().expect("addr")));
+        assert_eq!(
+            c.imaps_listen,
+            Some("127.0.0.1:1993".parse().expect("addr"))
+        );
+        assert_eq!(c.plaintext_auth, PlaintextAuth::Loopback);
+        assert_eq!(c.timeouts.authenticated, Duration::from_secs(1800));
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let c = parse("").expect("empty file");
+        let d = Config::default();
+        assert_eq!(c.data_dir, d.data_dir);
+        assert_eq!(c.imap_listen, d.imap_listen);
+        assert_eq!(c.frame_limits.max_line, d.frame_limits.max_line);
+        assert_eq!(c.auth.max_failures_per_ip, d.auth.max_failures_per_ip);
+        assert_eq!(c.log.level, "info");
+    }
+
+    #[test]
+    fn full_file() {
+        let c = parse(
+            r#"
+data_dir = "/var/lib/roost"
+[imap]
+listen = "[::]:143"
+listen_tls = ""
+plaintext_auth = "never"
+timeout_unauthenticated_secs = 30
+timeout_authenticated_secs = 3600
+[tls]
+cert = "/etc/roost/cert.pem"
+key = "/etc/roost/key.pem"
+[limits]
+max_line_bytes = 8192
+max_literal_bytes = 4096
+max_append_bytes = 1000000
+max_command_bytes = 65536
+max_nesting_depth = 8
+max_params = 100
+[auth]
+failure_delay_ms = 250
+max_failures_per_ip = 5
+max_failures_per_user = 3
+window_secs = 60
+[log]
+level = "roost=debug,info"
+format = "json"
+"#,
+        )
+        .expect("valid file");
+        assert_eq!(c.data_dir, PathBuf::from("/var/lib/roost"));
+        assert_eq!(c.imap_listen, Some("[::]:143".parse().expect("addr")));
+        assert_eq!(c.imaps_listen, None);
+        assert_eq!(c.plaintext_auth, PlaintextAuth::Never);
+        assert_eq!(c.timeouts.unauthenticated, Duration::from_secs(30));
+        assert_eq!(c.timeouts.authenticated, Duration::from_secs(3600));
+        assert_eq!(c.tls.cert, Some(PathBuf::from("/etc/roost/cert.pem")));
+        assert_eq!(c.tls.key, Some(PathBuf::from("/etc/roost/key.pem")));
+        assert_eq!(c.frame_limits.max_line, 8192);
+        assert_eq!(c.frame_limits.max_literal, 4096);
+        assert_eq!(c.frame_limits.max_append_literal, 1_000_000);
+        assert_eq!(c.frame_limits.max_command, 65536);
+        assert_eq!(c.parse_limits.max_depth, 8);
+        assert_eq!(c.parse_limits.max_params, 100);
+        assert_eq!(c.auth.failure_delay, Duration::from_millis(250));
+        assert_eq!(c.auth.max_failures_per_ip, 5);
+        assert_eq!(c.auth.max_failures_per_user, 3);
+        assert_eq!(c.auth.window, Duration::from_secs(60));
+        assert_eq!(c.log.level, "roost=debug,info");
+        assert!(c.log.json);
+    }
+
+    #[test]
+    fn packaged_config_is_valid_and_all_commented() {
+        let text = include_str!("../packaging/roost.toml");
+        let c = parse(text).expect("packaged config parses");
+        // Everything is commented out, so it means the defaults.
+        assert_eq!(c.data_dir, Config::default().data_dir);
+        // Uncommenting every setting gives the packaged values.
+        // Settings are commented as `#key = value`, prose as `# text`.
+        let uncommented: String = text
+            .lines()
+            .map(|l| match l.strip_prefix('#') {
+                Some(rest) if rest.starts_with(|c: char| c.is_ascii_lowercase()) => rest,
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = parse(&uncommented).expect("uncommented packaged config parses");
+        assert_eq!(c.data_dir, PathBuf::from("/var/lib/roost"));
+        assert_eq!(c.imaps_listen.map(|a| a.port()), Some(993));
+        assert_eq!(c.imap_listen.map(|a| a.port()), Some(143));
+        assert_eq!(c.tls.cert, Some(PathBuf::from("/etc/roost/cert.pem")));
+    }
+
+    #[test]
+    fn unknown_key_names_file_and_key() {
+        let e = parse_err("[limits]\nmax_line_bytes = 8192\nmax_lines = 3\n");
+        assert_eq!(e.file, PathBuf::from(FILE));
+        assert_eq!(e.key.as_deref(), Some("limits.max_lines"));
+        assert_eq!(e.position, Some((3, 1)));
+        assert!(e.message.contains("unknown field"), "{e}");
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with("/etc/roost/test.toml:3:1: `limits.max_lines`: "),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn unknown_section_names_key() {
+        let e = parse_err("[smtp]\nlisten = \"\"\n");
+        assert_eq!(e.key.as_deref(), Some("smtp"));
+        assert!(e.message.contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_names_key() {
+        let e = parse_err("[limits]\nmax_line_bytes = \"big\"\n");
+        assert_eq!(e.key.as_deref(), Some("limits.max_line_bytes"));
+        assert_eq!(e.position.map(|p| p.0), Some(2));
+        assert!(e.message.contains("invalid type"), "{e}");
+    }
+
+    #[test]
+    fn syntax_error_has_position() {
+        let e = parse_err("[imap]\nlisten = \n");
+        assert_eq!(e.file, PathBuf::from(FILE));
+        assert_eq!(e.position.map(|p| p.0), Some(2));
+        assert!(e.to_string().starts_with(FILE), "{e}");
+    }
+
+    #[test]
+    fn out_of_range_names_key() {
+        let e = parse_err("[limits]\nmax_line_bytes = 0\n");
+        assert_eq!(e.key.as_deref(), Some("limits.max_line_bytes"));
+        assert_eq!(e.position, Some((2, 18)));
+        assert!(e.message.contains("out of range"), "{e}");
+
+        let e = parse_err("[auth]\nmax_failures_per_ip = -1\n");
+        assert_eq!(e.key.as_deref(), Some("auth.max_failures_per_ip"));
+
+        let e = parse_err("[limits]\nmax_params = 0\n");
+        assert_eq!(e.key.as_deref(), Some("limits.max_params"));
+    }
+
+    #[test]
+    fn authenticated_timeout_below_rfc_minimum_is_refused() {
+        let e = parse_err("[imap]\ntimeout_authenticated_secs = 600\n");
+        assert_eq!(e.key.as_deref(), Some("imap.timeout_authenticated_secs"));
+        assert!(e.message.contains("RFC 3501"), "{e}");
+        assert!(parse("[imap]\ntimeout_authenticated_secs = 1800\n").is_ok());
+    }
+
+    #[test]
+    fn bad_listen_address_names_key() {
+        let e = parse_err("[imap]\nlisten_tls = \"localhost\"\n");
+        assert_eq!(e.key.as_deref(), Some("imap.listen_tls"));
+        assert!(e.message.contains("localhost"), "{e}");
+    }
+
+    #[test]
+    fn bad_enum_values_name_key() {
+        let e = parse_err("[imap]\nplaintext_auth = \"sometimes\"\n");
+        assert_eq!(e.key.as_deref(), Some("imap.plaintext_auth"));
+        let e = parse_err("[log]\nformat = \"xml\"\n");
+        assert_eq!(e.key.as_deref(), Some("log.format"));
+        let e = parse_err("[log]\nlevel = \"roost=loud\"\n");
+        assert_eq!(e.key.as_deref(), Some("log.level"));
+    }
+
+    #[test]
+    fn tls_needs_both_or_neither() {
+        let e = parse_err("[tls]\ncert = \"/c.pem\"\n");
+        assert_eq!(e.key.as_deref(), Some("tls.cert"));
+        let e = parse_err("[tls]\nkey = \"/k.pem\"\n");
+        assert_eq!(e.key.as_deref(), Some("tls.key"));
+    }
+
+    #[test]
+    fn command_limit_must_hold_a_line_and_a_literal() {
+        let e = parse_err("[limits]\nmax_line_bytes = 2000000\n");
+        assert_eq!(e.key.as_deref(), Some("limits.max_line_bytes"));
+        assert!(e.message.contains("max_command_bytes"), "{e}");
+        let e = parse_err("[limits]\nmax_command_bytes = 2048\n");
+        assert_eq!(e.key.as_deref(), Some("limits.max_command_bytes"));
+    }
+
+    #[test]
+    fn missing_file_names_it() {
+        let e = Config::load(Some(Path::new("/nonexistent/roost.toml"))).expect_err("missing");
+        assert!(
+            format!("{e:#}").contains("/nonexistent/roost.toml"),
+            "{e:#}"
+        );
+    }
+
+    #[test]
+    fn listen_parsing() {
+        assert_eq!(parse_listen(""), Ok(None));
+        assert_eq!(
+            parse_listen("0.0.0.0:143"),
+            Ok(Some("0.0.0.0:143".parse().expect("addr")))
+        );
+        assert!(parse_listen("143").is_err());
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        assert_eq!(line_col("ab\ncé d", 7), (2, 4));
+        assert_eq!(line_col("", 5), (1, 1));
     }
 }

@@ -1,1 +1,106 @@
-//! logging
+//! Logging: one tracing subscriber for the process, writing to stderr.
+//!
+//! Under systemd, stderr goes to the journal, which stamps each line with
+//! the time itself; so when `JOURNAL_STREAM` says stderr is the journal, the
+//! text format leaves the timestamp and colours out. `RUST_LOG`, when set
+//! and valid, overrides the configured level, for debugging one run without
+//! editing the config.
+//!
+//! Nothing here decides what is logged; callers must never log passwords
+//! or message content.
+
+use std::io::IsTerminal as _;
+
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogConfig;
+
+/// Installs the global subscriber. Calling it again (as tests do) keeps the
+/// first one.
+pub fn init(cfg: &LogConfig) {
+    let (filter, rejected) = filter(cfg, std::env::var("RUST_LOG").ok().as_deref());
+    let to_journal = std::env::var_os("JOURNAL_STREAM").is_some();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(true);
+    let installed = if cfg.json {
+        builder.json().try_init()
+    } else if to_journal {
+        builder.without_time().with_ansi(false).try_init()
+    } else {
+        builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init()
+    };
+    if installed.is_ok()
+        && let Some((value, error)) = rejected
+    {
+        tracing::warn!(%value, %error, "ignoring invalid RUST_LOG; using log.level");
+    }
+}
+
+/// The filter to use: `RUST_LOG` if set and valid, else the configured
+/// level, else `info`. Also returns an invalid `RUST_LOG` and why.
+fn filter(cfg: &LogConfig, rust_log: Option<&str>) -> (EnvFilter, Option<(String, String)>) {
+    let mut rejected = None;
+    if let Some(value) = rust_log.filter(|v| !v.trim().is_empty()) {
+        match EnvFilter::builder().parse(value) {
+            Ok(f) => return (f, None),
+            Err(e) => rejected = Some((value.to_owned(), e.to_string())),
+        }
+    }
+    // The config loader already checked the level; "info" only guards a
+    // Config built in code.
+    let configured = EnvFilter::builder()
+        .parse(&cfg.level)
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    (configured, rejected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(level: &str) -> LogConfig {
+        LogConfig {
+            level: level.into(),
+            json: false,
+        }
+    }
+
+    #[test]
+    fn rust_log_overrides_config() {
+        let (f, rejected) = filter(&cfg("info"), Some("roost=trace"));
+        assert_eq!(f.to_string(), "roost=trace");
+        assert!(rejected.is_none());
+    }
+
+    #[test]
+    fn config_level_without_rust_log() {
+        let (f, _) = filter(&cfg("warn,roost=debug"), None);
+        let shown = f.to_string();
+        assert!(
+            shown.contains("roost=debug") && shown.contains("warn"),
+            "{shown}"
+        );
+        let (f, _) = filter(&cfg("error"), Some("  "));
+        assert_eq!(f.to_string(), "error");
+    }
+
+    #[test]
+    fn invalid_rust_log_falls_back_and_is_reported() {
+        let (f, rejected) = filter(&cfg("debug"), Some("roost=loud"));
+        assert_eq!(f.to_string(), "debug");
+        assert_eq!(rejected.map(|r| r.0), Some("roost=loud".to_owned()));
+    }
+
+    #[test]
+    fn init_twice_is_harmless() {
+        init(&cfg("info"));
+        init(&LogConfig {
+            level: "debug".into(),
+            json: true,
+        });
+    }
+}

@@ -29,7 +29,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let store = Store::open(&config.data_dir)
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
     let tls = tls::server_config(&config).context("setting up TLS")?;
-    let auth = Authenticator::new(store.clone(), config.auth);
+    let auth = Authenticator::new(store.clone(), config.auth).context("setting up authentication")?;
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let live = Arc::new(AtomicUsize::new(0));

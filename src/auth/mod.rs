@@ -1,0 +1,300 @@
+//! Authentication: checking a user name and password against the store,
+//! with throttling and without telling an attacker anything.
+//!
+//! What a caller can learn from `Authenticator::verify` is success or not:
+//! an unknown user name is checked against a dummy hash made with the same
+//! parameters as real ones, so it costs the same time, and every failure
+//! waits `failure_delay` before the answer. Failures are counted per client
+//! address and per user name (`limiter`); over the limit, attempts are
+//! refused before any hashing. Argon2 runs on tokio's blocking pool, never on
+//! an async worker thread.
+//!
+//! This module never logs or stores a password; passwords arrive wrapped in
+//! `Secret`, whose `Debug` is redacted. It knows nothing of IMAP commands:
+//! the session maps `AuthOutcome` to responses.
+
+pub mod limiter;
+pub mod password;
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+pub use limiter::FailureLimiter;
+pub use password::{PasswordError, hash_password, verify_password};
+
+use crate::config::AuthConfig;
+use crate::imap::proto::types::Secret;
+use crate::store::{Store, normalize_user_name};
+
+/// The result of one login attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthOutcome {
+    /// The password is right. `username` is the normalised name.
+    Success { user_id: u64, username: String },
+    /// Unknown user or wrong password: deliberately not told apart.
+    Failed,
+    /// Too many recent failures for this address or name; nothing was
+    /// checked. (IMAP: `NO [UNAVAILABLE]` or `[AUTHENTICATIONFAILED]`.)
+    Throttled,
+    /// The store could not be read or the stored hash is unusable.
+    Unavailable,
+}
+
+/// Checks credentials. Cheap to clone; clones share the failure counts.
+#[derive(Clone)]
+pub struct Authenticator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    config: AuthConfig,
+    limiter: Mutex<FailureLimiter>,
+    /// Verified against when the user does not exist, so that costs what a
+    /// real check costs.
+    dummy_hash: String,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the blocking check found.
+enum Check {
+    Match { user_id: u64, username: String },
+    NoMatch,
+}
+
+impl Authenticator {
+    /// Computes the dummy hash (one argon2 hash, tens of milliseconds), so
+    /// call it at start-up, not per connection.
+    pub fn new(store: Store, config: AuthConfig) -> Result<Authenticator, PasswordError> {
+        Authenticator::with_capacity(store, config, limiter::DEFAULT_CAPACITY)
+    }
+
+    /// As `new`, with at most `capacity` addresses and names tracked each.
+    pub fn with_capacity(
+        store: Store,
+        config: AuthConfig,
+        capacity: usize,
+    ) -> Result<Authenticator, PasswordError> {
+        let mut random = [0u8; 32];
+        rand::fill(&mut random);
+        let dummy_hash = hash_password(&random)?;
+        Ok(Authenticator {
+            inner: Arc::new(Inner {
+                store,
+                config,
+                limiter: Mutex::new(FailureLimiter::new(&config, capacity)),
+                dummy_hash,
+            }),
+        })
+    }
+
+    /// Checks `username` and `password` for a client at `peer`.
+    pub async fn verify(
+        &self,
+        username: &[u8],
+        password: Secret<Vec<u8>>,
+        peer: IpAddr,
+    ) -> AuthOutcome {
+        let name = std::str::from_utf8(username)
+            .ok()
+            .and_then(|n| normalize_user_name(n).ok());
+        // Names that cannot exist are still counted, under a bounded key.
+        let counter_key = match &name {
+            Some(n) => n.clone(),
+            None => {
+                let shown = &username[..username.len().min(64)];
+                String::from_utf8_lossy(shown).to_lowercase()
+            }
+        };
+
+        if self
+            .limiter()
+            .is_throttled(peer, &counter_key, Instant::now())
+        {
+            tracing::info!(user = %counter_key, %peer, "login refused: too many failures");
+            tokio::time::sleep(self.inner.config.failure_delay).await;
+            return AuthOutcome::Throttled;
+        }
+
+        let inner = Arc::clone(&self.inner);
+        let checked =
+            tokio::task::spawn_blocking(move || check(&inner, name.as_deref(), password)).await;
+
+        match checked {
+            Ok(Ok(Check::Match { user_id, username })) => {
+                self.limiter().record_success(&counter_key);
+                tracing::info!(user = %username, %peer, "login");
+                AuthOutcome::Success { user_id, username }
+            }
+            Ok(Ok(Check::NoMatch)) => {
+                self.limiter()
+                    .record_failure(peer, &counter_key, Instant::now());
+                tracing::info!(user = %counter_key, %peer, "login failed");
+                tokio::time::sleep(self.inner.config.failure_delay).await;
+                AuthOutcome::Failed
+            }
+            Ok(Err(error)) => {
+                tracing::error!(user = %counter_key, %error, "cannot check a login");
+                AuthOutcome::Unavailable
+            }
+            Err(error) => {
+                tracing::error!(user = %counter_key, %error, "login check did not finish");
+                AuthOutcome::Unavailable
+            }
+        }
+    }
+
+    fn limiter(&self) -> std::sync::MutexGuard<'_, FailureLimiter> {
+        // The counts stay consistent whatever panicked while holding the
+        // lock (each update is a single map operation), so poison is ignored.
+        self.inner.limiter.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The blocking part: look the user up and run argon2.
+fn check(
+    inner: &Inner,
+    name: Option<&str>,
+    password: Secret<Vec<u8>>,
+) -> Result<Check, anyhow::Error> {
+    let record = match name {
+        Some(n) => inner.store.get_user(n)?,
+        None => None,
+    };
+    match record {
+        Some(user) => {
+            if verify_password(password.expose(), &user.password_hash)? {
+                Ok(Check::Match {
+                    user_id: user.id,
+                    username: user.name,
+                })
+            } else {
+                Ok(Check::NoMatch)
+            }
+        }
+        None => {
+            // Same work as a real check; the answer is "no" whatever it says.
+            let _ = verify_password(password.expose(), &inner.dummy_hash);
+            Ok(Check::NoMatch)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::store::testing::TempDir;
+
+    fn config(delay_ms: u64) -> AuthConfig {
+        AuthConfig {
+            failure_delay: Duration::from_millis(delay_ms),
+            max_failures_per_ip: 100,
+            max_failures_per_user: 2,
+            window: Duration::from_secs(300),
+        }
+    }
+
+    fn secret(s: &str) -> Secret<Vec<u8>> {
+        Secret(s.as_bytes().to_vec())
+    }
+
+    const PEER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn success_failure_and_throttle() {
+        let dir = TempDir::new("auth");
+        let store = Store::open(dir.path()).expect("open");
+        let user = store
+            .create_user("alice", &hash_password(b"s3cret").expect("hash"))
+            .expect("create");
+        let auth = Authenticator::new(store, config(0)).expect("authenticator");
+
+        assert_eq!(
+            auth.verify(b"ALICE", secret("s3cret"), PEER).await,
+            AuthOutcome::Success {
+                user_id: user.id,
+                username: "alice".into()
+            }
+        );
+        assert_eq!(
+            auth.verify(b"alice", secret("wrong"), PEER).await,
+            AuthOutcome::Failed
+        );
+        // A success clears the user's count.
+        assert!(matches!(
+            auth.verify(b"alice", secret("s3cret"), PEER).await,
+            AuthOutcome::Success { .. }
+        ));
+        assert_eq!(
+            auth.verify(b"alice", secret("wrong"), PEER).await,
+            AuthOutcome::Failed
+        );
+        assert_eq!(
+            auth.verify(b"alice", secret("wrong"), PEER).await,
+            AuthOutcome::Failed
+        );
+        // Over the per-user limit: refused even with the right password.
+        assert_eq!(
+            auth.verify(b"alice", secret("s3cret"), PEER).await,
+            AuthOutcome::Throttled
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn unknown_and_invalid_names_fail_and_count() {
+        let dir = TempDir::new("auth-unknown");
+        let store = Store::open(dir.path()).expect("open");
+        let auth = Authenticator::new(store, config(0)).expect("authenticator");
+        assert_eq!(
+            auth.verify(b"nobody", secret("x"), PEER).await,
+            AuthOutcome::Failed
+        );
+        assert_eq!(
+            auth.verify(b"\xff bad name", secret("x"), PEER).await,
+            AuthOutcome::Failed
+        );
+        assert_eq!(
+            auth.verify(b"NOBODY", secret("x"), PEER).await,
+            AuthOutcome::Failed
+        );
+        assert_eq!(
+            auth.verify(b"nobody", secret("x"), PEER).await,
+            AuthOutcome::Throttled
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn failures_wait_the_delay() {
+        let dir = TempDir::new("auth-delay");
+        let store = Store::open(dir.path()).expect("open");
+        let auth = Authenticator::new(store, config(300)).expect("authenticator");
+        let start = Instant::now();
+        assert_eq!(
+            auth.verify(b"nobody", secret("x"), PEER).await,
+            AuthOutcome::Failed
+        );
+        assert!(start.elapsed() >= Duration::from_millis(300));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn unusable_stored_hash_is_unavailable() {
+        let dir = TempDir::new("auth-badhash");
+        let store = Store::open(dir.path()).expect("open");
+        store.create_user("bob", "$md5$notargon").expect("create");
+        let auth = Authenticator::new(store, config(0)).expect("authenticator");
+        assert_eq!(
+            auth.verify(b"bob", secret("x"), PEER).await,
+            AuthOutcome::Unavailable
+        );
+    }
+}
