@@ -81,10 +81,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./roost-data"),
             imap_listen: Some(SocketAddr::from(([127, 0, 0, 1], 1143))),
             imaps_listen: Some(SocketAddr::from(([127, 0, 0, 1], 1993))),
-            tls: TlsConfig {
-                cert: None,
-                key: None,
-            },
+            tls: TlsConfig { cert: None, key: None },
             plaintext_auth: PlaintextAuth::Loopback,
             timeouts: Timeouts {
                 unauthenticated: Duration::from_secs(60),
@@ -98,10 +95,7 @@ impl Default for Config {
                 max_failures_per_user: 10,
                 window: Duration::from_secs(300),
             },
-            log: LogConfig {
-                level: "info".into(),
-                json: false,
-            },
+            log: LogConfig { level: "info".into(), json: false },
         }
     }
 }

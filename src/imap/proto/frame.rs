@@ -54,11 +54,7 @@ pub enum FrameError {
     #[error("Line too long")]
     LineTooLong,
     #[error("Literal too big ({size} bytes, limit {limit})")]
-    LiteralTooBig {
-        size: u64,
-        limit: usize,
-        append: bool,
-    },
+    LiteralTooBig { size: u64, limit: usize, append: bool },
     #[error("Command too big")]
     CommandTooBig,
 }

@@ -21,10 +21,7 @@ pub struct ParseLimits {
 
 impl Default for ParseLimits {
     fn default() -> Self {
-        ParseLimits {
-            max_depth: 32,
-            max_params: 1000,
-        }
+        ParseLimits { max_depth: 32, max_params: 1000 }
     }
 }
 

@@ -38,20 +38,10 @@ pub struct StatusResponse {
 
 impl StatusResponse {
     pub fn tagged(tag: Tag, kind: StatusKind, code: Option<Code>, text: impl Into<String>) -> Self {
-        StatusResponse {
-            tag: Some(tag),
-            kind,
-            code,
-            text: text.into(),
-        }
+        StatusResponse { tag: Some(tag), kind, code, text: text.into() }
     }
     pub fn untagged(kind: StatusKind, code: Option<Code>, text: impl Into<String>) -> Self {
-        StatusResponse {
-            tag: None,
-            kind,
-            code,
-            text: text.into(),
-        }
+        StatusResponse { tag: None, kind, code, text: text.into() }
     }
 }
 
