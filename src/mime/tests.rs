@@ -478,3 +478,57 @@ fn productions_parse_with_imap_codec() {
         }
     }
 }
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Fragments that steer random messages into the MIME paths.
+    const PIECES: &[&[u8]] = &[
+        b"\r\n",
+        b"\n",
+        b"\r",
+        b"--b",
+        b"--b--",
+        b"--c",
+        b"Content-Type: multipart/mixed; boundary=b\r\n",
+        b"Content-Type: multipart/digest; boundary=c\r\n",
+        b"Content-Type: message/rfc822\r\n",
+        b"Content-Type: text/plain; name*0*=utf-8''%41; name*1=x; name*3=y\r\n",
+        b"Content-Disposition: attachment; filename=\"a\\\"b\"\r\n",
+        b"From: \"a\" <b@c>, g: d@e; (x)\r\n",
+        b"To: <@r:a@b>, ,;:<>[]()\"\\\r\n",
+        b" folded",
+        b"Subject: \xff\x00\xe9",
+        b"Date: 1 Jan 2000 00:00 +0000\r\n",
+        b"x",
+        b":",
+        b" ",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn analyze_and_section_never_panic(picks in prop::collection::vec(0..PIECES.len(), 0..60)) {
+            let raw: Vec<u8> = picks.iter().flat_map(|&i| PIECES[i].iter().copied()).collect();
+            let a = analyze(&raw);
+            let back = PartMap::from_bytes(&a.parts.to_bytes());
+            prop_assert_eq!(back.as_ref(), Ok(&a.parts));
+            for path in [&[][..], &[1u32][..], &[1, 1], &[1, 2], &[2], &[2, 1, 1]] {
+                for text in [None, Some(SectionText::Mime), Some(SectionText::Header), Some(SectionText::Text),
+                             Some(SectionText::HeaderFields(vec!["from".into()])),
+                             Some(SectionText::HeaderFieldsNot(vec!["from".into()]))] {
+                    if path.is_empty() && text == Some(SectionText::Mime) {
+                        continue;
+                    }
+                    if let Some(s) = section(&raw, &a.parts, &sec(path, text)) {
+                        // At most a CRLF added to an unterminated last line, then the
+                        // empty line.
+                        prop_assert!(s.len() <= raw.len() + 4);
+                    }
+                }
+            }
+        }
+    }
+}
