@@ -77,8 +77,8 @@ pub struct Analysis {
     /// Byte offsets of every part, for BODY[section].
     pub parts: PartMap,
     /// The `Date:` header, for SENTBEFORE/SENTON/SENTSINCE; `None` when
-    /// absent or unreadable (RFC 3501 then has the search use INTERNALDATE
-    /// only by server choice; that is the caller's business).
+    /// absent or unreadable, and what SENT* then matches is the search's
+    /// decision, not this module's.
     pub sent_date: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
 
