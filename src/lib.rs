@@ -8,5 +8,6 @@ pub mod cli;
 pub mod config;
 pub mod imap;
 pub mod logging;
+pub mod mime;
 pub mod store;
 pub mod tls;
