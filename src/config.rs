@@ -321,7 +321,7 @@ const LITERAL_BYTES: (i64, i64) = (1, 1 << 30);
 const APPEND_BYTES: (i64, i64) = (1, u32::MAX as i64);
 const COMMAND_BYTES: (i64, i64) = (1024, 1 << 30);
 /// The parser recurses per level; deeper than this is an attack, not mail.
-const NESTING_DEPTH: (i64, i64) = (1, 256);
+const NESTING_DEPTH: (i64, i64) = (1, crate::imap::proto::parse::MAX_DEPTH_CAP as i64);
 const PARAMS: (i64, i64) = (1, 1_000_000);
 const UNAUTH_TIMEOUT_SECS: (i64, i64) = (1, 86_400);
 /// RFC 3501 §5.4: the autologout timer is at least 30 minutes once

@@ -75,7 +75,14 @@ impl Conn {
     /// Starts the actor and its pump for an accepted connection. Must run on
     /// an actix arbiter.
     pub fn start(tcp: TcpStream, peer: SocketAddr, implicit_tls: bool, id: u64, shared: Arc<ConnShared>) {
-        let span = tracing::info_span!("conn", id, peer = %peer, tls = implicit_tls, user = tracing::field::Empty);
+        let span = tracing::info_span!(
+            "conn",
+            id,
+            peer = %peer,
+            tls = implicit_tls,
+            starttls = tracing::field::Empty,
+            user = tracing::field::Empty
+        );
         Conn::create(move |ctx| {
             let (tx, rx) = mpsc::unbounded_channel();
             let session = Session::new(
@@ -191,7 +198,7 @@ impl Handler<IoEvent> for Conn {
                 self.drive(ctx);
             }
             IoEvent::TlsReady => {
-                self.span.record("tls", true);
+                self.span.record("starttls", true);
                 self.session.tls_established(Instant::now());
                 self.drive(ctx);
             }

@@ -47,7 +47,7 @@ pub struct ParseLimits {
 impl Default for ParseLimits {
     fn default() -> Self {
         ParseLimits {
-            max_depth: 32,
+            max_depth: 64,
             max_params: 1000,
         }
     }
