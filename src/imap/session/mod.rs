@@ -11,6 +11,8 @@
 //! A command in the wrong state gets BAD.
 
 pub mod capability;
+mod list;
+mod view;
 mod sasl;
 #[cfg(test)]
 mod tests;
