@@ -8,7 +8,7 @@ import time
 import pytest
 
 from conftest import HOST, module_server
-from imapwire import Closed, status
+from imapwire import status
 
 autologout_server = module_server("autologout_server", {"imap": {"timeout_unauthenticated_secs": 2}})
 
