@@ -218,7 +218,9 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// The dotted key whose name or value covers byte `offset`, found in the
 /// spanned parse tree (toml's own errors carry a span but no public key path).
 fn key_at(text: &str, offset: usize) -> Option<String> {
-    let doc = toml::de::DeTable::parse(text).ok()?;
+    let Ok(doc) = toml::de::DeTable::parse(text) else {
+        return key_by_text(text, offset);
+    };
     let mut path = Vec::new();
     find_key(doc.get_ref(), offset, &mut path);
     if path.is_empty() {
@@ -226,6 +228,29 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
     } else {
         Some(path.join("."))
     }
+}
+
+/// For a file that is not valid TOML at all: the last `[section]` header
+/// before the error and the bare key on the error's line, if it has one.
+fn key_by_text(text: &str, offset: usize) -> Option<String> {
+    let before = text.get(..offset.min(text.len()))?;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let key = line.split_once('=')?.0.trim();
+    let bare = |k: &str| !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !bare(key) {
+        return None;
+    }
+    let section = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && l.ends_with(']') && !l.starts_with("[["))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim());
+    Some(match section {
+        Some(sec) if bare(sec) => format!("{sec}.{key}"),
+        _ => key.to_string(),
+    })
 }
 
 /// Table values' spans cover only their `[header]`, not the keys under it,
@@ -674,6 +699,13 @@ format = "json"
         assert_eq!(c.imaps_listen.map(|a| a.port()), Some(993));
         assert_eq!(c.imap_listen.map(|a| a.port()), Some(143));
         assert_eq!(c.tls.cert, Some(PathBuf::from("/etc/roost/cert.pem")));
+    }
+
+    #[test]
+    fn invalid_toml_still_names_the_key() {
+        let e = parse_err("[imap]\nlisten = \"\"\n[auth]\nfailure_delay_ms = 1.5x\n");
+        assert_eq!(e.key.as_deref(), Some("auth.failure_delay_ms"), "{e}");
+        assert_eq!(e.position.map(|p| p.0), Some(4));
     }
 
     #[test]

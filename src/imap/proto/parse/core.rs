@@ -152,9 +152,24 @@ pub(crate) fn quoted(i: &[u8]) -> Res<'_, Vec<u8>> {
 }
 
 /// `literal = "{" number ["+"] "}" CRLF *CHAR8` (the `+` is RFC 7888's
-/// non-synchronizing form). The bytes are taken as they are: the framer
-/// already counted them, and APPEND may carry any octet.
+/// non-synchronizing form). `CHAR8` excludes NUL, so a NUL inside a string
+/// argument is a syntax error.
 pub(crate) fn literal(i: &[u8]) -> Res<'_, &[u8]> {
+    let (rest, bytes) = any_literal(i)?;
+    if memchr::memchr(0, bytes).is_some() {
+        return failure(ParseErrorKind::Syntax("NUL in literal"));
+    }
+    Ok((rest, bytes))
+}
+
+/// The APPEND message: a literal whose bytes are kept exactly as sent, NUL
+/// included, because a mail server stores what it is given rather than
+/// reject mail for its content.
+pub(crate) fn message_literal(i: &[u8]) -> Res<'_, &[u8]> {
+    any_literal(i)
+}
+
+fn any_literal(i: &[u8]) -> Res<'_, &[u8]> {
     let (i, _) = context("expected a literal", tag("{")).parse(i)?;
     let (i, n) = number(i)?;
     let i = match i.split_first() {
@@ -362,7 +377,6 @@ mod tests {
             (b"\"a b\"x", b"a b", b"x"),
             (b"\"q\\\"\\\\\"", b"q\"\\", b""),
             (b"\"caf\xc3\xa9\"", b"caf\xc3\xa9", b""),
-            (b"{3}\r\na\x00b rest", b"a\x00b", b" rest"),
             (b"{3+}\r\nabc", b"abc", b""),
             (b"{0}\r\n", b"", b""),
             (b"{2}\r\n\r\n\r\n", b"\r\n", b"\r\n"),
@@ -376,6 +390,7 @@ mod tests {
             b"\"a\rb\"",
             b"\"a\nb\"",
             b"\"a\x00b\"",
+            b"{3}\r\na\x00b",
             b"{3}\r\nab",
             b"{3}abc",
             b"{3}\nabc",
@@ -426,7 +441,6 @@ mod tests {
             b"\"caf\xc3\xa9\"",
             b"&Jjo",
             b"&AGE-",
-            b"{2}\r\na\x00",
         ] {
             assert!(
                 matches!(kind(mailbox(bad)), ParseErrorKind::InvalidMailboxName(_)),

@@ -7,7 +7,7 @@ use nom::Parser;
 
 use super::super::types::{CommandBody, StatusItem};
 use super::core::{
-    Res, failure, flag_list, keyword_token, list_mailbox, literal, mailbox, mailbox_name,
+    Res, failure, flag_list, keyword_token, list_mailbox, mailbox, mailbox_name, message_literal,
     paren_list, sp,
 };
 use super::datetime::date_time;
@@ -88,7 +88,7 @@ pub(crate) fn append<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, CommandBody>
             "the APPEND message must be a literal",
         ));
     }
-    let (i, message) = literal(i)?;
+    let (i, message) = message_literal(i)?;
     Ok((
         i,
         CommandBody::Append {
@@ -230,6 +230,14 @@ mod tests {
     }
 
     #[test]
+    fn nul_is_refused_in_string_literals_but_kept_in_messages() {
+        let e = error(b"a CREATE {3}\r\na\x00b\r\n");
+        assert!(matches!(e.kind, ParseErrorKind::Syntax(_)) && e.tag.is_some(), "{e:?}");
+        let c = parse_command(b"a APPEND x {3}\r\na\x00b\r\n", &ParseLimits::default()).expect("parses");
+        assert!(matches!(c.body, CommandBody::Append { ref message, .. } if message == b"a\x00b"));
+    }
+
+    #[test]
     fn mailbox_name_errors() {
         let invalid = |e: ParseError| {
             matches!(e.kind, ParseErrorKind::InvalidMailboxName(Mutf7Error(_))) && e.tag.is_some()
@@ -241,7 +249,6 @@ mod tests {
             b"a SELECT &Jjo\r\n",
             b"a SELECT \"&Jjo\"\r\n",
             b"a SELECT &AGE-\r\n",
-            b"a CREATE {3}\r\na\x00b\r\n",
             b"a RENAME a &AGE-\r\n",
             b"a COPY 1 &Jjo\r\n",
             b"a LIST &Jjo *\r\n",
