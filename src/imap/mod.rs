@@ -1,6 +1,7 @@
 //! IMAP: the sans-IO protocol core (`proto`), the per-connection state
 //! machine (`session`), and the actors and listeners that drive them.
 
+pub mod fetch;
 pub mod proto;
 pub mod session;
 pub mod conn;
