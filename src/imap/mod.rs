@@ -3,6 +3,7 @@
 
 pub mod fetch;
 pub mod proto;
+pub mod search;
 pub mod session;
 pub mod conn;
 pub mod server;
