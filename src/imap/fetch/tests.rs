@@ -444,3 +444,95 @@ fn single_part_message() {
     let (_, d) = data(&m, body(true, sec(&[], Some(SectionText::Text)), None));
     assert_eq!(text(d).as_deref(), Some("Just text.\r\n"));
 }
+
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn any_section() -> impl Strategy<Value = Section> {
+        let text = prop_oneof![
+            Just(None),
+            Just(Some(SectionText::Header)),
+            Just(Some(SectionText::Text)),
+            Just(Some(SectionText::Mime)),
+            Just(Some(SectionText::HeaderFields(vec!["subject".into()]))),
+            Just(Some(SectionText::HeaderFieldsNot(vec!["to".into()]))),
+        ];
+        (prop::collection::vec(1u32..4, 0..4), text).prop_map(|(part, text)| Section {
+            part: part.into_iter().map(nz).collect(),
+            text,
+        })
+    }
+
+    proptest! {
+        /// Whatever the raw bytes and the stored part map (its own, another
+        /// message's, or garbage), FETCH answers without panicking.
+        #[test]
+        fn never_panics(
+            raw in prop::collection::vec(any::<u8>(), 0..300),
+            other in prop::collection::vec(any::<u8>(), 0..300),
+            garbage in prop::collection::vec(any::<u8>(), 0..40),
+            which in 0u8..3,
+            sections in prop::collection::vec(any_section(), 1..6),
+            partial in prop::option::of((any::<u32>(), 1u32..=u32::MAX)),
+        ) {
+            let mut s = store(&raw);
+            s.parts = match which {
+                0 => s.parts,
+                1 => mime::analyze(&other).parts.to_bytes(),
+                _ => garbage,
+            };
+            let m = facts(&s, vec![]);
+            let attrs: Vec<FetchAttr> = sections
+                .into_iter()
+                .map(|sec| body(false, sec, partial))
+                .chain([FetchAttr::Rfc822Header, FetchAttr::Rfc822Text])
+                .collect();
+            let out = fetch_items(&attrs, &m, true);
+            prop_assert_eq!(out.items.len(), attrs.len() + 1);
+        }
+    }
+}
+
+#[test]
+fn wire_form() {
+    use crate::imap::proto::encode::encode_response;
+    use crate::imap::proto::response::{Data, Response};
+
+    let s = store(MSG);
+    let m = facts(&s, vec![FlagFetch::Recent]);
+    let attrs = [
+        FetchAttr::Flags,
+        body(true, sec(&[1], None), Some((7, 3))),
+        body(
+            false,
+            sec(
+                &[2],
+                Some(SectionText::HeaderFields(vec!["subject".into()])),
+            ),
+            None,
+        ),
+        body(true, sec(&[5], None), None),
+    ];
+    let mut out = fetch_items(&attrs, &m, true);
+    assert!(out.sets_seen);
+    with_flags(
+        &mut out.items,
+        vec![FlagFetch::Flag(Flag::Seen), FlagFetch::Recent],
+    );
+    let mut wire = Vec::new();
+    encode_response(
+        &mut wire,
+        &Response::Data(Data::Fetch {
+            seq: m.seq,
+            items: out.items,
+        }),
+    );
+    assert_eq!(
+        String::from_utf8(wire).unwrap(),
+        "* 3 FETCH (UID 42 FLAGS (\\Seen \\Recent) BODY[1]<7> \"Bob\" \
+         BODY[2.HEADER.FIELDS (subject)] {18}\r\nSubject: inner\r\n\r\n \
+         BODY[5] NIL)\r\n"
+    );
+}
