@@ -4,7 +4,8 @@
 //! Values are returned as sent: encoded-words are not decoded and RFC 2231
 //! extended values keep their `charset'lang'%XX` form, because that is what
 //! IMAP servers hand to clients in ENVELOPE and BODYSTRUCTURE. The only
-//! mail-parser use in the crate is the lenient `Date:` parser at the bottom.
+//! mail-parser use in this module is the lenient `Date:` parser at the
+//! bottom.
 
 use std::borrow::Cow;
 

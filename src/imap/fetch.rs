@@ -1,0 +1,229 @@
+//! FETCH (RFC 3501 §6.4.5) for one message: which `msg-att` items
+//! (§7.4.2) answer a list of fetch attributes, built from what the store
+//! keeps for the message.
+//!
+//! Pure: no I/O, no store, no flags written. The session reads the facts of
+//! a message, calls `fetch_items`, and when `FetchOutput::sets_seen` is true
+//! (and the mailbox is read-write) stores `\Seen` itself, then reports the
+//! new flags with `with_flags`.
+//!
+//! Choices:
+//! - A section that does not exist in the message (`BODY[3]` of a
+//!   two-part message, `BODY[1.HEADER]` of a part that is not a
+//!   message/rfc822) is answered with NIL. RFC 3501 leaves this open; the
+//!   `nstring` grammar allows both NIL and `""`, and NIL says "no such data"
+//!   where `""` would claim an empty part exists. Dovecot answers `""`.
+//! - A stored part map that does not decode answers every section that
+//!   needs it with NIL. `BODY[]` and `RFC822` never need the map and are
+//!   always answered from the raw bytes.
+//! - `UID FETCH` puts `UID` first when the client did not ask for it
+//!   (RFC 3501 §6.4.8 requires it somewhere; first is where Dovecot and
+//!   Cyrus put it).
+
+use std::borrow::Cow;
+use std::num::NonZeroU32;
+
+use chrono::{DateTime, FixedOffset};
+
+use crate::imap::proto::response::MessageDataItem;
+use crate::imap::proto::types::{FetchAttr, Flag, FlagFetch, Section, SectionText};
+use crate::mime::{self, PartMap};
+
+/// Everything FETCH and SEARCH read about one message. The session fills it
+/// from the store; `raw` and the pre-encoded blobs borrow from the store's
+/// read transaction, so building one copies nothing large.
+#[derive(Debug, Clone)]
+pub struct MessageFacts<'a> {
+    pub seq: NonZeroU32,
+    pub uid: NonZeroU32,
+    /// The message's flags in this session, `\Recent` included when this
+    /// session holds it.
+    pub flags: Vec<FlagFetch>,
+    pub internal_date: DateTime<FixedOffset>,
+    /// RFC822.SIZE, as the store counts it.
+    pub size: u32,
+    /// The whole message as stored.
+    pub raw: &'a [u8],
+    /// `mime::Analysis::envelope`, written as is.
+    pub envelope: &'a [u8],
+    /// `mime::Analysis::body`, written as is.
+    pub body: &'a [u8],
+    /// `mime::Analysis::bodystructure`, written as is.
+    pub bodystructure: &'a [u8],
+    /// `PartMap::to_bytes`; decoded only when a section needs it.
+    pub parts: &'a [u8],
+    /// `mime::Analysis::sent_date`: the `Date:` header, if readable.
+    pub sent_date: Option<DateTime<FixedOffset>>,
+}
+
+impl MessageFacts<'_> {
+    /// Whether the message has `flag` (keywords compared case-insensitively,
+    /// as the store treats them).
+    pub fn has_flag(&self, flag: &Flag) -> bool {
+        self.flags.iter().any(|f| match (f, flag) {
+            (FlagFetch::Flag(Flag::Keyword(a)), Flag::Keyword(b))
+            | (FlagFetch::Flag(Flag::Extension(a)), Flag::Extension(b)) => {
+                a.eq_ignore_ascii_case(b)
+            }
+            (FlagFetch::Flag(a), b) => a == b,
+            (FlagFetch::Recent, _) => false,
+        })
+    }
+
+    /// Whether the message is `\Recent` in this session.
+    pub fn is_recent(&self) -> bool {
+        self.flags.contains(&FlagFetch::Recent)
+    }
+}
+
+/// The answer to FETCH for one message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchOutput {
+    /// The `msg-att` items, in the order the attributes were asked for
+    /// (with `UID` first when `UID FETCH` added it).
+    pub items: Vec<MessageDataItem>,
+    /// True when an attribute that implicitly sets `\Seen` was asked for
+    /// (`RFC822`, `RFC822.TEXT`, `BODY[...]` without `.PEEK`) and the
+    /// message is not `\Seen` yet. The session then sets `\Seen` (unless
+    /// the mailbox is read-only) and calls `with_flags` with the new flags,
+    /// since RFC 3501 §6.4.5 makes the flag change visible in the response.
+    pub sets_seen: bool,
+}
+
+/// Answers `attrs` (macros already expanded with `FetchItems::expand`) for
+/// message `m`. `uid_command` is true for `UID FETCH`, which always reports
+/// the UID (RFC 3501 §6.4.8). Never panics, whatever the stored bytes hold.
+pub fn fetch_items(attrs: &[FetchAttr], m: &MessageFacts<'_>, uid_command: bool) -> FetchOutput {
+    let mut items = Vec::with_capacity(attrs.len() + 1);
+    if uid_command && !attrs.contains(&FetchAttr::Uid) {
+        items.push(MessageDataItem::Uid(m.uid));
+    }
+    let mut parts = LazyParts::new(m.parts);
+    let mut wants_seen = false;
+    for attr in attrs {
+        let item = match attr {
+            FetchAttr::Envelope => MessageDataItem::Envelope(m.envelope.to_vec()),
+            FetchAttr::Flags => MessageDataItem::Flags(m.flags.clone()),
+            FetchAttr::InternalDate => MessageDataItem::InternalDate(m.internal_date),
+            FetchAttr::Rfc822Size => MessageDataItem::Rfc822Size(m.size),
+            FetchAttr::Body => MessageDataItem::Body(m.body.to_vec()),
+            FetchAttr::BodyStructure => MessageDataItem::BodyStructure(m.bodystructure.to_vec()),
+            FetchAttr::Uid => MessageDataItem::Uid(m.uid),
+            FetchAttr::Rfc822 => {
+                wants_seen = true;
+                MessageDataItem::Rfc822(Some(m.raw.to_vec()))
+            }
+            FetchAttr::Rfc822Header => MessageDataItem::Rfc822Header(section_bytes(
+                m.raw,
+                &mut parts,
+                &Section {
+                    part: Vec::new(),
+                    text: Some(SectionText::Header),
+                },
+            )),
+            FetchAttr::Rfc822Text => {
+                wants_seen = true;
+                MessageDataItem::Rfc822Text(section_bytes(
+                    m.raw,
+                    &mut parts,
+                    &Section {
+                        part: Vec::new(),
+                        text: Some(SectionText::Text),
+                    },
+                ))
+            }
+            FetchAttr::BodySection {
+                peek,
+                section,
+                partial,
+            } => {
+                wants_seen |= !peek;
+                let data = section_slice(m.raw, &mut parts, section);
+                let (origin, data) = match partial {
+                    None => (None, data.map(Cow::into_owned)),
+                    Some((origin, length)) => (
+                        Some(*origin),
+                        data.map(|d| substring(&d, *origin, *length).to_vec()),
+                    ),
+                };
+                MessageDataItem::BodySection {
+                    section: section.clone(),
+                    origin,
+                    data,
+                }
+            }
+        };
+        items.push(item);
+    }
+    FetchOutput {
+        items,
+        sets_seen: wants_seen && !m.has_flag(&Flag::Seen),
+    }
+}
+
+/// Reports `flags` in `items`: replaces the `FLAGS` item if there is one
+/// (it was built before `\Seen` was set), or appends one. For the session
+/// after it has set `\Seen` because of `FetchOutput::sets_seen`.
+pub fn with_flags(items: &mut Vec<MessageDataItem>, flags: Vec<FlagFetch>) {
+    match items
+        .iter_mut()
+        .find(|i| matches!(i, MessageDataItem::Flags(_)))
+    {
+        Some(item) => *item = MessageDataItem::Flags(flags),
+        None => items.push(MessageDataItem::Flags(flags)),
+    }
+}
+
+/// `<origin.length>` of `data`: the octets from `origin`, at most `length`
+/// of them; empty when `origin` is at or beyond the end (RFC 3501 §6.4.5).
+fn substring(data: &[u8], origin: u32, length: NonZeroU32) -> &[u8] {
+    let start = usize::try_from(origin)
+        .unwrap_or(usize::MAX)
+        .min(data.len());
+    let len = usize::try_from(length.get()).unwrap_or(usize::MAX);
+    let end = start.saturating_add(len).min(data.len());
+    &data[start..end]
+}
+
+/// The part map, decoded on first use and at most once per FETCH of a
+/// message; `None` once decoding has failed.
+struct LazyParts<'a> {
+    bytes: &'a [u8],
+    decoded: Option<Option<PartMap>>,
+}
+
+impl<'a> LazyParts<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        LazyParts {
+            bytes,
+            decoded: None,
+        }
+    }
+
+    fn get(&mut self) -> Option<&PartMap> {
+        let bytes = self.bytes;
+        self.decoded
+            .get_or_insert_with(|| PartMap::from_bytes(bytes).ok())
+            .as_ref()
+    }
+}
+
+/// The bytes of `section`, or `None` (NIL) when the section does not exist
+/// or the part map is unreadable.
+fn section_slice<'a>(
+    raw: &'a [u8],
+    parts: &mut LazyParts<'_>,
+    section: &Section,
+) -> Option<Cow<'a, [u8]>> {
+    if section.part.is_empty() && section.text.is_none() {
+        return Some(Cow::Borrowed(raw));
+    }
+    mime::section(raw, parts.get()?, section)
+}
+
+fn section_bytes(raw: &[u8], parts: &mut LazyParts<'_>, section: &Section) -> Option<Vec<u8>> {
+    section_slice(raw, parts, section).map(Cow::into_owned)
+}
+
+#[cfg(test)]
+mod tests;

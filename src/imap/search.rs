@@ -1,0 +1,546 @@
+//! SEARCH (RFC 3501 §6.4.4) as a naive scan: whether one message matches a
+//! search key, decided from the message's facts and its decoded text.
+//!
+//! This is the exact-semantics reference: whatever answers SEARCH faster
+//! (an index) must give the same result as `matches` over every message.
+//! Pure: no I/O, no store.
+//!
+//! Semantics chosen where RFC 3501 leaves room:
+//! - Strings match as case-insensitive substrings anywhere, inside words
+//!   too. Case-insensitive means simple Unicode case folding: each
+//!   character lower-cased on its own (so `Σ` is `σ` wherever it stands,
+//!   unlike `str::to_lowercase`), plus the characters whose fold differs
+//!   from their lower case (`ς`→`σ`, `ſ`→`s`, `ϐ`→`β`, …). No
+//!   normalisation (NFC/NFD), no `ß`/`ss` equivalence.
+//! - Header keys (FROM TO CC BCC SUBJECT, HEADER) look at the top-level
+//!   header only, at every occurrence of the field, in its decoded form:
+//!   unfolded, RFC 2047 encoded-words decoded to UTF-8, address fields as
+//!   their text (`Jürgen <j@example.org>`). A key with an empty string
+//!   matches exactly the messages that have the field; FROM and the others
+//!   behave as `HEADER FROM` does.
+//! - BODY looks at the decoded text of every text part of the message
+//!   (transfer encodings undone, charsets converted to UTF-8): text/plain
+//!   and any other text/* part, text attachments too, HTML parts as text
+//!   (tags removed, entities decoded), and for an attached message its
+//!   decoded header and its text parts. Non-text parts are not searched.
+//!   Parts are searched one by one: a string never matches across two.
+//! - TEXT matches when the top-level header (as `Name: value` lines,
+//!   decoded as above) or the body (as BODY) does.
+//! - BEFORE/ON/SINCE compare the calendar date of the internal date in
+//!   its own offset, as stored; SENTBEFORE/SENTON/SENTSINCE the calendar
+//!   date of the `Date:` header in the offset it was written with. A message
+//!   without a readable `Date:` matches none of the SENT* keys (so it does
+//!   match `NOT SENTON ...`).
+//! - LARGER and SMALLER are strict, on RFC822.SIZE.
+//! - KEYWORD/UNKEYWORD compare keywords ASCII case-insensitively, as the
+//!   store treats them.
+//! - Search strings are decoded from the command's CHARSET. Without one
+//!   (US-ASCII), bytes that form valid UTF-8 are read as UTF-8, since
+//!   clients send UTF-8 without naming it; other 8-bit bytes as
+//!   windows-1252.
+//! - Bytes a charset cannot map become U+FFFD on both sides; they only
+//!   match each other.
+
+use std::cell::OnceCell;
+
+use chrono::NaiveDate;
+use encoding_rs::Encoding;
+use mail_parser::decoders::html::html_to_text;
+use mail_parser::parsers::MessageStream;
+use mail_parser::{HeaderValue, Message, MessageParser, PartType};
+
+use crate::imap::fetch::MessageFacts;
+use crate::imap::proto::types::{Flag, FlagFetch, SearchKey, SequenceSet};
+
+/// The charset a SEARCH command's strings are written in (RFC 3501 §6.4.4
+/// CHARSET).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Charset {
+    Utf8,
+    /// The default when the command names no charset.
+    UsAscii,
+    /// Any other charset encoding_rs decodes: ISO-8859-x, windows-125x,
+    /// KOI8, and the CJK multi-byte charsets.
+    Other(&'static Encoding),
+}
+
+/// The charsets to list in `NO [BADCHARSET (...)]`. `charset_from_name`
+/// accepts each of these, and the other labels encoding_rs knows for them.
+pub const SUPPORTED_CHARSETS: &[&str] = &[
+    "UTF-8",
+    "US-ASCII",
+    "ISO-8859-1",
+    "ISO-8859-2",
+    "ISO-8859-3",
+    "ISO-8859-4",
+    "ISO-8859-5",
+    "ISO-8859-6",
+    "ISO-8859-7",
+    "ISO-8859-8",
+    "ISO-8859-9",
+    "ISO-8859-10",
+    "ISO-8859-13",
+    "ISO-8859-14",
+    "ISO-8859-15",
+    "ISO-8859-16",
+    "WINDOWS-1250",
+    "WINDOWS-1251",
+    "WINDOWS-1252",
+    "WINDOWS-1253",
+    "WINDOWS-1254",
+    "WINDOWS-1255",
+    "WINDOWS-1256",
+    "WINDOWS-1257",
+    "WINDOWS-1258",
+    "KOI8-R",
+    "KOI8-U",
+    "ISO-2022-JP",
+    "SHIFT_JIS",
+    "EUC-JP",
+    "EUC-KR",
+    "GB2312",
+    "GBK",
+    "GB18030",
+    "BIG5",
+];
+
+/// The charset called `name` in a SEARCH command (any case), or `None` when
+/// it is not supported: the session then answers
+/// `NO [BADCHARSET (SUPPORTED_CHARSETS)]`.
+///
+/// Labels are the WHATWG ones encoding_rs knows, so `latin1` and
+/// `ISO-8859-1` are accepted (decoded as windows-1252, its superset).
+/// UTF-16 and encoding_rs's `replacement` are refused: IMAP strings cannot
+/// carry the former, and the latter decodes nothing.
+pub fn charset_from_name(name: &str) -> Option<Charset> {
+    let name = name.trim();
+    if ["US-ASCII", "ASCII", "US_ASCII", "ANSI_X3.4-1968"]
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n))
+    {
+        return Some(Charset::UsAscii);
+    }
+    let enc = Encoding::for_label(name.as_bytes())?;
+    if enc == encoding_rs::UTF_8 {
+        Some(Charset::Utf8)
+    } else if enc == encoding_rs::UTF_16LE
+        || enc == encoding_rs::UTF_16BE
+        || enc == encoding_rs::REPLACEMENT
+        || enc == encoding_rs::X_USER_DEFINED
+    {
+        None
+    } else {
+        Some(Charset::Other(enc))
+    }
+}
+
+impl Charset {
+    /// `bytes`, written in this charset, as text.
+    pub fn decode(self, bytes: &[u8]) -> String {
+        match self {
+            Charset::Utf8 => String::from_utf8_lossy(bytes).into_owned(),
+            Charset::UsAscii => match std::str::from_utf8(bytes) {
+                Ok(s) => s.to_owned(),
+                Err(_) => encoding_rs::WINDOWS_1252
+                    .decode_without_bom_handling(bytes)
+                    .0
+                    .into_owned(),
+            },
+            Charset::Other(enc) => enc.decode_without_bom_handling(bytes).0.into_owned(),
+        }
+    }
+}
+
+/// What a SEARCH runs against: the mailbox as the session sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchContext {
+    /// The highest sequence number (the number of messages): `*` in a
+    /// sequence set.
+    pub max_seq: u32,
+    /// The highest UID in the mailbox: `*` in a UID set.
+    pub max_uid: u32,
+    pub charset: Charset,
+}
+
+/// Whether message `m` matches `key` (RFC 3501 §6.4.4). Decodes the message
+/// at most once, and only if the key looks at its text. To run one key over
+/// many messages, build a `Matcher` once instead.
+pub fn matches(key: &SearchKey, m: &MessageFacts<'_>, ctx: &SearchContext) -> bool {
+    Matcher::new(key, ctx.charset).matches(m, ctx.max_seq, ctx.max_uid)
+}
+
+/// A search key prepared for running over many messages: its strings
+/// decoded from the command's charset and case-folded once, its
+/// conjunctions ordered so that keys on flags, sizes and dates are tried
+/// before the ones that need the message decoded.
+pub struct Matcher {
+    key: Node,
+    parser: MessageParser,
+}
+
+impl std::fmt::Debug for Matcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Matcher").field("key", &self.key).finish()
+    }
+}
+
+impl Matcher {
+    pub fn new(key: &SearchKey, charset: Charset) -> Matcher {
+        Matcher {
+            key: Node::prepare(key, charset),
+            // Only the MIME fields are parsed into values: the rest are
+            // decoded here, from their raw bytes, when a key needs them.
+            parser: MessageParser::new()
+                .with_mime_headers()
+                .default_header_ignore(),
+        }
+    }
+
+    /// Whether the key reads the message's header or body, so that the
+    /// caller knows whether `MessageFacts::raw` must be filled in.
+    pub fn needs_content(&self) -> bool {
+        self.key.cost() > Cost::Facts
+    }
+
+    /// Whether `m` matches; `max_seq` and `max_uid` are what `*` stands for
+    /// in sequence and UID sets.
+    pub fn matches(&self, m: &MessageFacts<'_>, max_seq: u32, max_uid: u32) -> bool {
+        let mut ev = Eval {
+            m,
+            max_seq,
+            max_uid,
+            content: Content::new(m.raw, &self.parser),
+        };
+        ev.node(&self.key)
+    }
+}
+
+/// How much of a message a key needs, in the order they are cheap to get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Cost {
+    /// Flags, numbers, sizes, dates.
+    Facts,
+    /// The top-level header, decoded.
+    Header,
+    /// The decoded body.
+    Body,
+}
+
+/// A search key with its strings decoded and folded.
+#[derive(Debug)]
+enum Node {
+    All,
+    Flag(Flag),
+    Recent,
+    Keyword(String),
+    Larger(u32),
+    Smaller(u32),
+    Before(NaiveDate),
+    On(NaiveDate),
+    Since(NaiveDate),
+    SentBefore(NaiveDate),
+    SentOn(NaiveDate),
+    SentSince(NaiveDate),
+    /// A field name (ASCII) and a folded needle.
+    Header(String, String),
+    Body(String),
+    Text(String),
+    Seq(SequenceSet),
+    Uid(SequenceSet),
+    Not(Box<Node>),
+    Or(Box<Node>, Box<Node>),
+    And(Vec<Node>),
+}
+
+impl Node {
+    fn prepare(key: &SearchKey, cs: Charset) -> Node {
+        let needle = |b: &Vec<u8>| fold(&cs.decode(b));
+        let header = |name: &str, b: &Vec<u8>| Node::Header(name.to_owned(), needle(b));
+        let not = |n: Node| Node::Not(Box::new(n));
+        match key {
+            SearchKey::All => Node::All,
+            SearchKey::Answered => Node::Flag(Flag::Answered),
+            SearchKey::Deleted => Node::Flag(Flag::Deleted),
+            SearchKey::Draft => Node::Flag(Flag::Draft),
+            SearchKey::Flagged => Node::Flag(Flag::Flagged),
+            SearchKey::Seen => Node::Flag(Flag::Seen),
+            SearchKey::Recent => Node::Recent,
+            SearchKey::Unanswered => not(Node::Flag(Flag::Answered)),
+            SearchKey::Undeleted => not(Node::Flag(Flag::Deleted)),
+            SearchKey::Undraft => not(Node::Flag(Flag::Draft)),
+            SearchKey::Unflagged => not(Node::Flag(Flag::Flagged)),
+            SearchKey::Unseen => not(Node::Flag(Flag::Seen)),
+            // NEW = RECENT UNSEEN, OLD = NOT RECENT (RFC 3501 §6.4.4).
+            SearchKey::New => Node::And(vec![Node::Recent, not(Node::Flag(Flag::Seen))]),
+            SearchKey::Old => not(Node::Recent),
+            SearchKey::Keyword(k) => Node::Keyword(k.clone()),
+            SearchKey::Unkeyword(k) => not(Node::Keyword(k.clone())),
+            SearchKey::Larger(n) => Node::Larger(*n),
+            SearchKey::Smaller(n) => Node::Smaller(*n),
+            SearchKey::Before(d) => Node::Before(*d),
+            SearchKey::On(d) => Node::On(*d),
+            SearchKey::Since(d) => Node::Since(*d),
+            SearchKey::SentBefore(d) => Node::SentBefore(*d),
+            SearchKey::SentOn(d) => Node::SentOn(*d),
+            SearchKey::SentSince(d) => Node::SentSince(*d),
+            SearchKey::From(v) => header("From", v),
+            SearchKey::To(v) => header("To", v),
+            SearchKey::Cc(v) => header("Cc", v),
+            SearchKey::Bcc(v) => header("Bcc", v),
+            SearchKey::Subject(v) => header("Subject", v),
+            SearchKey::Header(name, v) => header(name, v),
+            SearchKey::Body(v) => Node::Body(needle(v)),
+            SearchKey::Text(v) => Node::Text(needle(v)),
+            SearchKey::SequenceSet(s) => Node::Seq(s.clone()),
+            SearchKey::Uid(s) => Node::Uid(s.clone()),
+            SearchKey::Not(k) => not(Node::prepare(k, cs)),
+            SearchKey::Or(a, b) => {
+                let (mut a, mut b) = (Node::prepare(a, cs), Node::prepare(b, cs));
+                if b.cost() < a.cost() {
+                    std::mem::swap(&mut a, &mut b);
+                }
+                Node::Or(Box::new(a), Box::new(b))
+            }
+            SearchKey::And(keys) => {
+                let mut nodes: Vec<Node> = keys.iter().map(|k| Node::prepare(k, cs)).collect();
+                nodes.sort_by_key(Node::cost);
+                Node::And(nodes)
+            }
+        }
+    }
+
+    fn cost(&self) -> Cost {
+        match self {
+            Node::Header(..) => Cost::Header,
+            Node::Body(_) | Node::Text(_) => Cost::Body,
+            Node::Not(n) => n.cost(),
+            Node::Or(a, b) => a.cost().max(b.cost()),
+            Node::And(v) => v.iter().map(Node::cost).max().unwrap_or(Cost::Facts),
+            _ => Cost::Facts,
+        }
+    }
+}
+
+struct Eval<'m, 'a, 'p> {
+    m: &'m MessageFacts<'a>,
+    max_seq: u32,
+    max_uid: u32,
+    content: Content<'a, 'p>,
+}
+
+impl Eval<'_, '_, '_> {
+    fn node(&mut self, n: &Node) -> bool {
+        let m = self.m;
+        let date = m.internal_date.date_naive();
+        let sent = m.sent_date.map(|d| d.date_naive());
+        match n {
+            Node::All => true,
+            Node::Flag(f) => m.has_flag(f),
+            Node::Recent => m.is_recent(),
+            Node::Keyword(k) => m.flags.iter().any(
+                |f| matches!(f, FlagFetch::Flag(Flag::Keyword(x)) if x.eq_ignore_ascii_case(k)),
+            ),
+            Node::Larger(n) => m.size > *n,
+            Node::Smaller(n) => m.size < *n,
+            Node::Before(d) => date < *d,
+            Node::On(d) => date == *d,
+            Node::Since(d) => date >= *d,
+            Node::SentBefore(d) => sent.is_some_and(|s| s < *d),
+            Node::SentOn(d) => sent.is_some_and(|s| s == *d),
+            Node::SentSince(d) => sent.is_some_and(|s| s >= *d),
+            Node::Header(name, needle) => self
+                .content
+                .header()
+                .iter()
+                .any(|f| f.name.eq_ignore_ascii_case(name) && f.value.contains(needle.as_str())),
+            Node::Body(needle) => self.content.body().contains(needle.as_str()),
+            Node::Text(needle) => {
+                self.content.header_text().contains(needle.as_str())
+                    || self.content.body().contains(needle.as_str())
+            }
+            Node::Seq(s) => s.contains(m.seq.get(), self.max_seq),
+            Node::Uid(s) => s.contains(m.uid.get(), self.max_uid),
+            Node::Not(n) => !self.node(n),
+            Node::Or(a, b) => self.node(a) || self.node(b),
+            Node::And(v) => v.iter().all(|n| self.node(n)),
+        }
+    }
+}
+
+/// One header field, decoded and folded.
+struct Field {
+    name: String,
+    value: String,
+}
+
+/// The decoded text of one message, worked out on first use and kept for
+/// the rest of one `matches` call.
+struct Content<'a, 'p> {
+    raw: &'a [u8],
+    parser: &'p MessageParser,
+    /// The whole message parsed, for BODY and TEXT.
+    message: OnceCell<Option<Message<'a>>>,
+    header: OnceCell<Vec<Field>>,
+    /// The header as `name: value` lines, NUL-separated, for TEXT.
+    header_text: OnceCell<String>,
+    /// The text of every text part, folded, NUL-separated.
+    body: OnceCell<String>,
+}
+
+/// Between the texts of two parts or fields: a search string cannot
+/// contain NUL (RFC 3501 §9 `CHAR8`), so nothing matches across it.
+const SEPARATOR: char = '\0';
+
+impl<'a, 'p> Content<'a, 'p> {
+    fn new(raw: &'a [u8], parser: &'p MessageParser) -> Self {
+        Content {
+            raw,
+            parser,
+            message: OnceCell::new(),
+            header: OnceCell::new(),
+            header_text: OnceCell::new(),
+            body: OnceCell::new(),
+        }
+    }
+
+    fn message(&self) -> Option<&Message<'a>> {
+        self.message
+            .get_or_init(|| self.parser.parse(self.raw))
+            .as_ref()
+    }
+
+    fn header(&self) -> &[Field] {
+        self.header.get_or_init(|| {
+            // A header-only parse unless the whole message is parsed
+            // already: SUBJECT need not decode a large attachment.
+            match self.message.get() {
+                Some(parsed) => parsed.as_ref().map(decoded_header).unwrap_or_default(),
+                None => self
+                    .parser
+                    .parse_headers(self.raw)
+                    .as_ref()
+                    .map(decoded_header)
+                    .unwrap_or_default(),
+            }
+        })
+    }
+
+    fn header_text(&self) -> &str {
+        self.header_text.get_or_init(|| {
+            let mut s = String::new();
+            for f in self.header() {
+                s.push_str(&fold(&f.name));
+                s.push_str(": ");
+                s.push_str(&f.value);
+                s.push(SEPARATOR);
+            }
+            s
+        })
+    }
+
+    fn body(&self) -> &str {
+        self.body.get_or_init(|| {
+            let mut text = String::new();
+            match self.message() {
+                Some(msg) => body_text(msg, &mut text, 0),
+                // No header at all: mail-parser gives up; the bytes are
+                // all body.
+                None => text.push_str(&String::from_utf8_lossy(self.raw)),
+            }
+            fold(&text)
+        })
+    }
+}
+
+/// How deep attached messages are followed for BODY. mail-parser bounds
+/// the nesting it parses; this is a second bound for the recursion here.
+const MAX_DEPTH: usize = 32;
+
+/// Appends the text of every text part of `msg` to `out`, each followed
+/// by `SEPARATOR`; attached messages contribute their header and parts.
+fn body_text(msg: &Message<'_>, out: &mut String, depth: usize) {
+    for part in &msg.parts {
+        match &part.body {
+            PartType::Text(t) => out.push_str(t),
+            PartType::Html(h) => out.push_str(&html_to_text(h)),
+            PartType::Message(inner) if depth < MAX_DEPTH => {
+                for f in decoded_header(inner) {
+                    out.push_str(&f.name);
+                    out.push_str(": ");
+                    out.push_str(&f.value);
+                    out.push(SEPARATOR);
+                }
+                body_text(inner, out, depth + 1);
+                continue;
+            }
+            _ => continue,
+        }
+        out.push(SEPARATOR);
+    }
+}
+
+/// The fields of the top-level header of `msg`, values unfolded, RFC 2047
+/// decoded and folded.
+fn decoded_header(msg: &Message<'_>) -> Vec<Field> {
+    let raw = msg.raw_message();
+    msg.headers()
+        .iter()
+        .map(|h| {
+            let start = usize::try_from(h.offset_start).unwrap_or(usize::MAX);
+            let end = usize::try_from(h.offset_end).unwrap_or(usize::MAX);
+            let value = raw.get(start..end).unwrap_or_default();
+            Field {
+                name: h.name.as_str().to_owned(),
+                value: fold(&decode_value(value)),
+            }
+        })
+        .collect()
+}
+
+/// A raw header value (folding line breaks kept) unfolded, with its
+/// encoded-words decoded (RFC 2047 §6.1): adjacent encoded-words join with
+/// no space between them.
+fn decode_value(value: &[u8]) -> String {
+    // The decoder reads up to the line break that ends the field.
+    let mut line = Vec::with_capacity(value.len() + 1);
+    line.extend_from_slice(value);
+    if !line.ends_with(b"\n") {
+        line.push(b'\n');
+    }
+    match MessageStream::new(&line).parse_unstructured() {
+        HeaderValue::Text(t) => t.into_owned(),
+        _ => String::new(),
+    }
+}
+
+/// Simple case folding: each character lower-cased on its own, then the
+/// characters whose case fold is not their lower case mapped to it.
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+            continue;
+        }
+        for l in c.to_lowercase() {
+            out.push(match l {
+                'ς' => 'σ',
+                'ſ' => 's',
+                'ϐ' => 'β',
+                'ϑ' => 'θ',
+                'ϕ' => 'φ',
+                'ϖ' => 'π',
+                'ϰ' => 'κ',
+                'ϱ' => 'ρ',
+                'ϵ' => 'ε',
+                'ẛ' => 'ṡ',
+                '\u{1FBE}' | '\u{0345}' => 'ι',
+                other => other,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
