@@ -584,6 +584,9 @@ fn decode_u64(bytes: &[u8]) -> Option<u64> {
 }
 
 #[cfg(test)]
+mod mail_tests;
+
+#[cfg(test)]
 pub(crate) mod testing {
     //! A scratch directory for tests that is removed when dropped.
 

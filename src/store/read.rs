@@ -33,7 +33,13 @@ impl Store {
     }
 }
 
-impl Reader<'_> {
+impl<'s> Reader<'s> {
+    /// The transaction, for checks in tests.
+    #[cfg(test)]
+    pub(super) fn txn(&self) -> &RoTxn<'s, WithoutTls> {
+        &self.txn
+    }
+
     /// Every mailbox of the user (`\Noselect` ones included), by name.
     pub fn mailboxes(&self, user_id: u64) -> Result<Vec<MailboxInfo>, StoreError> {
         self.tables.user_mailboxes(&self.txn, user_id)

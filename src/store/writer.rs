@@ -289,7 +289,7 @@ pub(super) struct Shared {
 /// thread or task.
 #[derive(Clone)]
 pub struct Writer {
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -407,7 +407,7 @@ fn run(store: &Store, jobs: &mpsc::Receiver<Job>, stats: &Stats) {
 
 /// Applies every operation in one transaction, each in its own nested
 /// transaction, and commits. `Err` means nothing was written.
-fn apply_batch(
+pub(super) fn apply_batch(
     store: &Store,
     ops: &[WriteOp],
 ) -> Result<Vec<Result<WriteResult, StoreError>>, heed::Error> {
