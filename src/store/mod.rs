@@ -326,8 +326,8 @@ pub enum StoreError {
     /// it was written. Shared by every operation of the batch.
     #[error("commit failed: {0}")]
     Commit(#[source] Arc<heed::Error>),
-    /// The writer thread stopped (it panicked); the operation may or may
-    /// not have been applied.
+    /// The writer thread has stopped, or hit a bug while applying this
+    /// operation's batch (then nothing of the batch was written).
     #[error("the store writer has stopped")]
     WriterGone,
 }

@@ -279,10 +279,27 @@ struct Stats {
 }
 
 /// What every `Writer` clone shares. Dropping the last one closes the
-/// queue, and the thread ends once it has answered what was queued.
+/// queue and waits for the thread to end, so that afterwards nothing holds
+/// the store open behind the caller's back (a later `Store::open` of the
+/// same directory then opens it afresh rather than racing its close).
 pub(super) struct Shared {
-    queue: mpsc::Sender<Job>,
+    /// `Some` until drop.
+    queue: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
     stats: Arc<Stats>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Every caller waiting for an answer holds a `Writer`, so the
+        // queue is empty by now and the thread ends after its last batch.
+        drop(self.queue.take());
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("store writer thread panicked");
+        }
+    }
 }
 
 /// A handle on the store's writer thread; cheap to clone, usable from any
@@ -313,14 +330,18 @@ impl Store {
         let stats = Arc::new(Stats::default());
         let thread_stats = Arc::clone(&stats);
         let store = self.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || run(&store, &jobs, &thread_stats))
             .map_err(|source| StoreError::Io {
                 path: self.inner.path.clone(),
                 source,
             })?;
-        let shared = Arc::new(Shared { queue, stats });
+        let shared = Arc::new(Shared {
+            queue: Some(queue),
+            thread: Some(thread),
+            stats,
+        });
         *slot = Arc::downgrade(&shared);
         Ok(Writer { shared })
     }
@@ -344,8 +365,8 @@ impl Writer {
     }
 
     fn enqueue(&self, op: WriteOp, reply: Reply) -> Result<(), StoreError> {
-        self.shared
-            .queue
+        let queue = self.shared.queue.as_ref().ok_or(StoreError::WriterGone)?;
+        queue
             .send(Job { op, reply })
             .map_err(|_| StoreError::WriterGone)
     }
