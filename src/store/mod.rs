@@ -74,7 +74,10 @@
 //! | 48..52 | recent floor, `u32` BE: UIDs at or above it are `\Recent` for the next session that claims them |
 //! | 52.. | keyword list: the keywords used in the mailbox |
 //!
-//! The counters are kept exact by every write. A `\Noselect` mailbox holds
+//! A new mailbox starts with UIDNEXT 1, highest MODSEQ 1 and recent floor
+//! 1; each operation that changes messages takes the next MODSEQ and gives
+//! it to every message it changes. The counters are kept exact by every
+//! write. A `\Noselect` mailbox holds
 //! no messages. Re-creating one, or creating a name again after DELETE,
 //! gives a new mailbox id and a new UIDVALIDITY, so nothing keyed by the old
 //! id is ever seen again.
