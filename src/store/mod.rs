@@ -20,6 +20,18 @@
 //!   an id is never reused, even after the user is deleted: later tables
 //!   (mailboxes, messages) are keyed by user id, and a new user must never
 //!   inherit data left behind by an old one.
+//! - `next_mailbox_id` → `u64` BE, the id the next mailbox incarnation gets;
+//!   `next_body_id` → `u64` BE, the id the next stored body gets. Both only
+//!   grow, for the same reason.
+//! - `last_uidvalidity` → `u32` BE, the UIDVALIDITY given last. A new one is
+//!   the larger of this plus one and the clock in Unix seconds, so it is
+//!   unique per incarnation even across a DELETE and CREATE of one name, and
+//!   a store rebuilt from scratch later still starts above the old values
+//!   (RFC 3501 §2.3.1.1).
+//!
+//! These three are created by [`Store::open`] when missing from a store
+//! whose mail tables are still empty; missing from one that holds mail,
+//! they are corruption.
 //!
 //! `users`: key = the normalised user name (see [`normalize_user_name`]),
 //! value = a user record:
@@ -33,7 +45,88 @@
 //! | 19..19+n | the password hash as a PHC string (ASCII) |
 //!
 //! Nothing may follow. A record of a version this code does not know is
-//! reported as corruption rather than guessed at.
+//! reported as corruption rather than guessed at. The same holds for every
+//! record below.
+//!
+//! ## Mail tables
+//!
+//! Keys below are byte strings; `name` is a mailbox name in UTF-8, full
+//! hierarchy with `/` as delimiter and `INBOX` (the first level) in upper
+//! case (see [`normalize_mailbox_name`]). A "keyword list" is a `u16` BE
+//! count followed by that many keywords, each a `u16` BE length and the
+//! keyword's bytes (ASCII atom characters, at most 255 bytes).
+//!
+//! `mailboxes`: key = user id `u64` BE ‖ name, value = a mailbox record:
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 0 | record version, `1` |
+//! | 1..9 | mailbox id, `u64` BE (from `next_mailbox_id`; never reused) |
+//! | 9..13 | UIDVALIDITY, `u32` BE |
+//! | 13..17 | UIDNEXT, `u32` BE |
+//! | 17..25 | highest MODSEQ, `u64` BE |
+//! | 25 | flags: bit 0 = `\Noselect`; other bits must be 0 |
+//! | 26..28 | special-use bits, `u16` BE: 0 `\All`, 1 `\Archive`, 2 `\Drafts`, 3 `\Flagged`, 4 `\Junk`, 5 `\Sent`, 6 `\Trash`; others must be 0 |
+//! | 28..32 | messages, `u32` BE |
+//! | 32..36 | messages without `\Seen`, `u32` BE |
+//! | 36..40 | messages with `\Deleted`, `u32` BE |
+//! | 40..48 | sum of the messages' sizes, `u64` BE |
+//! | 48..52 | recent floor, `u32` BE: UIDs at or above it are `\Recent` for the next session that claims them |
+//! | 52.. | keyword list: the keywords used in the mailbox |
+//!
+//! A new mailbox starts with UIDNEXT 1, highest MODSEQ 1 and recent floor
+//! 1; each operation that changes messages takes the next MODSEQ and gives
+//! it to every message it changes. The counters are kept exact by every
+//! write. A `\Noselect` mailbox holds
+//! no messages. Re-creating one, or creating a name again after DELETE,
+//! gives a new mailbox id and a new UIDVALIDITY, so nothing keyed by the old
+//! id is ever seen again.
+//!
+//! `mailbox_ids`: key = mailbox id `u64` BE, value = user id `u64` BE ‖
+//! name: the way back from an id to its `mailboxes` row.
+//!
+//! `subscriptions`: key = user id `u64` BE ‖ name, value empty. The name
+//! need not exist as a mailbox (RFC 3501 §6.3.6).
+//!
+//! `messages`: key = mailbox id `u64` BE ‖ UID `u32` BE, value = a message
+//! record:
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 0 | record version, `1` |
+//! | 1..9 | body id, `u64` BE |
+//! | 9..17 | INTERNALDATE, Unix seconds, `i64` BE |
+//! | 17..21 | INTERNALDATE zone, seconds east of UTC, `i32` BE |
+//! | 21..25 | RFC822.SIZE, `u32` BE |
+//! | 25 | system flags: bit 0 `\Answered`, 1 `\Flagged`, 2 `\Deleted`, 3 `\Seen`, 4 `\Draft`; others must be 0 |
+//! | 26..34 | MODSEQ, `u64` BE |
+//! | 34.. | keyword list |
+//!
+//! `modseqs`: key = mailbox id `u64` BE ‖ MODSEQ `u64` BE ‖ UID `u32` BE,
+//! value empty. Exactly one row per message, holding its current MODSEQ
+//! (the old row goes when the MODSEQ changes), so "changed since X" is a
+//! range scan. The UID is in the key because one operation gives all the
+//! messages it touches the same MODSEQ.
+//!
+//! `expunged`: key = mailbox id `u64` BE ‖ UID `u32` BE, value = the MODSEQ
+//! of the expunge, `u64` BE (for QRESYNC's VANISHED, RFC 7162 §3.2.10).
+//!
+//! `bodies`: key = body id `u64` BE, value = the raw message bytes. Stored
+//! once and shared by every message that has the body id (COPY shares).
+//!
+//! `body_meta`: key = body id `u64` BE, value = a body-meta record:
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 0 | record version, `1` |
+//! | 1..5 | reference count, `u32` BE: messages with this body id |
+//! | 5 | `1` if a sent date follows, `0` if not (then 6..18 are zero) |
+//! | 6..14 | sent date (the `Date:` header), Unix seconds, `i64` BE |
+//! | 14..18 | sent date zone, seconds east of UTC, `i32` BE |
+//! | 18.. | four blobs, each a `u32` BE length and the bytes: ENVELOPE, BODY, BODYSTRUCTURE, part map (as `mime` made them) |
+//!
+//! When the reference count reaches 0 the body and its meta are deleted in
+//! the same transaction.
 //!
 //! # Concurrency and durability
 //!
@@ -42,8 +135,22 @@
 //! weakens that (`NO_LOCK`) or durability (`NO_SYNC`, `NO_META_SYNC`) is
 //! set: a committed write transaction is on disk. Read transactions do not
 //! use thread-local storage (`WithoutTls`), so they may move between threads.
+//!
+//! Mail is written by one thread ([`Writer`], `writer.rs`) that applies all
+//! the operations queued at a time in one transaction with one fsync (group
+//! commit), and answers each only after the commit. Reads ([`Reader`],
+//! `read.rs`) use their own read transactions and never wait for it.
+//!
+//! Files: `records.rs` (byte layouts), `mailboxes.rs` (mailbox and
+//! subscription operations), `messages.rs` (message and body operations),
+//! `writer.rs` (the writer thread), `read.rs` (the read API), `users.rs`.
 
+mod mailboxes;
+mod messages;
+mod read;
+mod records;
 mod users;
+mod writer;
 
 use std::fs::DirBuilder;
 use std::os::unix::fs::DirBuilderExt;
@@ -51,9 +158,16 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
 
 use heed::types::{Bytes, Str};
-use heed::{CommitOrAbort, Database, Env, EnvOpenOptions, RwTxn, WithoutTls};
+use heed::{CommitOrAbort, Database, Env, EnvOpenOptions, RoTxn, RwTxn, WithoutTls};
 
+pub use mailboxes::normalize_mailbox_name;
+pub use read::Reader;
+pub use records::{BodyMeta, Flags, MailboxInfo, MessageInfo, SpecialUse};
 pub use users::{UserRecord, normalize_user_name};
+pub use writer::{
+    Appended, Copied, Expunged, FlagUpdate, NewMessage, StoreMode, Stored, WriteOp, WriteResult,
+    Writer,
+};
 
 /// The layout version this code reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -63,8 +177,8 @@ pub const FORMAT_VERSION: u32 = 1;
 /// later needs every process to reopen, so it is generous from the start.
 const MAP_SIZE: usize = 64 << 30;
 
-/// Named databases the environment may hold: `meta` and `users` today, and
-/// room for mailboxes, messages, flags, bodies and their indexes later.
+/// Named databases the environment may hold: ten today, and room for the
+/// tables later formats add.
 const MAX_DBS: u32 = 32;
 
 /// Concurrent read transactions across all processes. Each session may hold
@@ -75,8 +189,74 @@ const DB_META: &str = "meta";
 const DB_USERS: &str = "users";
 const KEY_FORMAT_VERSION: &str = "format_version";
 const KEY_NEXT_USER_ID: &str = "next_user_id";
+const KEY_NEXT_MAILBOX_ID: &str = "next_mailbox_id";
+const KEY_NEXT_BODY_ID: &str = "next_body_id";
+const KEY_LAST_UIDVALIDITY: &str = "last_uidvalidity";
+
+const DB_MAILBOXES: &str = "mailboxes";
+const DB_MAILBOX_IDS: &str = "mailbox_ids";
+const DB_SUBSCRIPTIONS: &str = "subscriptions";
+const DB_MESSAGES: &str = "messages";
+const DB_MODSEQS: &str = "modseqs";
+const DB_EXPUNGED: &str = "expunged";
+const DB_BODIES: &str = "bodies";
+const DB_BODY_META: &str = "body_meta";
+
+/// The mail tables, in the order `Tables::from_array` takes them.
+const MAIL_DBS: [&str; 8] = [
+    DB_MAILBOXES,
+    DB_MAILBOX_IDS,
+    DB_SUBSCRIPTIONS,
+    DB_MESSAGES,
+    DB_MODSEQS,
+    DB_EXPUNGED,
+    DB_BODIES,
+    DB_BODY_META,
+];
 
 type Table = Database<'static, Str, Bytes>;
+/// A mail table: byte-string keys (see the module doc) and records.
+type Db = Database<'static, Bytes, Bytes>;
+
+/// The handles of every table, copied into each operation.
+#[derive(Clone, Copy)]
+pub(crate) struct Tables {
+    meta: Table,
+    mailboxes: Db,
+    mailbox_ids: Db,
+    subscriptions: Db,
+    messages: Db,
+    modseqs: Db,
+    expunged: Db,
+    bodies: Db,
+    body_meta: Db,
+}
+
+impl Tables {
+    fn from_array(meta: Table, dbs: [Db; 8]) -> Tables {
+        let [
+            mailboxes,
+            mailbox_ids,
+            subscriptions,
+            messages,
+            modseqs,
+            expunged,
+            bodies,
+            body_meta,
+        ] = dbs;
+        Tables {
+            meta,
+            mailboxes,
+            mailbox_ids,
+            subscriptions,
+            messages,
+            modseqs,
+            expunged,
+            bodies,
+            body_meta,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -112,6 +292,60 @@ pub enum StoreError {
     NoSuchUser(String),
     #[error("invalid password hash: {0}")]
     InvalidPasswordHash(&'static str),
+    #[error("invalid mailbox name {name:?}: {reason}")]
+    InvalidMailboxName { name: String, reason: &'static str },
+    #[error("invalid keyword {keyword:?}: {reason}")]
+    InvalidKeyword {
+        keyword: String,
+        reason: &'static str,
+    },
+    /// The mailbox (by name, or `#id`) does not exist.
+    #[error("no such mailbox: {mailbox}")]
+    NotFound { mailbox: String },
+    /// The name is taken (CREATE, or RENAME's target).
+    #[error("mailbox already exists: {mailbox}")]
+    AlreadyExists { mailbox: String },
+    /// The mailbox is `\Noselect`: it holds no messages and takes none.
+    #[error("mailbox {mailbox} cannot hold messages (\\Noselect)")]
+    NoSelect { mailbox: String },
+    #[error("INBOX cannot be deleted")]
+    InboxDelete,
+    /// DELETE of a `\Noselect` mailbox that still has inferiors.
+    #[error("mailbox {mailbox} has inferior mailboxes")]
+    HasInferiors { mailbox: String },
+    #[error("cannot rename {from:?} to {to:?}: {reason}")]
+    InvalidRename {
+        from: String,
+        to: String,
+        reason: &'static str,
+    },
+    #[error("mailbox {mailbox} already uses {limit} keywords")]
+    TooManyKeywords { mailbox: String, limit: usize },
+    #[error("mailbox {mailbox} has used every UID; it must be re-created")]
+    UidsExhausted { mailbox: String },
+    #[error("message of {size} bytes is larger than the store accepts")]
+    MessageTooLarge { size: usize },
+    /// The batch this operation was in could not be committed; nothing of
+    /// it was written. Shared by every operation of the batch.
+    #[error("commit failed: {0}")]
+    Commit(#[source] Arc<heed::Error>),
+    /// The writer thread has stopped, or hit a bug while applying this
+    /// operation's batch (then nothing of the batch was written).
+    #[error("the store writer has stopped")]
+    WriterGone,
+}
+
+/// A `Corruption` error for `db`, naming the key as given.
+fn corruption(
+    db: &'static str,
+    key: impl std::fmt::Display,
+    detail: impl Into<String>,
+) -> StoreError {
+    StoreError::Corruption {
+        db,
+        key: key.to_string(),
+        detail: detail.into(),
+    }
 }
 
 /// A handle on the open store; cheap to clone and shared by every thread.
@@ -126,6 +360,10 @@ struct Inner {
     path: PathBuf,
     meta: Table,
     users: Table,
+    tables: Tables,
+    /// The running writer, if any: `start_writer` hands out the one there
+    /// is, so there is one writer thread per store.
+    writer: Mutex<Weak<writer::Shared>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -177,12 +415,21 @@ impl Store {
             tracing::info!(cleared = n, "cleared stale LMDB readers");
         }
         let wtxn = env.write_txn()?;
-        let (meta, users) = env
+        let (meta, users, mail) = env
             .create_databases_and_commit(wtxn, |opener, wtxn| -> Result<_, StoreError> {
                 let meta: Database<Str, Bytes> = opener.create_database(wtxn, Some(DB_META))?;
                 let users: Database<Str, Bytes> = opener.create_database(wtxn, Some(DB_USERS))?;
+                let mut mail = Vec::with_capacity(MAIL_DBS.len());
+                for name in MAIL_DBS {
+                    let db: Database<Bytes, Bytes> = opener.create_database(wtxn, Some(name))?;
+                    mail.push(db);
+                }
+                let mail: [Database<Bytes, Bytes>; 8] = mail
+                    .try_into()
+                    .map_err(|_| corruption(DB_META, "tables", "table count"))?;
                 check_format(wtxn, meta, users, &path)?;
-                Ok(CommitOrAbort::<_, ()>::Commit((meta, users)))
+                init_mail_counters(wtxn, meta, &mail)?;
+                Ok(CommitOrAbort::<_, ()>::Commit((meta, users, mail)))
             })?
             .unwrap_commit();
 
@@ -191,6 +438,8 @@ impl Store {
             path: path.clone(),
             meta,
             users,
+            tables: Tables::from_array(meta, mail),
+            writer: Mutex::new(Weak::new()),
         });
         open.push((path, Arc::downgrade(&inner)));
         Ok(Store { inner })
@@ -259,6 +508,59 @@ fn check_format(
     }
 }
 
+/// Creates the mail counters in `meta` for a store that has none yet (new,
+/// or made before the mail tables existed). Missing while mail is stored,
+/// they would be guessed, so that is corruption.
+fn init_mail_counters(
+    wtxn: &mut RwTxn<'_>,
+    meta: Database<Str, Bytes>,
+    mail: &[Database<Bytes, Bytes>; 8],
+) -> Result<(), StoreError> {
+    let [mailboxes, _, _, _, _, _, bodies, _] = mail;
+    let counters: [(&str, &[u8], Database<Bytes, Bytes>); 3] = [
+        (KEY_NEXT_MAILBOX_ID, &1u64.to_be_bytes(), *mailboxes),
+        (KEY_NEXT_BODY_ID, &1u64.to_be_bytes(), *bodies),
+        (KEY_LAST_UIDVALIDITY, &0u32.to_be_bytes(), *mailboxes),
+    ];
+    for (key, initial, guarded_by) in counters {
+        if meta.get(wtxn, key)?.is_none() {
+            if !guarded_by.is_empty(wtxn)? {
+                return Err(corruption(
+                    DB_META,
+                    key,
+                    "missing, but the store holds mail",
+                ));
+            }
+            meta.put(wtxn, key, initial)?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads a `u64` counter from `meta`.
+fn meta_u64(txn: &RoTxn<'_>, meta: Table, key: &'static str) -> Result<u64, StoreError> {
+    match meta.get(txn, key)? {
+        Some(bytes) => decode_u64(bytes).ok_or_else(|| {
+            corruption(
+                DB_META,
+                key,
+                format!("expected 8 bytes, found {}", bytes.len()),
+            )
+        }),
+        None => Err(corruption(DB_META, key, "missing")),
+    }
+}
+
+/// Returns the counter's value and stores it plus one.
+fn take_next_id(wtxn: &mut RwTxn<'_>, meta: Table, key: &'static str) -> Result<u64, StoreError> {
+    let id = meta_u64(wtxn, meta, key)?;
+    let next = id
+        .checked_add(1)
+        .ok_or_else(|| corruption(DB_META, key, "ids exhausted"))?;
+    meta.put(wtxn, key, &next.to_be_bytes())?;
+    Ok(id)
+}
+
 /// Brings a store written by an older roost up to `FORMAT_VERSION` inside
 /// the opening transaction. Version 1 is the first format, so nothing older
 /// was ever written and there is no step yet. A future format change adds
@@ -283,6 +585,9 @@ fn decode_u32(bytes: &[u8]) -> Option<u32> {
 fn decode_u64(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(bytes.try_into().ok()?))
 }
+
+#[cfg(test)]
+mod mail_tests;
 
 #[cfg(test)]
 pub(crate) mod testing {
