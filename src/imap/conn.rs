@@ -24,6 +24,7 @@ use tokio_rustls::server::TlsStream;
 use tracing::Span;
 
 use crate::auth::{AuthOutcome, Authenticator};
+use crate::imap::mail::MailAccess;
 use crate::imap::session::{Action, AuthResult, ConnInfo, Session, SessionConfig};
 
 /// How long a client may take to finish a TLS handshake.
@@ -36,6 +37,7 @@ pub struct ConnShared {
     pub session_cfg: Arc<SessionConfig>,
     pub tls: TlsAcceptor,
     pub auth: Authenticator,
+    pub mail: MailAccess,
     /// Turns true when the server shuts down: every session says BYE.
     pub shutdown: watch::Receiver<bool>,
     /// Live connections, so shutdown can wait for the BYEs to go out.
@@ -89,6 +91,7 @@ impl Conn {
                 shared.session_cfg.clone(),
                 ConnInfo { peer: peer.ip(), implicit_tls },
                 Instant::now(),
+                shared.mail.clone(),
             );
             let acceptor = shared.tls.clone();
             actix_rt::spawn(pump(tcp, implicit_tls.then(|| acceptor.clone()), acceptor, rx, ctx.address()));
@@ -111,11 +114,21 @@ impl Conn {
                 }
                 Some(Action::Authenticate { username, password }) => {
                     let auth = self.shared.auth.clone();
+                    let mail = self.shared.mail.clone();
                     let peer = self.peer.ip();
-                    let check = async move { auth.verify(&username, password, peer).await };
+                    let check = async move {
+                        let outcome = auth.verify(&username, password, peer).await;
+                        if let AuthOutcome::Success { user_id, .. } = &outcome
+                            && let Err(e) = mail.ensure_inbox(*user_id).await
+                        {
+                            tracing::error!(error = %e, "cannot create INBOX");
+                            return AuthOutcome::Unavailable;
+                        }
+                        outcome
+                    };
                     ctx.spawn(check.into_actor(self).map(|outcome, act, ctx| {
                         let result = match outcome {
-                            AuthOutcome::Success { username, .. } => AuthResult::Success { username },
+                            AuthOutcome::Success { username, user_id } => AuthResult::Success { username, user_id },
                             AuthOutcome::Failed => AuthResult::Failed,
                             AuthOutcome::Throttled => AuthResult::Throttled,
                             AuthOutcome::Unavailable => AuthResult::Unavailable,
@@ -125,6 +138,15 @@ impl Conn {
                         if let Some(user) = act.session.username() {
                             act.span.record("user", user);
                         }
+                        act.drive(ctx);
+                    }));
+                }
+                Some(Action::Write { user_id, op }) => {
+                    let mail = self.shared.mail.clone();
+                    let write = async move { mail.write(user_id, op).await };
+                    ctx.spawn(write.into_actor(self).map(|result, act, ctx| {
+                        let _g = act.span.clone().entered();
+                        act.session.write_result(result, Instant::now());
                         act.drive(ctx);
                     }));
                 }

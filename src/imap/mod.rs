@@ -1,9 +1,11 @@
 //! IMAP: the sans-IO protocol core (`proto`), the per-connection state
-//! machine (`session`), and the actors and listeners that drive them.
+//! machine (`session`), the pure FETCH and SEARCH evaluators, the boundary
+//! to the store (`mail`), and the actors and listeners that drive them.
 
+pub mod conn;
 pub mod fetch;
+pub mod mail;
 pub mod proto;
 pub mod search;
-pub mod session;
-pub mod conn;
 pub mod server;
+pub mod session;

@@ -16,6 +16,7 @@ use tokio_rustls::TlsAcceptor;
 use super::conn::{Conn, ConnShared};
 use super::session::SessionConfig;
 use crate::auth::Authenticator;
+use crate::imap::mail::MailAccess;
 use crate::config::Config;
 use crate::store::Store;
 use crate::tls;
@@ -29,6 +30,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let store = Store::open(&config.data_dir)
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
     let tls = tls::server_config(&config).context("setting up TLS")?;
+    let writer = store.start_writer().context("starting the store writer")?;
+    let mail = MailAccess::new(store.clone(), writer);
     let auth = Authenticator::new(store.clone(), config.auth).context("setting up authentication")?;
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -56,6 +59,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             }),
             tls: TlsAcceptor::from(tls.clone()),
             auth: auth.clone(),
+            mail: mail.clone(),
             shutdown: shutdown_rx.clone(),
             live: live.clone(),
         });

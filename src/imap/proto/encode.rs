@@ -155,8 +155,42 @@ fn write_code(out: &mut Vec<u8>, code: &Code) {
         Code::AlreadyExists => "ALREADYEXISTS",
         Code::NonExistent => "NONEXISTENT",
         Code::TooBig => "TOOBIG",
+        Code::AppendUid { uidvalidity, uid } => {
+            out.extend_from_slice(format!("APPENDUID {uidvalidity} {uid}").as_bytes());
+            return;
+        }
+        Code::CopyUid { uidvalidity, source, destination } => {
+            out.extend_from_slice(format!("COPYUID {uidvalidity} ").as_bytes());
+            write_uid_set(out, source);
+            out.push(b' ');
+            write_uid_set(out, destination);
+            return;
+        }
     };
     out.extend_from_slice(simple.as_bytes());
+}
+
+/// `uid-set` (RFC 4315 §4): UIDs in the order given, with runs of
+/// consecutive ascending UIDs written as ranges (`1:3,7`). The order is
+/// kept because COPYUID pairs the two sets position by position.
+pub fn write_uid_set(out: &mut Vec<u8>, uids: &[u32]) {
+    let mut i = 0;
+    while i < uids.len() {
+        let start = uids[i];
+        let mut j = i;
+        while j + 1 < uids.len() && uids[j + 1] == uids[j].wrapping_add(1) && uids[j] != u32::MAX {
+            j += 1;
+        }
+        if i > 0 {
+            out.push(b',');
+        }
+        if j > i {
+            out.extend_from_slice(format!("{start}:{}", uids[j]).as_bytes());
+        } else {
+            out.extend_from_slice(start.to_string().as_bytes());
+        }
+        i = j + 1;
+    }
 }
 
 /// Untagged data, after `* ` (RFC 3501 §7.2–§7.4, RFC 2971).
@@ -679,6 +713,10 @@ pub fn encode_command(out: &mut Vec<u8>, c: &Command) {
             write_sequence_set(out, sequence_set);
             out.push(b' ');
             write_mailbox_arg(out, mailbox);
+        }
+        CommandBody::UidExpunge { sequence_set } => {
+            out.extend_from_slice(b"UID EXPUNGE ");
+            write_sequence_set(out, sequence_set);
         }
         CommandBody::Id { parameters } => {
             out.extend_from_slice(b"ID ");

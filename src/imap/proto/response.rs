@@ -90,6 +90,11 @@ pub enum Code {
     NonExistent,
     /// RFC 7889 / RFC 4469: the message is larger than the server accepts.
     TooBig,
+    /// RFC 4315 §3: the UIDVALIDITY and UID an APPEND gave the message.
+    AppendUid { uidvalidity: u32, uid: u32 },
+    /// RFC 4315 §3: where COPY put each message, source and destination
+    /// UIDs in matching order.
+    CopyUid { uidvalidity: u32, source: Vec<u32>, destination: Vec<u32> },
 }
 
 /// Untagged data responses (RFC 3501 §7.2–§7.4, RFC 2971 ID).

@@ -287,6 +287,11 @@ pub enum CommandBody {
         mailbox: Mailbox,
         uid: bool,
     },
+    /// RFC 4315 §2.1: `UID EXPUNGE sequence-set` removes only the
+    /// \Deleted messages whose UIDs are in the set.
+    UidExpunge {
+        sequence_set: SequenceSet,
+    },
     /// RFC 2971: `ID ("name" "value" ...)` or `ID NIL`.
     Id {
         parameters: Option<Vec<(String, Option<String>)>>,
@@ -325,6 +330,7 @@ impl CommandBody {
             CommandBody::Store { uid: true, .. } => "UID STORE",
             CommandBody::Copy { uid: false, .. } => "COPY",
             CommandBody::Copy { uid: true, .. } => "UID COPY",
+            CommandBody::UidExpunge { .. } => "UID EXPUNGE",
             CommandBody::Id { .. } => "ID",
         }
     }

@@ -30,6 +30,10 @@ pub fn capabilities(ctx: CapabilityContext) -> Vec<String> {
         }
     }
     caps.extend(["SASL-IR", "LITERAL+", "ID"]);
+    if ctx.authenticated {
+        // Mail extensions matter once there is mail to act on.
+        caps.push("UIDPLUS");
+    }
     caps.into_iter().map(String::from).collect()
 }
 
@@ -64,6 +68,6 @@ mod tests {
 
     #[test]
     fn after_login() {
-        assert_eq!(caps(true, true, true, true), "IMAP4rev1 SASL-IR LITERAL+ ID");
+        assert_eq!(caps(true, true, true, true), "IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS");
     }
 }

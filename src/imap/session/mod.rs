@@ -12,8 +12,10 @@
 
 pub mod capability;
 mod list;
-mod view;
+mod mailbox;
 mod sasl;
+mod selected;
+mod view;
 #[cfg(test)]
 mod tests;
 
@@ -23,6 +25,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::{PlaintextAuth, Timeouts};
+use crate::imap::mail::{MailAccess, MailError, MailWrite, MailWriteOk};
 use crate::imap::proto::encode::encode_response;
 use crate::imap::proto::frame::{FrameError, FrameEvent, FrameLimits, Framer};
 use crate::imap::proto::parse::{AuthLine, ParseErrorKind, ParseLimits, parse_auth_line, parse_command};
@@ -30,7 +33,10 @@ use crate::imap::proto::response::{Code, Continue, Data, Response, StatusKind, S
 use crate::imap::proto::types::{Command, CommandBody, InitialResponse, Secret, Tag};
 
 use capability::{CapabilityContext, capabilities};
+use mailbox::SelectInfo;
 use sasl::decode_plain;
+use selected::SelectedPending;
+use view::View;
 
 /// What every session on a listener shares.
 #[derive(Debug, Clone)]
@@ -60,6 +66,9 @@ pub enum Action {
     StartTls,
     /// Verify these credentials and call `auth_result`.
     Authenticate { username: Vec<u8>, password: Secret<Vec<u8>> },
+    /// Carry out this change to the user's mail and call `write_result`
+    /// once it is durable.
+    Write { user_id: u64, op: MailWrite },
     /// Close the connection once the output is written.
     Close,
 }
@@ -67,7 +76,7 @@ pub enum Action {
 /// The outcome of a credential check, as the session needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthResult {
-    Success { username: String },
+    Success { username: String, user_id: u64 },
     Failed,
     /// Too many recent failures for this peer or name.
     Throttled,
@@ -78,8 +87,18 @@ pub enum AuthResult {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum State {
     NotAuthenticated,
-    Authenticated { username: String },
+    Authenticated { username: String, user_id: u64 },
     Logout,
+}
+
+/// What a command waiting for a write does with its result.
+#[derive(Debug)]
+enum Pending {
+    /// Answer OK (after reporting any updates).
+    Done,
+    /// SELECT took the \Recent messages; now answer.
+    Select { view: View, info: Box<SelectInfo> },
+    Selected(SelectedPending),
 }
 
 /// What the session waits for before it reads further commands.
@@ -93,6 +112,8 @@ enum Wait {
     Tls,
     /// AUTHENTICATE sent its challenge; the next line is the client's answer.
     SaslResponse { tag: Tag, started: Instant },
+    /// A change to the mail store is being made durable.
+    Write { tag: Tag, command: &'static str, started: Instant, pending: Pending },
 }
 
 /// Once this much input is held while the session waits, the driver should
@@ -109,11 +130,14 @@ pub struct Session {
     out: Vec<u8>,
     actions: VecDeque<Action>,
     last_activity: Instant,
+    mail: MailAccess,
+    /// The selected mailbox (RFC 3501 selected state), if any.
+    selected: Option<View>,
 }
 
 impl Session {
     /// A new session; its greeting is already in the output.
-    pub fn new(cfg: Arc<SessionConfig>, info: ConnInfo, now: Instant) -> Session {
+    pub fn new(cfg: Arc<SessionConfig>, info: ConnInfo, now: Instant, mail: MailAccess) -> Session {
         let framer = Framer::new(cfg.frame_limits);
         let mut s = Session {
             cfg,
@@ -125,6 +149,8 @@ impl Session {
             out: Vec::with_capacity(256),
             actions: VecDeque::new(),
             last_activity: now,
+            mail,
+            selected: None,
         };
         let caps = s.capabilities();
         s.untagged(StatusKind::Ok, Some(Code::Capability(caps)), "Roost ready.");
@@ -144,7 +170,7 @@ impl Session {
     /// The user name once authenticated, for the connection's log span.
     pub fn username(&self) -> Option<&str> {
         match &self.state {
-            State::Authenticated { username } => Some(username),
+            State::Authenticated { username, .. } => Some(username),
             _ => None,
         }
     }
@@ -160,7 +186,7 @@ impl Session {
     pub fn wants_input(&self) -> bool {
         match self.wait {
             Wait::Nothing | Wait::SaslResponse { .. } => true,
-            Wait::Auth { .. } | Wait::Tls => self.framer.buffered() < PAUSE_INPUT_AT,
+            Wait::Auth { .. } | Wait::Tls | Wait::Write { .. } => self.framer.buffered() < PAUSE_INPUT_AT,
         }
     }
 
@@ -181,8 +207,8 @@ impl Session {
             return;
         };
         match result {
-            AuthResult::Success { username } => {
-                self.state = State::Authenticated { username };
+            AuthResult::Success { username, user_id } => {
+                self.state = State::Authenticated { username, user_id };
                 let caps = self.capabilities();
                 self.tagged(tag, command, started, now, StatusKind::Ok, Some(Code::Capability(caps)), "Logged in");
             }
@@ -217,6 +243,16 @@ impl Session {
         self.process(now);
     }
 
+    /// The write asked for by `Action::Write` finished (durably, if Ok).
+    pub fn write_result(&mut self, result: Result<MailWriteOk, MailError>, now: Instant) {
+        let Wait::Write { tag, command, started, pending } = std::mem::replace(&mut self.wait, Wait::Nothing) else {
+            tracing::error!("write result without a pending write");
+            return;
+        };
+        self.finish_write(tag, command, started, now, pending, result);
+        self.process(now);
+    }
+
     /// The TLS handshake started by `Action::StartTls` completed.
     pub fn tls_established(&mut self, now: Instant) {
         if matches!(self.wait, Wait::Tls) {
@@ -238,7 +274,7 @@ impl Session {
 
     /// Time passed; autologout (RFC 3501 §5.4) if the deadline is reached.
     pub fn on_tick(&mut self, now: Instant) {
-        if self.state != State::Logout && !matches!(self.wait, Wait::Auth { .. }) && now >= self.deadline() {
+        if self.state != State::Logout && !matches!(self.wait, Wait::Auth { .. } | Wait::Write { .. }) && now >= self.deadline() {
             self.bye(None, "Autologout; idle for too long.");
         }
     }
@@ -271,7 +307,7 @@ impl Session {
     /// Handles framed input until the session must wait or needs more bytes.
     fn process(&mut self, now: Instant) {
         loop {
-            if self.state == State::Logout || matches!(self.wait, Wait::Auth { .. } | Wait::Tls) {
+            if self.state == State::Logout || matches!(self.wait, Wait::Auth { .. } | Wait::Tls | Wait::Write { .. }) {
                 return;
             }
             let Some(event) = self.framer.next_event() else { return };
@@ -344,7 +380,7 @@ impl Session {
                 self.respond(&Response::Data(Data::Capability(caps)));
                 self.tagged(tag, name, now, now, StatusKind::Ok, None, "CAPABILITY completed");
             }
-            CommandBody::Noop => self.tagged(tag, name, now, now, StatusKind::Ok, None, "NOOP completed"),
+            CommandBody::Noop => self.check(tag, name, now),
             CommandBody::Logout => {
                 self.untagged(StatusKind::Bye, None, "Logging out.");
                 self.tagged(tag, name, now, now, StatusKind::Ok, None, "LOGOUT completed");
@@ -388,30 +424,31 @@ impl Session {
             CommandBody::Authenticate { mechanism, initial_response } => {
                 self.authenticate(tag, &mechanism, initial_response, now)
             }
-            CommandBody::Select { .. }
-            | CommandBody::Examine { .. }
-            | CommandBody::Create { .. }
-            | CommandBody::Delete { .. }
-            | CommandBody::Rename { .. }
-            | CommandBody::Subscribe { .. }
-            | CommandBody::Unsubscribe { .. }
-            | CommandBody::List { .. }
-            | CommandBody::Lsub { .. }
-            | CommandBody::Status { .. }
-            | CommandBody::Append { .. } => {
-                // Mailboxes are not served yet: say so honestly.
-                self.tagged(tag, name, now, now, StatusKind::No, Some(Code::Cannot), "Mailboxes are not available on this server yet.")
+            CommandBody::Select { mailbox } => self.select(tag, mailbox, false, now),
+            CommandBody::Examine { mailbox } => self.select(tag, mailbox, true, now),
+            CommandBody::Create { mailbox } => self.create(tag, mailbox, now),
+            CommandBody::Delete { mailbox } => self.delete(tag, mailbox, now),
+            CommandBody::Rename { from, to } => self.rename(tag, from, to, now),
+            CommandBody::Subscribe { mailbox } => self.subscribe(tag, mailbox, true, now),
+            CommandBody::Unsubscribe { mailbox } => self.subscribe(tag, mailbox, false, now),
+            CommandBody::List { reference, pattern } => self.list(tag, &reference, &pattern, false, now),
+            CommandBody::Lsub { reference, pattern } => self.list(tag, &reference, &pattern, true, now),
+            CommandBody::Status { mailbox, items } => self.status(tag, mailbox, &items, now),
+            CommandBody::Append { mailbox, flags, date, message } => {
+                self.append(tag, mailbox, flags, date, message, now)
             }
-            CommandBody::Check
-            | CommandBody::Close
-            | CommandBody::Expunge
-            | CommandBody::Search { .. }
-            | CommandBody::Fetch { .. }
-            | CommandBody::Store { .. }
-            | CommandBody::Copy { .. } => {
-                // `wrong_state` refuses these: there is no selected state yet.
-                self.tagged(tag, name, now, now, StatusKind::Bad, None, "No mailbox selected.")
+            CommandBody::Check => self.check(tag, name, now),
+            CommandBody::Close => self.close(tag, now),
+            CommandBody::Expunge => self.expunge(tag, now),
+            CommandBody::Search { charset, criteria, uid } => {
+                self.search(tag, charset.as_deref(), &criteria, uid, now)
             }
+            CommandBody::Fetch { sequence_set, items, uid } => self.fetch(tag, &sequence_set, &items, uid, now),
+            CommandBody::Store { sequence_set, kind, silent, flags, uid } => {
+                self.store(tag, &sequence_set, kind, silent, flags, uid, now)
+            }
+            CommandBody::Copy { sequence_set, mailbox, uid } => self.copy(tag, &sequence_set, mailbox, uid, now),
+            CommandBody::UidExpunge { sequence_set } => self.uid_expunge(tag, &sequence_set, now),
         }
     }
 
@@ -423,8 +460,14 @@ impl Session {
             Capability | Noop | Logout | Id { .. } => None,
             StartTls | Authenticate { .. } | Login { .. } if authenticated => Some("Already authenticated."),
             StartTls | Authenticate { .. } | Login { .. } => None,
-            Check | Close | Expunge | Search { .. } | Fetch { .. } | Store { .. } | Copy { .. } => {
-                Some(if authenticated { "No mailbox selected." } else { "Log in first." })
+            Check | Close | Expunge | Search { .. } | Fetch { .. } | Store { .. } | Copy { .. } | UidExpunge { .. } => {
+                if !authenticated {
+                    Some("Log in first.")
+                } else if self.selected.is_none() {
+                    Some("No mailbox selected.")
+                } else {
+                    None
+                }
             }
             _ if !authenticated => Some("Log in first."),
             _ => None,

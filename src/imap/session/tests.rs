@@ -6,6 +6,23 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::config::Config;
+use crate::imap::mail::MailAccess;
+use crate::store::Store;
+
+/// A real store in a fresh directory, with its writer.
+fn mail() -> (MailAccess, Store) {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "roost-session-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = Store::open(&dir).expect("open store");
+    let writer = store.start_writer().expect("writer");
+    (MailAccess::new(store.clone(), writer), store)
+}
 
 fn config(plaintext: PlaintextAuth) -> Arc<SessionConfig> {
     let c = Config::default();
@@ -26,7 +43,8 @@ struct T {
 impl T {
     fn new(plaintext: PlaintextAuth, peer: IpAddr) -> T {
         let now = Instant::now();
-        let s = Session::new(config(plaintext), ConnInfo { peer, implicit_tls: false }, now);
+        let (mail, _store) = mail();
+        let s = Session::new(config(plaintext), ConnInfo { peer, implicit_tls: false }, now, mail);
         T { s, now }
     }
     fn local() -> T {
@@ -42,9 +60,9 @@ impl T {
     fn login(&mut self) {
         self.send("a LOGIN alice secret\r\n");
         assert!(matches!(self.s.next_action(), Some(Action::Authenticate { .. })));
-        self.s.auth_result(AuthResult::Success { username: "alice".into() }, self.now);
+        self.s.auth_result(AuthResult::Success { username: "alice".into(), user_id: 1 }, self.now);
         let out = self.out();
-        assert!(out.starts_with("a OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID]"), "{out}");
+        assert!(out.starts_with("a OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS]"), "{out}");
     }
 }
 
@@ -76,7 +94,7 @@ fn rfc3501_section8_opening() {
         t.s.next_action(),
         Some(Action::Authenticate { username: b"mrc".to_vec(), password: Secret(b"secret".to_vec()) })
     );
-    t.s.auth_result(AuthResult::Success { username: "mrc".into() }, t.now);
+    t.s.auth_result(AuthResult::Success { username: "mrc".into(), user_id: 1 }, t.now);
     assert!(t.out().starts_with("a001 OK "));
     let out = t.send("a006 logout\r\n");
     assert_eq!(out, "* BYE Logging out.\r\na006 OK LOGOUT completed\r\n");
@@ -105,7 +123,7 @@ fn pipelined_commands_wait_for_authentication() {
     let out = t.send("a LOGIN alice secret\r\nb NOOP\r\n");
     assert_eq!(out, "", "NOOP must not be answered before LOGIN completes");
     t.s.next_action();
-    t.s.auth_result(AuthResult::Success { username: "alice".into() }, t.now);
+    t.s.auth_result(AuthResult::Success { username: "alice".into(), user_id: 1 }, t.now);
     let out = t.out();
     let ok_a = out.find("a OK").expect("LOGIN answered");
     let ok_b = out.find("b OK").expect("NOOP answered");
@@ -239,4 +257,188 @@ fn id_answers_with_server_identity() {
     assert!(out.starts_with("* ID (\"name\" \"Roost\" \"version\" "), "{out}");
     assert!(out.ends_with("a OK ID completed\r\n"));
     assert!(t.send("b ID NIL\r\n").ends_with("b OK ID completed\r\n"));
+}
+
+/// A session with a real store whose writes are carried out at once, as
+/// the connection actor would.
+struct M {
+    s: Session,
+    mail: MailAccess,
+    rt: tokio::runtime::Runtime,
+    now: Instant,
+}
+
+impl M {
+    fn new() -> M {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let (mail, _store) = mail();
+        let now = Instant::now();
+        let s = Session::new(
+            config(PlaintextAuth::Loopback),
+            ConnInfo { peer: IpAddr::V4(Ipv4Addr::LOCALHOST), implicit_tls: false },
+            now,
+            mail.clone(),
+        );
+        let mut m = M { s, mail, rt, now };
+        m.s.take_output();
+        m.send("a LOGIN alice secret\r\n");
+        m
+    }
+
+    /// A second session on the same store, logged in as the same user.
+    fn second(&self) -> M {
+        let now = Instant::now();
+        let s = Session::new(
+            config(PlaintextAuth::Loopback),
+            ConnInfo { peer: IpAddr::V4(Ipv4Addr::LOCALHOST), implicit_tls: false },
+            now,
+            self.mail.clone(),
+        );
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let mut m = M { s, mail: self.mail.clone(), rt, now };
+        m.s.take_output();
+        m.send("a LOGIN alice secret\r\n");
+        m
+    }
+
+    fn send(&mut self, input: &str) -> String {
+        self.send_bytes(input.as_bytes())
+    }
+
+    fn send_bytes(&mut self, input: &[u8]) -> String {
+        self.s.feed(input, self.now);
+        let mut out = String::from_utf8_lossy(&self.s.take_output()).into_owned();
+        while let Some(action) = self.s.next_action() {
+            match action {
+                Action::Authenticate { .. } => {
+                    self.rt.block_on(self.mail.ensure_inbox(1)).expect("inbox");
+                    self.s.auth_result(AuthResult::Success { username: "alice".into(), user_id: 1 }, self.now);
+                }
+                Action::Write { user_id, op } => {
+                    let r = self.rt.block_on(self.mail.write(user_id, op));
+                    self.s.write_result(r, self.now);
+                }
+                Action::StartTls | Action::Close => {}
+            }
+            out.push_str(&String::from_utf8_lossy(&self.s.take_output()));
+        }
+        out
+    }
+
+    fn append(&mut self, mailbox: &str, flags: &str, body: &str) -> String {
+        self.send(&format!("ap APPEND {mailbox} {flags} {{{}+}}\r\n{body}\r\n", body.len()))
+    }
+}
+
+const MSG1: &str = "From: Ann <ann@example.org>\r\nTo: bob@example.org\r\nSubject: hello\r\nDate: Mon, 7 Feb 1994 21:52:25 -0800\r\n\r\nHi Bob, the quokka says hello.\r\n";
+const MSG2: &str = "From: carl@example.org\r\nSubject: second\r\n\r\nnothing here\r\n";
+
+#[test]
+fn select_fetch_store_expunge() {
+    let mut m = M::new();
+    assert!(m.append("INBOX", "(\\Seen)", MSG1).contains("ap OK"));
+    assert!(m.append("INBOX", "()", MSG2).contains("ap OK"));
+    let out = m.send("b SELECT inbox\r\n");
+    assert!(out.contains("* 2 EXISTS\r\n"), "{out}");
+    assert!(out.contains("* 2 RECENT\r\n"), "{out}");
+    assert!(out.contains("* OK [UNSEEN 2]"), "{out}");
+    assert!(out.contains("* OK [UIDNEXT 3]"), "{out}");
+    assert!(out.contains("[PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)]"), "{out}");
+    assert!(out.contains("b OK [READ-WRITE] SELECT completed"), "{out}");
+
+    let out = m.send("c FETCH 1:* (UID FLAGS RFC822.SIZE)\r\n");
+    assert!(out.contains(&format!("* 1 FETCH (UID 1 FLAGS (\\Seen \\Recent) RFC822.SIZE {})", MSG1.len())), "{out}");
+    let out = m.send("d UID FETCH 2 BODY[HEADER.FIELDS (SUBJECT)]\r\n");
+    assert!(out.contains("* 2 FETCH (UID 2 BODY[HEADER.FIELDS (SUBJECT)] {19}\r\nSubject: second\r\n\r\n"), "{out}");
+    assert!(out.contains("FLAGS (\\Seen \\Recent)"), "a non-PEEK fetch sets and reports \\Seen: {out}");
+
+    let out = m.send("e STORE 1 +FLAGS (\\Deleted)\r\n");
+    assert!(out.contains("* 1 FETCH (FLAGS (\\Deleted \\Seen \\Recent))"), "{out}");
+    let out = m.send("f EXPUNGE\r\n");
+    assert!(out.starts_with("* 1 EXPUNGE\r\nf OK"), "{out}");
+    let out = m.send("g FETCH 2 FLAGS\r\n");
+    assert!(out.starts_with("g BAD "), "only one message is left: {out}");
+    let out = m.send("h SEARCH SUBJECT second\r\n");
+    assert!(out.starts_with("* SEARCH 1\r\nh OK"), "{out}");
+}
+
+#[test]
+fn two_sessions_see_each_others_changes_at_the_right_moments() {
+    let mut a = M::new();
+    a.append("INBOX", "()", MSG1);
+    a.append("INBOX", "()", MSG2);
+    let mut b = a.second();
+    a.send("s1 SELECT INBOX\r\n");
+    b.send("s2 SELECT INBOX\r\n");
+
+    b.append("INBOX", "()", MSG2);
+    let out = a.send("n1 NOOP\r\n");
+    assert!(out.starts_with("* 3 EXISTS\r\n"), "{out}");
+
+    b.send("x STORE 1 +FLAGS (\\Deleted)\r\n");
+    b.send("y EXPUNGE\r\n");
+    // No EXPUNGE while answering FETCH (RFC 3501 §7.4.1); the numbering
+    // stays as the client knows it.
+    let out = a.send("f1 FETCH 3 (UID)\r\n");
+    assert!(out.contains("* 3 FETCH (UID 3)"), "{out}");
+    assert!(!out.contains("EXPUNGE"), "{out}");
+    let out = a.send("n2 NOOP\r\n");
+    assert!(out.contains("* 1 EXPUNGE\r\n"), "{out}");
+    let out = a.send("f2 FETCH 2 (UID)\r\n");
+    assert!(out.contains("* 2 FETCH (UID 3)"), "{out}");
+
+    b.send("z STORE 1 +FLAGS (\\Flagged)\r\n");
+    let out = a.send("n3 NOOP\r\n");
+    assert!(out.contains("* 1 FETCH (FLAGS (\\Flagged"), "{out}");
+}
+
+#[test]
+fn recent_goes_to_one_session_only() {
+    let mut a = M::new();
+    a.append("INBOX", "()", MSG1);
+    let mut b = a.second();
+    assert!(a.send("s SELECT INBOX\r\n").contains("* 1 RECENT"));
+    assert!(b.send("s SELECT INBOX\r\n").contains("* 0 RECENT"));
+    assert!(b.send("e EXAMINE INBOX\r\n").contains("[READ-ONLY]"));
+}
+
+#[test]
+fn mailbox_commands() {
+    let mut m = M::new();
+    assert!(m.send("a CREATE work/2024/q1\r\n").contains("a OK"));
+    assert!(m.send("b CREATE work\r\n").contains("b NO [ALREADYEXISTS]"));
+    let out = m.send("c LIST \"\" *\r\n");
+    assert!(out.contains("* LIST (\\HasNoChildren) \"/\" INBOX\r\n"), "{out}");
+    assert!(out.contains("* LIST (\\HasChildren) \"/\" work\r\n"), "{out}");
+    assert!(out.contains("* LIST (\\HasNoChildren) \"/\" work/2024/q1\r\n"), "{out}");
+    let out = m.send("d LIST \"\" %\r\n");
+    assert!(out.contains("\"/\" work\r\n") && !out.contains("work/2024"), "{out}");
+    assert!(m.send("e LIST \"\" \"\"\r\n").contains("* LIST (\\Noselect) \"/\" \"\"\r\n"));
+    assert!(m.send("f DELETE work\r\n").contains("f OK"));
+    assert!(m.send("g LIST \"\" work\r\n").contains("(\\Noselect \\HasChildren)"));
+    assert!(m.send("h RENAME work/2024 archive/2024\r\n").contains("h OK"));
+    assert!(m.send("i LIST \"\" archive/*\r\n").contains("archive/2024/q1"));
+    assert!(m.send("j DELETE INBOX\r\n").contains("j NO"));
+    assert!(m.send("k SUBSCRIBE archive/2024/q1\r\n").contains("k OK"));
+    let out = m.send("l LSUB \"\" %\r\n");
+    assert!(out.contains("* LSUB (\\Noselect) \"/\" archive\r\n"), "{out}");
+    assert!(m.send("m STATUS INBOX (MESSAGES UIDNEXT UNSEEN)\r\n").contains("* STATUS INBOX (MESSAGES 0 UIDNEXT 1 UNSEEN 0)"));
+    assert!(m.send("n APPEND nowhere {1+}\r\nx\r\n").contains("n NO [TRYCREATE]"));
+    assert!(m.send("o SELECT nowhere\r\n").contains("o NO [NONEXISTENT]"));
+    assert!(m.send("p CREATE \"a//b\"\r\n").contains("p NO"));
+}
+
+#[test]
+fn copy_and_close() {
+    let mut m = M::new();
+    m.send("a CREATE Archive\r\n");
+    m.append("INBOX", "(\\Deleted)", MSG1);
+    m.send("b SELECT INBOX\r\n");
+    assert!(m.send("c COPY 1 Archive\r\n").contains("c OK"));
+    assert!(m.send("d COPY 1 Nowhere\r\n").contains("d NO [TRYCREATE]"));
+    let out = m.send("e CLOSE\r\n");
+    assert_eq!(out, "e OK CLOSE completed\r\n", "CLOSE expunges silently");
+    assert!(m.send("f STATUS INBOX (MESSAGES)\r\n").contains("(MESSAGES 0)"));
+    assert!(m.send("g STATUS Archive (MESSAGES)\r\n").contains("(MESSAGES 1)"));
+    assert!(m.send("h FETCH 1 FLAGS\r\n").starts_with("h BAD"), "no mailbox selected after CLOSE");
 }

@@ -10,8 +10,6 @@ use crate::imap::proto::types::SequenceSet;
 #[derive(Debug)]
 pub struct View {
     pub mailbox_id: u64,
-    /// The name as selected (UTF-8, `INBOX` canonical).
-    pub name: String,
     pub uidvalidity: u32,
     pub read_only: bool,
     /// UIDs in ascending order; sequence number n is `uids[n - 1]`.
@@ -28,8 +26,8 @@ pub struct View {
 pub struct InvalidSequence;
 
 impl View {
-    pub fn new(mailbox_id: u64, name: String, uidvalidity: u32, read_only: bool, uids: Vec<u32>, modseq: u64) -> View {
-        View { mailbox_id, name, uidvalidity, read_only, uids, recent: BTreeSet::new(), modseq }
+    pub fn new(mailbox_id: u64, uidvalidity: u32, read_only: bool, uids: Vec<u32>, modseq: u64) -> View {
+        View { mailbox_id, uidvalidity, read_only, uids, recent: BTreeSet::new(), modseq }
     }
 
     /// The number of messages the client knows of (its last EXISTS).
@@ -125,7 +123,7 @@ mod tests {
     }
 
     fn view() -> View {
-        View::new(1, "INBOX".into(), 7, false, vec![3, 5, 9, 10], 1)
+        View::new(1, 7, false, vec![3, 5, 9, 10], 1)
     }
 
     #[test]
@@ -147,7 +145,7 @@ mod tests {
         let got: Vec<u32> = v.resolve(&set(&[(100, 0)]), true).expect("valid").iter().map(|p| p.1).collect();
         assert_eq!(got, vec![10], "n:* includes the last UID even when n is above it");
         assert!(v.resolve(&set(&[(11, 20)]), true).expect("valid").is_empty());
-        let empty = View::new(1, "x".into(), 1, false, vec![], 0);
+        let empty = View::new(1, 1, false, vec![], 0);
         assert!(empty.resolve(&set(&[(1, 0)]), true).expect("valid").is_empty());
         assert_eq!(empty.resolve(&set(&[(1, 0)]), false), Err(InvalidSequence));
     }

@@ -79,7 +79,8 @@ pub(crate) fn command_body<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, Comman
     Ok((i, body))
 }
 
-/// `uid = "UID" SP (copy / fetch / search / store)`
+/// `uid = "UID" SP (copy / fetch / search / store / uid-expunge)`
+/// (`uid-expunge` from RFC 4315 §4)
 fn uid<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, CommandBody> {
     let (i, _) = sp(i)?;
     let (i, name) = context(
@@ -92,6 +93,11 @@ fn uid<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, CommandBody> {
         b"FETCH" => fetch(i, lim, true),
         b"SEARCH" => search(i, lim, true),
         b"STORE" => store(i, lim, true),
+        b"EXPUNGE" => {
+            let (i, _) = sp(i)?;
+            let (i, sequence_set) = sequence_set(i, lim)?;
+            Ok((i, CommandBody::UidExpunge { sequence_set }))
+        }
         _ => failure(ParseErrorKind::UnknownCommand),
     }
 }
@@ -679,7 +685,6 @@ mod tests {
         for input in [
             &b"A442 XPIG-LATIN\r\n"[..],
             b"a FOO bar\r\n",
-            b"a UID EXPUNGE 1:3\r\n",
             b"a UID NOOP\r\n",
             b"a NOOPX\r\n",
             b"a NOOP.X\r\n",

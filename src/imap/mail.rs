@@ -1,0 +1,368 @@
+//! The boundary between IMAP and the store: what a session reads (through a
+//! `MailReader`, inside one LMDB read transaction) and the changes it asks
+//! for (`MailWrite`, carried out by the connection through the store's
+//! single writer, answered once durable).
+//!
+//! The session speaks only these types; this module is the one place that
+//! knows the store's API, so the store can change without touching the
+//! protocol code.
+
+use std::num::NonZeroU32;
+
+use chrono::{DateTime, FixedOffset, TimeZone};
+
+use crate::imap::fetch::MessageFacts;
+use crate::imap::proto::types::{Flag, FlagFetch, StoreKind};
+use crate::mime;
+use crate::store::{self, Store, StoreError};
+
+/// What a session knows of a mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxSummary {
+    pub id: u64,
+    pub name: String,
+    pub uidvalidity: u32,
+    pub uidnext: u32,
+    pub highest_modseq: u64,
+    pub noselect: bool,
+    pub messages: u32,
+    pub unseen: u32,
+    /// UIDs at or above this are \Recent for the next session to claim them.
+    pub recent_floor: u32,
+    /// Keywords in use in the mailbox, for FLAGS and PERMANENTFLAGS.
+    pub keywords: Vec<String>,
+}
+
+/// One message's flags and MODSEQ.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageSummary {
+    pub uid: u32,
+    pub flags: Vec<Flag>,
+    pub modseq: u64,
+}
+
+impl MessageSummary {
+    pub fn has(&self, flag: &Flag) -> bool {
+        self.flags.contains(flag)
+    }
+}
+
+/// Why a mail operation failed, in the terms the session answers with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    #[error("Mailbox does not exist.")]
+    NonExistent,
+    #[error("Mailbox already exists.")]
+    AlreadyExists,
+    #[error("Mailbox is not selectable.")]
+    NoSelect,
+    #[error("INBOX cannot be deleted.")]
+    InboxDelete,
+    #[error("Mailbox has inferior hierarchical names.")]
+    HasInferiors,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("Internal error; the change was not made.")]
+    Internal(String),
+}
+
+impl From<StoreError> for MailError {
+    fn from(e: StoreError) -> MailError {
+        match e {
+            StoreError::NotFound { .. } => MailError::NonExistent,
+            StoreError::AlreadyExists { .. } => MailError::AlreadyExists,
+            StoreError::NoSelect { .. } => MailError::NoSelect,
+            StoreError::InboxDelete => MailError::InboxDelete,
+            StoreError::HasInferiors { .. } => MailError::HasInferiors,
+            StoreError::InvalidMailboxName { reason, .. } => MailError::Invalid(format!("Invalid mailbox name: {reason}.")),
+            StoreError::InvalidRename { reason, .. } => MailError::Invalid(format!("Cannot rename: {reason}.")),
+            StoreError::InvalidKeyword { reason, .. } => MailError::Invalid(format!("Invalid keyword: {reason}.")),
+            StoreError::TooManyKeywords { limit, .. } => {
+                MailError::Invalid(format!("The mailbox already uses {limit} keywords."))
+            }
+            other => {
+                tracing::error!(error = %other, "store operation failed");
+                MailError::Internal(other.to_string())
+            }
+        }
+    }
+}
+
+/// A change a session asks for. Names are UTF-8, `INBOX` canonical.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailWrite {
+    Create { name: String },
+    Delete { name: String },
+    Rename { from: String, to: String },
+    Subscribe { name: String },
+    Unsubscribe { name: String },
+    Append { mailbox: String, flags: Vec<Flag>, date: DateTime<FixedOffset>, message: Vec<u8> },
+    StoreFlags { mailbox_id: u64, uids: Vec<u32>, kind: StoreKind, flags: Vec<Flag> },
+    /// Removes the \Deleted messages among `uids`, or all \Deleted ones.
+    Expunge { mailbox_id: u64, uids: Option<Vec<u32>> },
+    Copy { from_mailbox: u64, uids: Vec<u32>, to: String },
+    /// Takes the \Recent messages of a mailbox for this session.
+    ClaimRecent { mailbox_id: u64 },
+}
+
+/// What a successful `MailWrite` tells the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailWriteOk {
+    Done,
+    Appended { uidvalidity: u32, uid: u32 },
+    /// The MODSEQ the change was given, and the UIDs whose flags changed.
+    Stored { modseq: u64, changed: Vec<u32> },
+    Expunged(Vec<u32>),
+    Copied { uidvalidity: u32, pairs: Vec<(u32, u32)> },
+    /// UIDs in `from..to` are \Recent in the claiming session.
+    Recent { from: u32, to: u32 },
+}
+
+pub type MailResult<T> = Result<T, MailError>;
+
+/// The store as the IMAP side uses it. Cheap to clone.
+#[derive(Clone)]
+pub struct MailAccess {
+    store: Store,
+    writer: store::Writer,
+}
+
+impl MailAccess {
+    pub fn new(store: Store, writer: store::Writer) -> MailAccess {
+        MailAccess { store, writer }
+    }
+
+    /// Runs `f` inside one read transaction: a consistent snapshot that
+    /// never waits for the writer.
+    pub fn read<T>(&self, f: impl FnOnce(&MailReader<'_>) -> MailResult<T>) -> MailResult<T> {
+        let reader = self.store.read()?;
+        f(&MailReader { r: &reader })
+    }
+
+    /// Makes sure the user has an INBOX (RFC 3501 §5.1: every user has one),
+    /// creating it on first login.
+    pub async fn ensure_inbox(&self, user_id: u64) -> MailResult<()> {
+        if self.read(|r| r.mailbox(user_id, "INBOX"))?.is_some() {
+            return Ok(());
+        }
+        match self.write(user_id, MailWrite::Create { name: "INBOX".into() }).await {
+            Ok(_) | Err(MailError::AlreadyExists) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Carries out a change and returns once it is on disk.
+    pub async fn write(&self, user_id: u64, op: MailWrite) -> MailResult<MailWriteOk> {
+        use store::WriteOp as W;
+        let mailbox_id = |name: &str| -> MailResult<u64> {
+            Ok(self.read(|r| r.mailbox(user_id, name))?.ok_or(MailError::NonExistent)?.id)
+        };
+        let op = match op {
+            MailWrite::Create { name } => W::CreateMailbox { user_id, name, special_use: store::SpecialUse::empty() },
+            MailWrite::Delete { name } => W::DeleteMailbox { user_id, name },
+            MailWrite::Rename { from, to } => W::RenameMailbox { user_id, from, to },
+            MailWrite::Subscribe { name } => W::Subscribe { user_id, name },
+            MailWrite::Unsubscribe { name } => W::Unsubscribe { user_id, name },
+            MailWrite::Append { mailbox, flags, date, message } => {
+                let mailbox_id = mailbox_id(&mailbox)?;
+                // Parsing a message is CPU work proportional to its size:
+                // keep it off the actor thread.
+                let prepared = tokio::task::spawn_blocking(move || prepare_append(message, &flags, date))
+                    .await
+                    .map_err(|e| MailError::Internal(e.to_string()))?;
+                W::Append { mailbox_id, message: prepared }
+            }
+            MailWrite::StoreFlags { mailbox_id, uids, kind, flags } => {
+                let (bits, keywords) = split_flags(&flags);
+                let mode = match kind {
+                    StoreKind::Replace => store::StoreMode::Replace,
+                    StoreKind::Add => store::StoreMode::Add,
+                    StoreKind::Remove => store::StoreMode::Remove,
+                };
+                W::StoreFlags { mailbox_id, uids, mode, flags: bits, keywords, unchanged_since: None }
+            }
+            MailWrite::Expunge { mailbox_id, uids } => W::Expunge { mailbox_id, uids },
+            MailWrite::Copy { from_mailbox, uids, to } => {
+                W::Copy { from_mailbox, uids, to_mailbox: mailbox_id(&to)? }
+            }
+            MailWrite::ClaimRecent { mailbox_id } => W::ClaimRecent { mailbox_id },
+        };
+        let result = self.writer.submit(op).await?;
+        Ok(from_store_result(result))
+    }
+}
+
+/// Read access inside one transaction.
+pub struct MailReader<'t> {
+    r: &'t store::Reader<'t>,
+}
+
+impl<'t> MailReader<'t> {
+    pub fn mailboxes(&self, user_id: u64) -> MailResult<Vec<MailboxSummary>> {
+        Ok(self.r.mailboxes(user_id)?.into_iter().map(summary).collect())
+    }
+
+    pub fn mailbox(&self, user_id: u64, name: &str) -> MailResult<Option<MailboxSummary>> {
+        Ok(self.r.mailbox(user_id, name)?.map(summary))
+    }
+
+    pub fn mailbox_by_id(&self, id: u64) -> MailResult<Option<MailboxSummary>> {
+        Ok(self.r.mailbox_by_id(id)?.map(summary))
+    }
+
+    pub fn subscriptions(&self, user_id: u64) -> MailResult<Vec<String>> {
+        Ok(self.r.subscriptions(user_id)?)
+    }
+
+    /// Every message, UID ascending.
+    pub fn messages(&self, mailbox_id: u64) -> MailResult<Vec<MessageSummary>> {
+        Ok(self.r.messages(mailbox_id)?.iter().map(message_summary).collect())
+    }
+
+    pub fn message(&self, mailbox_id: u64, uid: u32) -> MailResult<Option<MessageSummary>> {
+        Ok(self.r.message(mailbox_id, uid)?.as_ref().map(message_summary))
+    }
+
+    /// Messages whose MODSEQ is above `modseq`, UID ascending.
+    pub fn changed_since(&self, mailbox_id: u64, modseq: u64) -> MailResult<Vec<MessageSummary>> {
+        let mut v: Vec<MessageSummary> =
+            self.r.changed_since(mailbox_id, modseq)?.iter().map(message_summary).collect();
+        v.sort_by_key(|m| m.uid);
+        Ok(v)
+    }
+
+    /// UIDs expunged with a MODSEQ above `modseq`, ascending.
+    pub fn expunged_since(&self, mailbox_id: u64, modseq: u64) -> MailResult<Vec<u32>> {
+        let mut v = self.r.expunged_since(mailbox_id, modseq)?;
+        v.sort_unstable();
+        Ok(v)
+    }
+
+    /// Everything FETCH and SEARCH need of one message; `None` if it is gone.
+    pub fn facts(&self, mailbox_id: u64, uid: u32, seq: NonZeroU32, recent: bool) -> MailResult<Option<MessageFacts<'t>>> {
+        let Some(m) = self.r.message(mailbox_id, uid)? else { return Ok(None) };
+        let (Some(raw), Some(meta)) = (self.r.body(m.body_id)?, self.r.body_meta(m.body_id)?) else {
+            return Err(MailError::Internal(format!("message {uid} has no body")));
+        };
+        let Some(uid_nz) = NonZeroU32::new(uid) else { return Ok(None) };
+        let mut flags: Vec<FlagFetch> = message_summary(&m).flags.into_iter().map(FlagFetch::Flag).collect();
+        if recent {
+            flags.push(FlagFetch::Recent);
+        }
+        Ok(Some(MessageFacts {
+            seq,
+            uid: uid_nz,
+            flags,
+            internal_date: internal_date(m.internal_date, m.tz_offset),
+            size: m.size,
+            raw,
+            envelope: meta.envelope,
+            body: meta.body,
+            bodystructure: meta.bodystructure,
+            parts: meta.parts,
+            sent_date: meta.sent_date.map(|(t, off)| internal_date(t, off)),
+        }))
+    }
+}
+
+fn internal_date(secs: i64, offset: i32) -> DateTime<FixedOffset> {
+    let tz = FixedOffset::east_opt(offset).unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC is a valid offset"));
+    tz.timestamp_opt(secs, 0)
+        .single()
+        .unwrap_or_else(|| tz.timestamp_opt(0, 0).single().expect("the epoch is representable"))
+}
+
+fn summary(m: store::MailboxInfo) -> MailboxSummary {
+    MailboxSummary {
+        id: m.id,
+        name: m.name,
+        uidvalidity: m.uidvalidity,
+        uidnext: m.uidnext,
+        highest_modseq: m.highest_modseq,
+        noselect: m.noselect,
+        messages: m.messages,
+        unseen: m.unseen,
+        recent_floor: m.recent_floor,
+        keywords: m.keywords,
+    }
+}
+
+fn message_summary(m: &store::MessageInfo) -> MessageSummary {
+    let mut flags = Vec::new();
+    let f = m.flags;
+    for (bit, flag) in [
+        (store::Flags::ANSWERED, Flag::Answered),
+        (store::Flags::FLAGGED, Flag::Flagged),
+        (store::Flags::DELETED, Flag::Deleted),
+        (store::Flags::SEEN, Flag::Seen),
+        (store::Flags::DRAFT, Flag::Draft),
+    ] {
+        if f.contains(bit) {
+            flags.push(flag);
+        }
+    }
+    flags.extend(m.keywords.iter().cloned().map(Flag::Keyword));
+    MessageSummary { uid: m.uid, flags, modseq: m.modseq }
+}
+
+/// Splits IMAP flags into the store's system bits and keywords. Extension
+/// flags (`\Foo`) are not permanent: they are dropped, as PERMANENTFLAGS
+/// says only the system flags and keywords are kept.
+fn split_flags(flags: &[Flag]) -> (store::Flags, Vec<String>) {
+    let mut bits = store::Flags::empty();
+    let mut keywords: Vec<String> = Vec::new();
+    for f in flags {
+        match f {
+            Flag::Answered => bits.insert(store::Flags::ANSWERED),
+            Flag::Flagged => bits.insert(store::Flags::FLAGGED),
+            Flag::Deleted => bits.insert(store::Flags::DELETED),
+            Flag::Seen => bits.insert(store::Flags::SEEN),
+            Flag::Draft => bits.insert(store::Flags::DRAFT),
+            Flag::Keyword(k) => {
+                if !keywords.iter().any(|have| have.eq_ignore_ascii_case(k)) {
+                    keywords.push(k.clone());
+                }
+            }
+            Flag::Extension(_) => {}
+        }
+    }
+    (bits, keywords)
+}
+
+fn prepare_append(raw: Vec<u8>, flags: &[Flag], date: DateTime<FixedOffset>) -> store::NewMessage {
+    let analysis = mime::analyze(&raw);
+    let (bits, keywords) = split_flags(flags);
+    store::NewMessage {
+        envelope: analysis.envelope,
+        body: analysis.body,
+        bodystructure: analysis.bodystructure,
+        parts: analysis.parts.to_bytes(),
+        sent_date: analysis.sent_date.map(|d| (d.timestamp(), d.offset().local_minus_utc())),
+        internal_date: date.timestamp(),
+        tz_offset: date.offset().local_minus_utc(),
+        flags: bits,
+        keywords,
+        raw,
+    }
+}
+
+fn from_store_result(r: store::WriteResult) -> MailWriteOk {
+    use store::WriteResult as R;
+    match r {
+        R::Appended(a) => MailWriteOk::Appended { uidvalidity: a.uidvalidity, uid: a.uid },
+        R::Stored(st) => MailWriteOk::Stored {
+            modseq: st.highest_modseq,
+            changed: st.updated.iter().filter(|u| u.changed).map(|u| u.uid).collect(),
+        },
+        R::Expunged(e) => MailWriteOk::Expunged(e.uids),
+        R::Copied(c) => MailWriteOk::Copied { uidvalidity: c.uidvalidity, pairs: c.pairs },
+        R::RecentClaimed(range) => MailWriteOk::Recent { from: range.start, to: range.end },
+        R::Created { .. }
+        | R::Deleted { .. }
+        | R::Renamed { .. }
+        | R::InboxRenamed { .. }
+        | R::Subscribed
+        | R::Unsubscribed { .. }
+        | R::UserMailDeleted { .. } => MailWriteOk::Done,
+    }
+}
