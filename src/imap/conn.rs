@@ -29,6 +29,9 @@ use crate::imap::session::{Action, AuthResult, ConnInfo, Session, SessionConfig}
 
 /// How long a client may take to finish a TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one write may wait for a client that does not read before the
+/// connection is dropped.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -59,6 +62,8 @@ pub struct Conn {
 #[rtype(result = "()")]
 enum IoEvent {
     Data(Vec<u8>),
+    /// Every write queued before the `Drain` command is on the wire.
+    Drained,
     TlsReady,
     Closed,
 }
@@ -67,6 +72,8 @@ enum IoEvent {
 #[derive(Debug)]
 enum IoCmd {
     Write(Vec<u8>),
+    /// Report `Drained` once the writes before it are done.
+    Drain,
     StartTls,
     Pause,
     Resume,
@@ -150,6 +157,9 @@ impl Conn {
                         act.drive(ctx);
                     }));
                 }
+                Some(Action::AwaitDrain) => {
+                    let _ = self.io.send(IoCmd::Drain);
+                }
                 Some(Action::Close) => {
                     let _ = self.io.send(IoCmd::Close);
                 }
@@ -217,6 +227,10 @@ impl Handler<IoEvent> for Conn {
         match ev {
             IoEvent::Data(bytes) => {
                 self.session.feed(&bytes, Instant::now());
+                self.drive(ctx);
+            }
+            IoEvent::Drained => {
+                self.session.output_drained(Instant::now());
                 self.drive(ctx);
             }
             IoEvent::TlsReady => {
@@ -307,8 +321,13 @@ async fn pump(
             biased;
             cmd = cmds.recv() => match cmd {
                 Some(IoCmd::Write(bytes)) => {
-                    if stream.write_all(&bytes).await.is_err() {
-                        break;
+                    match tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&bytes)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => break,
+                        Err(_) => {
+                            tracing::info!("client stopped reading; closing");
+                            break;
+                        }
                     }
                 }
                 Some(IoCmd::StartTls) => {
@@ -323,6 +342,7 @@ async fn pump(
                         None => break,
                     }
                 }
+                Some(IoCmd::Drain) => conn.do_send(IoEvent::Drained),
                 Some(IoCmd::Pause) => paused = true,
                 Some(IoCmd::Resume) => paused = false,
                 Some(IoCmd::Close) | None => {

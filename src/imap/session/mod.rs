@@ -69,6 +69,10 @@ pub enum Action {
     /// Carry out this change to the user's mail and call `write_result`
     /// once it is durable.
     Write { user_id: u64, op: MailWrite },
+    /// Tell the session (`output_drained`) once everything taken as output
+    /// so far has been written: it has more to say and waits for the
+    /// client to read, so memory stays bounded.
+    AwaitDrain,
     /// Close the connection once the output is written.
     Close,
 }
@@ -114,6 +118,8 @@ enum Wait {
     SaslResponse { tag: Tag, started: Instant },
     /// A change to the mail store is being made durable.
     Write { tag: Tag, command: &'static str, started: Instant, pending: Pending },
+    /// A long answer waits for its last chunk to be written.
+    Output(Box<selected::FetchJob>),
 }
 
 /// Once this much input is held while the session waits, the driver should
@@ -186,7 +192,9 @@ impl Session {
     pub fn wants_input(&self) -> bool {
         match self.wait {
             Wait::Nothing | Wait::SaslResponse { .. } => true,
-            Wait::Auth { .. } | Wait::Tls | Wait::Write { .. } => self.framer.buffered() < PAUSE_INPUT_AT,
+            Wait::Auth { .. } | Wait::Tls | Wait::Write { .. } | Wait::Output(_) => {
+                self.framer.buffered() < PAUSE_INPUT_AT
+            }
         }
     }
 
@@ -253,6 +261,14 @@ impl Session {
         self.process(now);
     }
 
+    /// Everything taken as output before `Action::AwaitDrain` is written.
+    pub fn output_drained(&mut self, now: Instant) {
+        if let Wait::Output(job) = std::mem::replace(&mut self.wait, Wait::Nothing) {
+            self.run_fetch(*job, now);
+            self.process(now);
+        }
+    }
+
     /// The TLS handshake started by `Action::StartTls` completed.
     pub fn tls_established(&mut self, now: Instant) {
         if matches!(self.wait, Wait::Tls) {
@@ -307,7 +323,9 @@ impl Session {
     /// Handles framed input until the session must wait or needs more bytes.
     fn process(&mut self, now: Instant) {
         loop {
-            if self.state == State::Logout || matches!(self.wait, Wait::Auth { .. } | Wait::Tls | Wait::Write { .. }) {
+            if self.state == State::Logout
+                || matches!(self.wait, Wait::Auth { .. } | Wait::Tls | Wait::Write { .. } | Wait::Output(_))
+            {
                 return;
             }
             let Some(event) = self.framer.next_event() else { return };

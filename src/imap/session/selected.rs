@@ -21,6 +21,26 @@ use crate::imap::proto::types::{
 };
 use crate::imap::search::{Charset, SearchContext, charset_from_name, matches};
 
+/// Output held before the session waits for the client to read it.
+const FETCH_CHUNK: usize = 256 * 1024;
+
+/// A FETCH being answered in chunks.
+#[derive(Debug)]
+pub(super) struct FetchJob {
+    tag: Tag,
+    command: &'static str,
+    started: Instant,
+    attrs: Vec<FetchAttr>,
+    targets: Vec<(NonZeroU32, u32)>,
+    /// Index of the next target to answer.
+    next: usize,
+    uid: bool,
+    /// UIDs this FETCH set \Seen on, ascending.
+    newly_seen: Vec<u32>,
+    /// Targets found expunged by another session.
+    missing: usize,
+}
+
 /// A selected-state command waiting for its write to be durable.
 #[derive(Debug)]
 pub(super) enum SelectedPending {
@@ -149,19 +169,43 @@ impl Session {
         uid: bool,
         newly_seen: &[u32],
     ) {
+        let mut newly_seen = newly_seen.to_vec();
+        newly_seen.sort_unstable();
+        let job = FetchJob {
+            tag,
+            command,
+            started,
+            attrs: attrs.to_vec(),
+            targets: targets.to_vec(),
+            next: 0,
+            uid,
+            newly_seen,
+            missing: 0,
+        };
+        self.run_fetch(job, now);
+    }
+
+    /// Answers FETCH a chunk at a time: once `FETCH_CHUNK` bytes are
+    /// waiting, the session pauses until the driver has written them
+    /// (`output_drained`), so a FETCH of a whole mailbox holds about one
+    /// chunk in memory, not the mailbox.
+    pub(super) fn run_fetch(&mut self, mut job: FetchJob, now: Instant) {
         let Some(view) = self.selected.as_ref() else { return };
         let mailbox_id = view.mailbox_id;
-        let wants_flags = attrs.contains(&FetchAttr::Flags);
-        let mut missing = 0usize;
+        let wants_flags = job.attrs.contains(&FetchAttr::Flags);
         let out = &mut self.out;
         let read = self.mail.read(|r| {
-            for &(seq, u) in targets {
+            while let Some(&(seq, u)) = job.targets.get(job.next) {
+                if out.len() >= FETCH_CHUNK {
+                    break;
+                }
+                job.next += 1;
                 let Some(facts) = r.facts(mailbox_id, u, seq, view.is_recent(u))? else {
-                    missing += 1;
+                    job.missing += 1;
                     continue;
                 };
-                let mut items = fetch_items(attrs, &facts, uid).items;
-                if !wants_flags && newly_seen.contains(&u) {
+                let mut items = fetch_items(&job.attrs, &facts, job.uid).items;
+                if !wants_flags && job.newly_seen.binary_search(&u).is_ok() {
                     // RFC 3501 §6.4.5: the \Seen just set is reported.
                     items.push(MessageDataItem::Flags(facts.flags.clone()));
                 }
@@ -170,10 +214,16 @@ impl Session {
             Ok(())
         });
         if let Err(e) = read {
-            return self.mail_error(tag, command, started, now, &e);
+            return self.mail_error(job.tag, job.command, job.started, now, &e);
+        }
+        if job.next < job.targets.len() {
+            self.wait = super::Wait::Output(Box::new(job));
+            self.actions.push_back(super::Action::AwaitDrain);
+            return;
         }
         // The \Seen set by this FETCH was reported above.
-        self.sync_view(uid, uid, newly_seen);
+        self.sync_view(job.uid, job.uid, &job.newly_seen);
+        let FetchJob { tag, command, started, missing, .. } = job;
         if missing > 0 {
             // RFC 2180 §4.1.2: messages expunged by another session.
             self.tagged(
@@ -357,6 +407,8 @@ impl Session {
     /// brought up to date: EXPUNGE (only if `allow_expunge`), EXISTS for new
     /// messages, and FETCH FLAGS for changed ones not in `skip`.
     pub(super) fn sync_view(&mut self, allow_expunge: bool, uid_cmd: bool, skip: &[u32]) {
+        let mut skip = skip.to_vec();
+        skip.sort_unstable();
         let Some(view) = self.selected.as_mut() else { return };
         let (mailbox_id, since, last_uid) = (view.mailbox_id, view.modseq, view.last_uid());
         let snapshot = self.mail.read(|r| {
@@ -411,7 +463,7 @@ impl Session {
         if view.exists() != before {
             crate::imap::proto::encode::encode_response(&mut self.out, &Response::Data(Data::Exists(view.exists())));
         }
-        for m in changed.iter().filter(|m| m.uid <= last_uid && !skip.contains(&m.uid)) {
+        for m in changed.iter().filter(|m| m.uid <= last_uid && skip.binary_search(&m.uid).is_err()) {
             if let Some(seq) = view.seq_of(m.uid) {
                 let mut items = vec![MessageDataItem::Flags(to_fetch_flags(&m.flags, view.is_recent(m.uid)))];
                 if uid_cmd && let Some(u) = NonZeroU32::new(m.uid) {

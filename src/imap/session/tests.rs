@@ -318,6 +318,7 @@ impl M {
                     let r = self.rt.block_on(self.mail.write(user_id, op));
                     self.s.write_result(r, self.now);
                 }
+                Action::AwaitDrain => self.s.output_drained(self.now),
                 Action::StartTls | Action::Close => {}
             }
             out.push_str(&String::from_utf8_lossy(&self.s.take_output()));
@@ -441,4 +442,35 @@ fn copy_and_close() {
     assert!(m.send("f STATUS INBOX (MESSAGES)\r\n").contains("(MESSAGES 0)"));
     assert!(m.send("g STATUS Archive (MESSAGES)\r\n").contains("(MESSAGES 1)"));
     assert!(m.send("h FETCH 1 FLAGS\r\n").starts_with("h BAD"), "no mailbox selected after CLOSE");
+}
+
+#[test]
+fn large_fetch_is_answered_in_chunks() {
+    let mut m = M::new();
+    let body = format!("Subject: big\r\n\r\n{}\r\n", "x".repeat(100_000));
+    for _ in 0..8 {
+        m.append("INBOX", "()", &body);
+    }
+    m.send("s SELECT INBOX\r\n");
+    m.s.feed(b"f FETCH 1:* BODY.PEEK[]\r\n", m.now);
+    let first = m.s.take_output();
+    assert!(first.len() < 600 * 1024, "one chunk at a time, not the whole answer");
+    assert_eq!(m.s.next_action(), Some(Action::AwaitDrain));
+    m.s.feed(b"n NOOP\r\n", m.now);
+    assert!(m.s.take_output().is_empty(), "no new command runs before the FETCH is answered");
+    let mut all = first;
+    let mut rounds = 0;
+    loop {
+        m.s.output_drained(m.now);
+        all.extend(m.s.take_output());
+        rounds += 1;
+        if m.s.next_action() != Some(Action::AwaitDrain) {
+            break;
+        }
+    }
+    assert!(rounds > 1, "several chunks");
+    let all = String::from_utf8_lossy(&all);
+    assert_eq!(all.matches(" FETCH (BODY[] {").count(), 8);
+    assert!(all.contains("f OK FETCH completed"));
+    assert!(all.ends_with("n OK NOOP completed\r\n"), "the pipelined NOOP follows");
 }
