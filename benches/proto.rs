@@ -2,8 +2,9 @@
 //! `std::time::Instant` (no benchmark framework): `cargo bench --bench proto`
 //! prints the median time per operation over many batches.
 //!
-//! Run by `cargo test` (without `--bench`), each case runs once, as a check
-//! that the bench still works.
+//! Without `--bench` (`cargo test --benches`) each case runs once, a quick
+//! check that the bench still works. Not a default test target: cargo
+//! nextest would need the libtest command line from it.
 
 use std::hint::black_box;
 use std::num::NonZeroU32;
