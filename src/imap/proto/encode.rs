@@ -653,8 +653,10 @@ pub fn encode_command(out: &mut Vec<u8>, c: &Command) {
                 out.push(b' ');
             }
             match criteria {
-                // Several top-level keys are an implicit AND.
-                SearchKey::And(keys) if !keys.is_empty() => write_list(out, keys, write_search_key),
+                // Several top-level keys are an implicit AND. A single key
+                // in an `And` keeps its parentheses: the parser reads `(x)`
+                // as `And([x])` and a bare `x` as `x`.
+                SearchKey::And(keys) if keys.len() > 1 => write_list(out, keys, write_search_key),
                 key => write_search_key(out, key),
             }
         }
@@ -1452,6 +1454,24 @@ mod tests {
         assert_eq!(with(|o| write_string(o, &max)).len(), QUOTED_MAX + 2);
         assert_eq!(with(|o| write_nstring(o, None)), b"NIL");
         assert_eq!(with(|o| write_nstring(o, Some(b"NIL"))), b"\"NIL\"");
+    }
+
+    /// `SEARCH (SEEN)` parses to a top-level `And` of one key; it used to
+    /// be written back as `SEARCH SEEN`, which parses to `Seen`.
+    #[test]
+    fn search_with_one_parenthesised_key_round_trips() {
+        use crate::imap::proto::parse::{ParseLimits, parse_command};
+        let c = Command {
+            tag: tag("A1"),
+            body: CommandBody::Search {
+                charset: None,
+                criteria: SearchKey::And(vec![SearchKey::Seen]),
+                uid: false,
+            },
+        };
+        let wire = command(c.body.clone());
+        assert_eq!(wire, b"A1 SEARCH (SEEN)\r\n");
+        assert_eq!(parse_command(&wire, &ParseLimits::default()), Ok(c));
     }
 
     #[test]

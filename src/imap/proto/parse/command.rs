@@ -229,15 +229,18 @@ fn copy<'a>(i: &'a [u8], lim: &ParseLimits, uid: bool) -> Res<'a, CommandBody> {
 }
 
 /// RFC 2971: `id = "ID" SP id-params-list`;
-/// `id-params-list = "(" string SP nstring *(SP string SP nstring) ")" / nil`.
-/// Names and values must be UTF-8; at most `max_params` pairs.
+/// `id-params-list = "(" [string SP nstring *(SP string SP nstring)] ")" / nil`.
+/// RFC 2971 writes the list as `#(string SPACE nstring)`, which allows no
+/// pairs at all: `ID ()` is what `encode` writes for an empty list (and
+/// what imap-codec accepts). Names and values must be UTF-8; at most
+/// `max_params` pairs.
 fn id<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, CommandBody> {
     let (i, _) = sp(i)?;
     if i.first() != Some(&b'(') {
         let (i, _) = context("expected '(' or NIL", kw("NIL")).parse(i)?;
         return Ok((i, CommandBody::Id { parameters: None }));
     }
-    let (i, pairs) = paren_list(i, lim, false, |j| {
+    let (i, pairs) = paren_list(i, lim, true, |j| {
         let (j, (name, _, value)) = (string, sp, nstring).parse(j)?;
         let name = utf8(name, "ID field name is not UTF-8")?;
         let value = match value {
@@ -653,7 +656,6 @@ mod tests {
         );
         for input in [
             &b"a ID\r\n"[..],
-            b"a ID ()\r\n",
             b"a ID (\"name\")\r\n",
             b"a ID (name \"x\")\r\n",
             b"a ID (NIL \"x\")\r\n",
@@ -678,6 +680,26 @@ mod tests {
             parse_command(b"a ID (\"a\" NIL \"b\" NIL \"c\" NIL)\r\n", &small).map_err(|e| e.kind),
             Err(ParseErrorKind::TooManyParams)
         );
+    }
+
+    /// `ID ()` is an empty parameter list, as `encode_command` writes
+    /// `Id { parameters: Some(vec![]) }`; it used to be refused, so that
+    /// value did not survive a round trip.
+    #[test]
+    fn id_with_no_parameters() {
+        assert_eq!(
+            body(b"a ID ()\r\n"),
+            CommandBody::Id {
+                parameters: Some(vec![])
+            }
+        );
+        for input in [&b"a ID ( )\r\n"[..], b"a ID (\r\n", b"a ID ())\r\n"] {
+            assert!(
+                matches!(error(input).kind, ParseErrorKind::Syntax(_)),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
     }
 
     #[test]
