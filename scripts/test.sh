@@ -43,6 +43,9 @@ fi
 cargo build --locked
 cargo test --locked
 
+# The protocol core's fuzz targets, briefly (the first build takes ~2 min).
+FUZZ_SECONDS="${FUZZ_SECONDS:-20}" scripts/fuzz-smoke.sh
+
 target_dir="${CARGO_TARGET_DIR:-target}"
 case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
 export ROOST_BIN="${ROOST_BIN:-$target_dir/debug/roost}"
