@@ -83,7 +83,13 @@ enum IoCmd {
 impl Conn {
     /// Starts the actor and its pump for an accepted connection. Must run on
     /// an actix arbiter.
-    pub fn start(tcp: TcpStream, peer: SocketAddr, implicit_tls: bool, id: u64, shared: Arc<ConnShared>) {
+    pub fn start(
+        tcp: TcpStream,
+        peer: SocketAddr,
+        implicit_tls: bool,
+        id: u64,
+        shared: Arc<ConnShared>,
+    ) {
         let span = tracing::info_span!(
             "conn",
             id,
@@ -96,13 +102,30 @@ impl Conn {
             let (tx, rx) = mpsc::unbounded_channel();
             let session = Session::new(
                 shared.session_cfg.clone(),
-                ConnInfo { peer: peer.ip(), implicit_tls },
+                ConnInfo {
+                    peer: peer.ip(),
+                    implicit_tls,
+                },
                 Instant::now(),
                 shared.mail.clone(),
             );
             let acceptor = shared.tls.clone();
-            actix_rt::spawn(pump(tcp, implicit_tls.then(|| acceptor.clone()), acceptor, rx, ctx.address()));
-            Conn { session, io: tx, shared, peer, span, reading_paused: false, timer: None }
+            actix_rt::spawn(pump(
+                tcp,
+                implicit_tls.then(|| acceptor.clone()),
+                acceptor,
+                rx,
+                ctx.address(),
+            ));
+            Conn {
+                session,
+                io: tx,
+                shared,
+                peer,
+                span,
+                reading_paused: false,
+                timer: None,
+            }
         });
     }
 
@@ -135,7 +158,9 @@ impl Conn {
                     };
                     ctx.spawn(check.into_actor(self).map(|outcome, act, ctx| {
                         let result = match outcome {
-                            AuthOutcome::Success { username, user_id } => AuthResult::Success { username, user_id },
+                            AuthOutcome::Success { username, user_id } => {
+                                AuthResult::Success { username, user_id }
+                            }
                             AuthOutcome::Failed => AuthResult::Failed,
                             AuthOutcome::Throttled => AuthResult::Throttled,
                             AuthOutcome::Unavailable => AuthResult::Unavailable,
@@ -168,7 +193,9 @@ impl Conn {
         let want = self.session.wants_input();
         if want == self.reading_paused {
             self.reading_paused = !want;
-            let _ = self.io.send(if want { IoCmd::Resume } else { IoCmd::Pause });
+            let _ = self
+                .io
+                .send(if want { IoCmd::Resume } else { IoCmd::Pause });
         }
         self.arm_timer(ctx);
     }
@@ -180,7 +207,10 @@ impl Conn {
         if self.session.is_finished() {
             return;
         }
-        let wait = self.session.deadline().saturating_duration_since(Instant::now());
+        let wait = self
+            .session
+            .deadline()
+            .saturating_duration_since(Instant::now());
         self.timer = Some(ctx.run_later(wait + Duration::from_millis(5), |act, ctx| {
             act.timer = None;
             let _g = act.span.clone().entered();

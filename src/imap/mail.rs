@@ -74,9 +74,15 @@ impl From<StoreError> for MailError {
             StoreError::NoSelect { .. } => MailError::NoSelect,
             StoreError::InboxDelete => MailError::InboxDelete,
             StoreError::HasInferiors { .. } => MailError::HasInferiors,
-            StoreError::InvalidMailboxName { reason, .. } => MailError::Invalid(format!("Invalid mailbox name: {reason}.")),
-            StoreError::InvalidRename { reason, .. } => MailError::Invalid(format!("Cannot rename: {reason}.")),
-            StoreError::InvalidKeyword { reason, .. } => MailError::Invalid(format!("Invalid keyword: {reason}.")),
+            StoreError::InvalidMailboxName { reason, .. } => {
+                MailError::Invalid(format!("Invalid mailbox name: {reason}."))
+            }
+            StoreError::InvalidRename { reason, .. } => {
+                MailError::Invalid(format!("Cannot rename: {reason}."))
+            }
+            StoreError::InvalidKeyword { reason, .. } => {
+                MailError::Invalid(format!("Invalid keyword: {reason}."))
+            }
             StoreError::TooManyKeywords { limit, .. } => {
                 MailError::Invalid(format!("The mailbox already uses {limit} keywords."))
             }
@@ -91,31 +97,73 @@ impl From<StoreError> for MailError {
 /// A change a session asks for. Names are UTF-8, `INBOX` canonical.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MailWrite {
-    Create { name: String },
-    Delete { name: String },
-    Rename { from: String, to: String },
-    Subscribe { name: String },
-    Unsubscribe { name: String },
-    Append { mailbox: String, flags: Vec<Flag>, date: DateTime<FixedOffset>, message: Vec<u8> },
-    StoreFlags { mailbox_id: u64, uids: Vec<u32>, kind: StoreKind, flags: Vec<Flag> },
+    Create {
+        name: String,
+    },
+    Delete {
+        name: String,
+    },
+    Rename {
+        from: String,
+        to: String,
+    },
+    Subscribe {
+        name: String,
+    },
+    Unsubscribe {
+        name: String,
+    },
+    Append {
+        mailbox: String,
+        flags: Vec<Flag>,
+        date: DateTime<FixedOffset>,
+        message: Vec<u8>,
+    },
+    StoreFlags {
+        mailbox_id: u64,
+        uids: Vec<u32>,
+        kind: StoreKind,
+        flags: Vec<Flag>,
+    },
     /// Removes the \Deleted messages among `uids`, or all \Deleted ones.
-    Expunge { mailbox_id: u64, uids: Option<Vec<u32>> },
-    Copy { from_mailbox: u64, uids: Vec<u32>, to: String },
+    Expunge {
+        mailbox_id: u64,
+        uids: Option<Vec<u32>>,
+    },
+    Copy {
+        from_mailbox: u64,
+        uids: Vec<u32>,
+        to: String,
+    },
     /// Takes the \Recent messages of a mailbox for this session.
-    ClaimRecent { mailbox_id: u64 },
+    ClaimRecent {
+        mailbox_id: u64,
+    },
 }
 
 /// What a successful `MailWrite` tells the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MailWriteOk {
     Done,
-    Appended { uidvalidity: u32, uid: u32 },
+    Appended {
+        uidvalidity: u32,
+        uid: u32,
+    },
     /// The MODSEQ the change was given, and the UIDs whose flags changed.
-    Stored { modseq: u64, changed: Vec<u32> },
+    Stored {
+        modseq: u64,
+        changed: Vec<u32>,
+    },
     Expunged(Vec<u32>),
-    Copied { uidvalidity: u32, pairs: Vec<(u32, u32)> },
+    Copied {
+        uidvalidity: u32,
+        pairs: Vec<(u32, u32)>,
+    },
     /// UIDs in `from..to` are \Recent in the claiming session.
-    Recent { from: u32, to: u32 },
+    Recent {
+        from: u32,
+        to: u32,
+    },
 }
 
 pub type MailResult<T> = Result<T, MailError>;
@@ -145,7 +193,15 @@ impl MailAccess {
         if self.read(|r| r.mailbox(user_id, "INBOX"))?.is_some() {
             return Ok(());
         }
-        match self.write(user_id, MailWrite::Create { name: "INBOX".into() }).await {
+        match self
+            .write(
+                user_id,
+                MailWrite::Create {
+                    name: "INBOX".into(),
+                },
+            )
+            .await
+        {
             Ok(_) | Err(MailError::AlreadyExists) => Ok(()),
             Err(e) => Err(e),
         }
@@ -155,36 +211,70 @@ impl MailAccess {
     pub async fn write(&self, user_id: u64, op: MailWrite) -> MailResult<MailWriteOk> {
         use store::WriteOp as W;
         let mailbox_id = |name: &str| -> MailResult<u64> {
-            Ok(self.read(|r| r.mailbox(user_id, name))?.ok_or(MailError::NonExistent)?.id)
+            Ok(self
+                .read(|r| r.mailbox(user_id, name))?
+                .ok_or(MailError::NonExistent)?
+                .id)
         };
         let op = match op {
-            MailWrite::Create { name } => W::CreateMailbox { user_id, name, special_use: store::SpecialUse::empty() },
+            MailWrite::Create { name } => W::CreateMailbox {
+                user_id,
+                name,
+                special_use: store::SpecialUse::empty(),
+            },
             MailWrite::Delete { name } => W::DeleteMailbox { user_id, name },
             MailWrite::Rename { from, to } => W::RenameMailbox { user_id, from, to },
             MailWrite::Subscribe { name } => W::Subscribe { user_id, name },
             MailWrite::Unsubscribe { name } => W::Unsubscribe { user_id, name },
-            MailWrite::Append { mailbox, flags, date, message } => {
+            MailWrite::Append {
+                mailbox,
+                flags,
+                date,
+                message,
+            } => {
                 let mailbox_id = mailbox_id(&mailbox)?;
                 // Parsing a message is CPU work proportional to its size:
                 // keep it off the actor thread.
-                let prepared = tokio::task::spawn_blocking(move || prepare_append(message, &flags, date))
-                    .await
-                    .map_err(|e| MailError::Internal(e.to_string()))?;
-                W::Append { mailbox_id, message: prepared }
+                let prepared =
+                    tokio::task::spawn_blocking(move || prepare_append(message, &flags, date))
+                        .await
+                        .map_err(|e| MailError::Internal(e.to_string()))?;
+                W::Append {
+                    mailbox_id,
+                    message: prepared,
+                }
             }
-            MailWrite::StoreFlags { mailbox_id, uids, kind, flags } => {
+            MailWrite::StoreFlags {
+                mailbox_id,
+                uids,
+                kind,
+                flags,
+            } => {
                 let (bits, keywords) = split_flags(&flags);
                 let mode = match kind {
                     StoreKind::Replace => store::StoreMode::Replace,
                     StoreKind::Add => store::StoreMode::Add,
                     StoreKind::Remove => store::StoreMode::Remove,
                 };
-                W::StoreFlags { mailbox_id, uids, mode, flags: bits, keywords, unchanged_since: None }
+                W::StoreFlags {
+                    mailbox_id,
+                    uids,
+                    mode,
+                    flags: bits,
+                    keywords,
+                    unchanged_since: None,
+                }
             }
             MailWrite::Expunge { mailbox_id, uids } => W::Expunge { mailbox_id, uids },
-            MailWrite::Copy { from_mailbox, uids, to } => {
-                W::Copy { from_mailbox, uids, to_mailbox: mailbox_id(&to)? }
-            }
+            MailWrite::Copy {
+                from_mailbox,
+                uids,
+                to,
+            } => W::Copy {
+                from_mailbox,
+                uids,
+                to_mailbox: mailbox_id(&to)?,
+            },
             MailWrite::ClaimRecent { mailbox_id } => W::ClaimRecent { mailbox_id },
         };
         let result = self.writer.submit(op).await?;
@@ -199,7 +289,12 @@ pub struct MailReader<'t> {
 
 impl<'t> MailReader<'t> {
     pub fn mailboxes(&self, user_id: u64) -> MailResult<Vec<MailboxSummary>> {
-        Ok(self.r.mailboxes(user_id)?.into_iter().map(summary).collect())
+        Ok(self
+            .r
+            .mailboxes(user_id)?
+            .into_iter()
+            .map(summary)
+            .collect())
     }
 
     pub fn mailbox(&self, user_id: u64, name: &str) -> MailResult<Option<MailboxSummary>> {
@@ -216,17 +311,30 @@ impl<'t> MailReader<'t> {
 
     /// Every message, UID ascending.
     pub fn messages(&self, mailbox_id: u64) -> MailResult<Vec<MessageSummary>> {
-        Ok(self.r.messages(mailbox_id)?.iter().map(message_summary).collect())
+        Ok(self
+            .r
+            .messages(mailbox_id)?
+            .iter()
+            .map(message_summary)
+            .collect())
     }
 
     pub fn message(&self, mailbox_id: u64, uid: u32) -> MailResult<Option<MessageSummary>> {
-        Ok(self.r.message(mailbox_id, uid)?.as_ref().map(message_summary))
+        Ok(self
+            .r
+            .message(mailbox_id, uid)?
+            .as_ref()
+            .map(message_summary))
     }
 
     /// Messages whose MODSEQ is above `modseq`, UID ascending.
     pub fn changed_since(&self, mailbox_id: u64, modseq: u64) -> MailResult<Vec<MessageSummary>> {
-        let mut v: Vec<MessageSummary> =
-            self.r.changed_since(mailbox_id, modseq)?.iter().map(message_summary).collect();
+        let mut v: Vec<MessageSummary> = self
+            .r
+            .changed_since(mailbox_id, modseq)?
+            .iter()
+            .map(message_summary)
+            .collect();
         v.sort_by_key(|m| m.uid);
         Ok(v)
     }
@@ -239,13 +347,28 @@ impl<'t> MailReader<'t> {
     }
 
     /// Everything FETCH and SEARCH need of one message; `None` if it is gone.
-    pub fn facts(&self, mailbox_id: u64, uid: u32, seq: NonZeroU32, recent: bool) -> MailResult<Option<MessageFacts<'t>>> {
-        let Some(m) = self.r.message(mailbox_id, uid)? else { return Ok(None) };
-        let (Some(raw), Some(meta)) = (self.r.body(m.body_id)?, self.r.body_meta(m.body_id)?) else {
+    pub fn facts(
+        &self,
+        mailbox_id: u64,
+        uid: u32,
+        seq: NonZeroU32,
+        recent: bool,
+    ) -> MailResult<Option<MessageFacts<'t>>> {
+        let Some(m) = self.r.message(mailbox_id, uid)? else {
+            return Ok(None);
+        };
+        let (Some(raw), Some(meta)) = (self.r.body(m.body_id)?, self.r.body_meta(m.body_id)?)
+        else {
             return Err(MailError::Internal(format!("message {uid} has no body")));
         };
-        let Some(uid_nz) = NonZeroU32::new(uid) else { return Ok(None) };
-        let mut flags: Vec<FlagFetch> = message_summary(&m).flags.into_iter().map(FlagFetch::Flag).collect();
+        let Some(uid_nz) = NonZeroU32::new(uid) else {
+            return Ok(None);
+        };
+        let mut flags: Vec<FlagFetch> = message_summary(&m)
+            .flags
+            .into_iter()
+            .map(FlagFetch::Flag)
+            .collect();
         if recent {
             flags.push(FlagFetch::Recent);
         }
@@ -266,10 +389,13 @@ impl<'t> MailReader<'t> {
 }
 
 fn internal_date(secs: i64, offset: i32) -> DateTime<FixedOffset> {
-    let tz = FixedOffset::east_opt(offset).unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC is a valid offset"));
-    tz.timestamp_opt(secs, 0)
-        .single()
-        .unwrap_or_else(|| tz.timestamp_opt(0, 0).single().expect("the epoch is representable"))
+    let tz = FixedOffset::east_opt(offset)
+        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC is a valid offset"));
+    tz.timestamp_opt(secs, 0).single().unwrap_or_else(|| {
+        tz.timestamp_opt(0, 0)
+            .single()
+            .expect("the epoch is representable")
+    })
 }
 
 fn summary(m: store::MailboxInfo) -> MailboxSummary {
@@ -302,7 +428,11 @@ fn message_summary(m: &store::MessageInfo) -> MessageSummary {
         }
     }
     flags.extend(m.keywords.iter().cloned().map(Flag::Keyword));
-    MessageSummary { uid: m.uid, flags, modseq: m.modseq }
+    MessageSummary {
+        uid: m.uid,
+        flags,
+        modseq: m.modseq,
+    }
 }
 
 /// Splits IMAP flags into the store's system bits and keywords. Extension
@@ -337,7 +467,9 @@ fn prepare_append(raw: Vec<u8>, flags: &[Flag], date: DateTime<FixedOffset>) -> 
         body: analysis.body,
         bodystructure: analysis.bodystructure,
         parts: analysis.parts.to_bytes(),
-        sent_date: analysis.sent_date.map(|d| (d.timestamp(), d.offset().local_minus_utc())),
+        sent_date: analysis
+            .sent_date
+            .map(|d| (d.timestamp(), d.offset().local_minus_utc())),
         internal_date: date.timestamp(),
         tz_offset: date.offset().local_minus_utc(),
         flags: bits,
@@ -349,14 +481,28 @@ fn prepare_append(raw: Vec<u8>, flags: &[Flag], date: DateTime<FixedOffset>) -> 
 fn from_store_result(r: store::WriteResult) -> MailWriteOk {
     use store::WriteResult as R;
     match r {
-        R::Appended(a) => MailWriteOk::Appended { uidvalidity: a.uidvalidity, uid: a.uid },
+        R::Appended(a) => MailWriteOk::Appended {
+            uidvalidity: a.uidvalidity,
+            uid: a.uid,
+        },
         R::Stored(st) => MailWriteOk::Stored {
             modseq: st.highest_modseq,
-            changed: st.updated.iter().filter(|u| u.changed).map(|u| u.uid).collect(),
+            changed: st
+                .updated
+                .iter()
+                .filter(|u| u.changed)
+                .map(|u| u.uid)
+                .collect(),
         },
         R::Expunged(e) => MailWriteOk::Expunged(e.uids),
-        R::Copied(c) => MailWriteOk::Copied { uidvalidity: c.uidvalidity, pairs: c.pairs },
-        R::RecentClaimed(range) => MailWriteOk::Recent { from: range.start, to: range.end },
+        R::Copied(c) => MailWriteOk::Copied {
+            uidvalidity: c.uidvalidity,
+            pairs: c.pairs,
+        },
+        R::RecentClaimed(range) => MailWriteOk::Recent {
+            from: range.start,
+            to: range.end,
+        },
         R::Created { .. }
         | R::Deleted { .. }
         | R::Renamed { .. }

@@ -16,8 +16,8 @@ use tokio_rustls::TlsAcceptor;
 use super::conn::{Conn, ConnShared};
 use super::session::SessionConfig;
 use crate::auth::Authenticator;
-use crate::imap::mail::MailAccess;
 use crate::config::Config;
+use crate::imap::mail::MailAccess;
 use crate::store::Store;
 use crate::tls;
 
@@ -32,7 +32,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let tls = tls::server_config(&config).context("setting up TLS")?;
     let writer = store.start_writer().context("starting the store writer")?;
     let mail = MailAccess::new(store.clone(), writer);
-    let auth = Authenticator::new(store.clone(), config.auth).context("setting up authentication")?;
+    let auth =
+        Authenticator::new(store.clone(), config.auth).context("setting up authentication")?;
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let live = Arc::new(AtomicUsize::new(0));
@@ -45,9 +46,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut accept_tasks = Vec::new();
     for (addr, implicit_tls) in [(config.imap_listen, false), (config.imaps_listen, true)] {
         let Some(addr) = addr else { continue };
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("binding the IMAP{} listener on {addr}", if implicit_tls { "S" } else { "" }))?;
+        let listener = TcpListener::bind(addr).await.with_context(|| {
+            format!(
+                "binding the IMAP{} listener on {addr}",
+                if implicit_tls { "S" } else { "" }
+            )
+        })?;
         tracing::info!(%addr, implicit_tls, "listening");
         let shared = Arc::new(ConnShared {
             session_cfg: Arc::new(SessionConfig {
@@ -72,7 +76,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         )));
     }
     if accept_tasks.is_empty() {
-        anyhow::bail!("no IMAP listener is configured (imap.listen and imap.listen_tls are both empty)");
+        anyhow::bail!(
+            "no IMAP listener is configured (imap.listen and imap.listen_tls are both empty)"
+        );
     }
 
     wait_for_signal().await?;
@@ -93,7 +99,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 }
 
 fn worker_count() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
 }
 
 async fn accept_loop(
@@ -132,7 +140,13 @@ async fn accept_loop(
     }
 }
 
-fn start_conn(std_tcp: std::net::TcpStream, peer: SocketAddr, implicit_tls: bool, id: u64, shared: Arc<ConnShared>) {
+fn start_conn(
+    std_tcp: std::net::TcpStream,
+    peer: SocketAddr,
+    implicit_tls: bool,
+    id: u64,
+    shared: Arc<ConnShared>,
+) {
     match tokio::net::TcpStream::from_std(std_tcp) {
         Ok(tcp) => Conn::start(tcp, peer, implicit_tls, id, shared),
         Err(e) => tracing::warn!(error = %e, %peer, "could not register connection"),

@@ -159,7 +159,11 @@ fn write_code(out: &mut Vec<u8>, code: &Code) {
             out.extend_from_slice(format!("APPENDUID {uidvalidity} {uid}").as_bytes());
             return;
         }
-        Code::CopyUid { uidvalidity, source, destination } => {
+        Code::CopyUid {
+            uidvalidity,
+            source,
+            destination,
+        } => {
             out.extend_from_slice(format!("COPYUID {uidvalidity} ").as_bytes());
             write_uid_set(out, source);
             out.push(b' ');

@@ -38,10 +38,20 @@ pub struct StatusResponse {
 
 impl StatusResponse {
     pub fn tagged(tag: Tag, kind: StatusKind, code: Option<Code>, text: impl Into<String>) -> Self {
-        StatusResponse { tag: Some(tag), kind, code, text: text.into() }
+        StatusResponse {
+            tag: Some(tag),
+            kind,
+            code,
+            text: text.into(),
+        }
     }
     pub fn untagged(kind: StatusKind, code: Option<Code>, text: impl Into<String>) -> Self {
-        StatusResponse { tag: None, kind, code, text: text.into() }
+        StatusResponse {
+            tag: None,
+            kind,
+            code,
+            text: text.into(),
+        }
     }
 }
 
@@ -91,10 +101,17 @@ pub enum Code {
     /// RFC 7889 / RFC 4469: the message is larger than the server accepts.
     TooBig,
     /// RFC 4315 §3: the UIDVALIDITY and UID an APPEND gave the message.
-    AppendUid { uidvalidity: u32, uid: u32 },
+    AppendUid {
+        uidvalidity: u32,
+        uid: u32,
+    },
     /// RFC 4315 §3: where COPY put each message, source and destination
     /// UIDs in matching order.
-    CopyUid { uidvalidity: u32, source: Vec<u32>, destination: Vec<u32> },
+    CopyUid {
+        uidvalidity: u32,
+        source: Vec<u32>,
+        destination: Vec<u32>,
+    },
 }
 
 /// Untagged data responses (RFC 3501 §7.2–§7.4, RFC 2971 ID).

@@ -42,7 +42,8 @@ impl fmt::Display for Tag {
 
 /// `ATOM-CHAR = <any CHAR except atom-specials>` (RFC 3501 §9).
 pub fn is_atom_char(b: u8) -> bool {
-    (0x21..=0x7e).contains(&b) && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
+    (0x21..=0x7e).contains(&b)
+        && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
 }
 
 /// `ASTRING-CHAR = ATOM-CHAR / resp-specials` (RFC 3501 §9).

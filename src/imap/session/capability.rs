@@ -53,21 +53,33 @@ mod tests {
 
     #[test]
     fn before_tls_with_plaintext_allowed() {
-        assert_eq!(caps(false, false, true, true), "IMAP4rev1 STARTTLS AUTH=PLAIN SASL-IR LITERAL+ ID");
+        assert_eq!(
+            caps(false, false, true, true),
+            "IMAP4rev1 STARTTLS AUTH=PLAIN SASL-IR LITERAL+ ID"
+        );
     }
 
     #[test]
     fn before_tls_with_plaintext_refused() {
-        assert_eq!(caps(false, false, true, false), "IMAP4rev1 STARTTLS LOGINDISABLED SASL-IR LITERAL+ ID");
+        assert_eq!(
+            caps(false, false, true, false),
+            "IMAP4rev1 STARTTLS LOGINDISABLED SASL-IR LITERAL+ ID"
+        );
     }
 
     #[test]
     fn after_tls() {
-        assert_eq!(caps(false, true, true, true), "IMAP4rev1 AUTH=PLAIN SASL-IR LITERAL+ ID");
+        assert_eq!(
+            caps(false, true, true, true),
+            "IMAP4rev1 AUTH=PLAIN SASL-IR LITERAL+ ID"
+        );
     }
 
     #[test]
     fn after_login() {
-        assert_eq!(caps(true, true, true, true), "IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS");
+        assert_eq!(
+            caps(true, true, true, true),
+            "IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS"
+        );
     }
 }

@@ -91,7 +91,10 @@ mod tests {
 
     #[test]
     fn references_and_inbox() {
-        assert_eq!(canonical_pattern("~smith/Mail/", "foo.*"), "~smith/Mail/foo.*");
+        assert_eq!(
+            canonical_pattern("~smith/Mail/", "foo.*"),
+            "~smith/Mail/foo.*"
+        );
         assert_eq!(canonical_pattern("", "inbox"), "INBOX");
         assert_eq!(canonical_pattern("Inbox/", "%"), "INBOX/%");
         assert_eq!(canonical_pattern("x/", "/abs"), "/abs");

@@ -21,7 +21,13 @@ pub const MAX_NAME_LEVELS: usize = 32;
 
 /// The system flags every mailbox allows (RFC 3501 §2.3.2).
 pub(super) fn system_flags() -> Vec<Flag> {
-    vec![Flag::Answered, Flag::Flagged, Flag::Deleted, Flag::Seen, Flag::Draft]
+    vec![
+        Flag::Answered,
+        Flag::Flagged,
+        Flag::Deleted,
+        Flag::Seen,
+        Flag::Draft,
+    ]
 }
 
 /// Checks a name a client wants to create or rename to: not empty, no
@@ -33,16 +39,24 @@ pub(super) fn valid_new_name(name: &str) -> Result<String, MailError> {
         return Err(MailError::Invalid("Mailbox name is empty.".into()));
     }
     if name.len() > MAX_NAME_BYTES {
-        return Err(MailError::Invalid(format!("Mailbox name is longer than {MAX_NAME_BYTES} bytes.")));
+        return Err(MailError::Invalid(format!(
+            "Mailbox name is longer than {MAX_NAME_BYTES} bytes."
+        )));
     }
     if name.split(DELIMITER).count() > MAX_NAME_LEVELS {
-        return Err(MailError::Invalid(format!("Mailbox name has more than {MAX_NAME_LEVELS} levels.")));
+        return Err(MailError::Invalid(format!(
+            "Mailbox name has more than {MAX_NAME_LEVELS} levels."
+        )));
     }
     if name.split(DELIMITER).any(str::is_empty) {
-        return Err(MailError::Invalid("Mailbox name has an empty level.".into()));
+        return Err(MailError::Invalid(
+            "Mailbox name has an empty level.".into(),
+        ));
     }
     if name.chars().any(|c| c.is_control()) {
-        return Err(MailError::Invalid("Mailbox name contains control characters.".into()));
+        return Err(MailError::Invalid(
+            "Mailbox name contains control characters.".into(),
+        ));
     }
     Ok(list::canonical_inbox(name))
 }
@@ -56,17 +70,40 @@ impl Session {
     }
 
     /// Starts a write; the command finishes in `write_result`.
-    pub(super) fn start_write(&mut self, tag: Tag, command: &'static str, now: Instant, op: MailWrite, pending: Pending) {
-        let Some(user_id) = self.user_id() else { return };
-        self.wait = Wait::Write { tag, command, started: now, pending };
+    pub(super) fn start_write(
+        &mut self,
+        tag: Tag,
+        command: &'static str,
+        now: Instant,
+        op: MailWrite,
+        pending: Pending,
+    ) {
+        let Some(user_id) = self.user_id() else {
+            return;
+        };
+        self.wait = Wait::Write {
+            tag,
+            command,
+            started: now,
+            pending,
+        };
         self.actions.push_back(Action::Write { user_id, op });
     }
 
-    pub(super) fn mail_error(&mut self, tag: Tag, command: &'static str, started: Instant, now: Instant, e: &MailError) {
+    pub(super) fn mail_error(
+        &mut self,
+        tag: Tag,
+        command: &'static str,
+        started: Instant,
+        now: Instant,
+        e: &MailError,
+    ) {
         let (kind, code) = match e {
             MailError::NonExistent => (StatusKind::No, Some(Code::NonExistent)),
             MailError::AlreadyExists => (StatusKind::No, Some(Code::AlreadyExists)),
-            MailError::NoSelect | MailError::HasInferiors | MailError::InboxDelete => (StatusKind::No, Some(Code::Cannot)),
+            MailError::NoSelect | MailError::HasInferiors | MailError::InboxDelete => {
+                (StatusKind::No, Some(Code::Cannot))
+            }
             MailError::Invalid(_) => (StatusKind::No, Some(Code::Cannot)),
             MailError::Internal(_) => (StatusKind::No, Some(Code::ServerBug)),
         };
@@ -78,9 +115,13 @@ impl Session {
         // RFC 3501 §6.3.1: a SELECT first leaves the selected mailbox,
         // without expunging, whether or not the new one can be selected.
         self.selected = None;
-        let Some(user_id) = self.user_id() else { return };
+        let Some(user_id) = self.user_id() else {
+            return;
+        };
         let found = self.mail.read(|r| {
-            let Some(mb) = r.mailbox(user_id, mailbox.as_str())? else { return Ok(None) };
+            let Some(mb) = r.mailbox(user_id, mailbox.as_str())? else {
+                return Ok(None);
+            };
             let messages = r.messages(mb.id)?;
             Ok(Some((mb, messages)))
         });
@@ -93,21 +134,42 @@ impl Session {
             return self.mail_error(tag, command, now, now, &MailError::NoSelect);
         }
         let uids: Vec<u32> = messages.iter().map(|m| m.uid).collect();
-        let first_unseen =
-            messages.iter().position(|m| !m.has(&Flag::Seen)).map(|i| i as u32 + 1);
+        let first_unseen = messages
+            .iter()
+            .position(|m| !m.has(&Flag::Seen))
+            .map(|i| i as u32 + 1);
         let mut view = View::new(mb.id, mb.uidvalidity, read_only, uids, mb.highest_modseq);
-        let info = SelectInfo { mailbox: mb, first_unseen };
+        let info = SelectInfo {
+            mailbox: mb,
+            first_unseen,
+        };
         if read_only || info.mailbox.recent_floor >= info.mailbox.uidnext {
             // EXAMINE looks at \Recent without taking it (RFC 3501 §6.3.2).
             if read_only {
-                for &uid in view.uids().to_vec().iter().filter(|&&u| u >= info.mailbox.recent_floor) {
+                for &uid in view
+                    .uids()
+                    .to_vec()
+                    .iter()
+                    .filter(|&&u| u >= info.mailbox.recent_floor)
+                {
                     view.mark_recent(uid);
                 }
             }
             self.finish_select(tag, command, now, now, view, info);
         } else {
-            let op = MailWrite::ClaimRecent { mailbox_id: info.mailbox.id };
-            self.start_write(tag, command, now, op, Pending::Select { view, info: Box::new(info) });
+            let op = MailWrite::ClaimRecent {
+                mailbox_id: info.mailbox.id,
+            };
+            self.start_write(
+                tag,
+                command,
+                now,
+                op,
+                Pending::Select {
+                    view,
+                    info: Box::new(info),
+                },
+            );
         }
     }
 
@@ -130,17 +192,41 @@ impl Session {
             p.push(FlagPerm::Asterisk);
             p
         };
-        self.untagged(StatusKind::Ok, Some(Code::PermanentFlags(permanent)), "Flags permitted.");
+        self.untagged(
+            StatusKind::Ok,
+            Some(Code::PermanentFlags(permanent)),
+            "Flags permitted.",
+        );
         self.respond(&Response::Data(Data::Exists(view.exists())));
         self.respond(&Response::Data(Data::Recent(view.recent_count())));
         if let Some(n) = info.first_unseen {
             self.untagged(StatusKind::Ok, Some(Code::Unseen(n)), "First unseen.");
         }
-        self.untagged(StatusKind::Ok, Some(Code::UidValidity(view.uidvalidity)), "UIDs valid.");
-        self.untagged(StatusKind::Ok, Some(Code::UidNext(info.mailbox.uidnext)), "Predicted next UID.");
-        let code = if view.read_only { Code::ReadOnly } else { Code::ReadWrite };
+        self.untagged(
+            StatusKind::Ok,
+            Some(Code::UidValidity(view.uidvalidity)),
+            "UIDs valid.",
+        );
+        self.untagged(
+            StatusKind::Ok,
+            Some(Code::UidNext(info.mailbox.uidnext)),
+            "Predicted next UID.",
+        );
+        let code = if view.read_only {
+            Code::ReadOnly
+        } else {
+            Code::ReadWrite
+        };
         self.selected = Some(view);
-        self.tagged(tag, command, started, now, StatusKind::Ok, Some(code), &format!("{command} completed"));
+        self.tagged(
+            tag,
+            command,
+            started,
+            now,
+            StatusKind::Ok,
+            Some(code),
+            &format!("{command} completed"),
+        );
     }
 
     pub(super) fn create(&mut self, tag: Tag, mailbox: Mailbox, now: Instant) {
@@ -148,7 +234,13 @@ impl Session {
             return self.mail_error(tag, "CREATE", now, now, &MailError::AlreadyExists);
         }
         match valid_new_name(mailbox.as_str()) {
-            Ok(name) => self.start_write(tag, "CREATE", now, MailWrite::Create { name }, Pending::Done),
+            Ok(name) => self.start_write(
+                tag,
+                "CREATE",
+                now,
+                MailWrite::Create { name },
+                Pending::Done,
+            ),
             Err(e) => self.mail_error(tag, "CREATE", now, now, &e),
         }
     }
@@ -158,7 +250,13 @@ impl Session {
             return self.mail_error(tag, "DELETE", now, now, &MailError::InboxDelete);
         }
         let name = mailbox.as_str().to_string();
-        self.start_write(tag, "DELETE", now, MailWrite::Delete { name }, Pending::Done);
+        self.start_write(
+            tag,
+            "DELETE",
+            now,
+            MailWrite::Delete { name },
+            Pending::Done,
+        );
     }
 
     pub(super) fn rename(&mut self, tag: Tag, from: Mailbox, to: Mailbox, now: Instant) {
@@ -167,7 +265,10 @@ impl Session {
         }
         match valid_new_name(to.as_str()) {
             Ok(to) => {
-                let op = MailWrite::Rename { from: from.as_str().to_string(), to };
+                let op = MailWrite::Rename {
+                    from: from.as_str().to_string(),
+                    to,
+                };
                 self.start_write(tag, "RENAME", now, op, Pending::Done)
             }
             Err(e) => self.mail_error(tag, "RENAME", now, now, &e),
@@ -185,22 +286,45 @@ impl Session {
     }
 
     /// LIST (RFC 3501 §6.3.8) and LSUB (§6.3.9).
-    pub(super) fn list(&mut self, tag: Tag, reference: &str, pattern: &str, lsub: bool, now: Instant) {
+    pub(super) fn list(
+        &mut self,
+        tag: Tag,
+        reference: &str,
+        pattern: &str,
+        lsub: bool,
+        now: Instant,
+    ) {
         let command = if lsub { "LSUB" } else { "LIST" };
-        let Some(user_id) = self.user_id() else { return };
+        let Some(user_id) = self.user_id() else {
+            return;
+        };
         if pattern.is_empty() && !lsub {
             // The hierarchy delimiter and the root of the reference.
             let root = reference.split(DELIMITER).next().unwrap_or("").to_string();
-            let root = if reference.contains(DELIMITER) { format!("{root}{DELIMITER}") } else { root };
+            let root = if reference.contains(DELIMITER) {
+                format!("{root}{DELIMITER}")
+            } else {
+                root
+            };
             self.respond(&Response::Data(Data::List {
                 attributes: vec!["\\Noselect".into()],
                 delimiter: Some(DELIMITER),
                 name: root,
             }));
-            return self.tagged(tag, command, now, now, StatusKind::Ok, None, "LIST completed");
+            return self.tagged(
+                tag,
+                command,
+                now,
+                now,
+                StatusKind::Ok,
+                None,
+                "LIST completed",
+            );
         }
         let pattern = list::canonical_pattern(reference, pattern);
-        let found = self.mail.read(|r| Ok((r.mailboxes(user_id)?, r.subscriptions(user_id)?)));
+        let found = self
+            .mail
+            .read(|r| Ok((r.mailboxes(user_id)?, r.subscriptions(user_id)?)));
         let (mailboxes, subscriptions) = match found {
             Ok(found) => found,
             Err(e) => return self.mail_error(tag, command, now, now, &e),
@@ -212,22 +336,51 @@ impl Session {
         };
         for (name, attributes) in rows {
             let data = if lsub {
-                Data::Lsub { attributes, delimiter: Some(DELIMITER), name }
+                Data::Lsub {
+                    attributes,
+                    delimiter: Some(DELIMITER),
+                    name,
+                }
             } else {
-                Data::List { attributes, delimiter: Some(DELIMITER), name }
+                Data::List {
+                    attributes,
+                    delimiter: Some(DELIMITER),
+                    name,
+                }
             };
             self.respond(&Response::Data(data));
         }
-        self.tagged(tag, command, now, now, StatusKind::Ok, None, &format!("{command} completed"));
+        self.tagged(
+            tag,
+            command,
+            now,
+            now,
+            StatusKind::Ok,
+            None,
+            &format!("{command} completed"),
+        );
     }
 
     /// STATUS (RFC 3501 §6.3.10).
-    pub(super) fn status(&mut self, tag: Tag, mailbox: Mailbox, items: &[StatusItem], now: Instant) {
-        let Some(user_id) = self.user_id() else { return };
+    pub(super) fn status(
+        &mut self,
+        tag: Tag,
+        mailbox: Mailbox,
+        items: &[StatusItem],
+        now: Instant,
+    ) {
+        let Some(user_id) = self.user_id() else {
+            return;
+        };
         let found = self.mail.read(|r| {
-            let Some(mb) = r.mailbox(user_id, mailbox.as_str())? else { return Ok(None) };
+            let Some(mb) = r.mailbox(user_id, mailbox.as_str())? else {
+                return Ok(None);
+            };
             let recent = if items.contains(&StatusItem::Recent) {
-                r.messages(mb.id)?.iter().filter(|m| m.uid >= mb.recent_floor).count() as u32
+                r.messages(mb.id)?
+                    .iter()
+                    .filter(|m| m.uid >= mb.recent_floor)
+                    .count() as u32
             } else {
                 0
             };
@@ -254,8 +407,19 @@ impl Session {
                 (item, v)
             })
             .collect();
-        self.respond(&Response::Data(Data::Status { name: mb.name.clone(), items: values }));
-        self.tagged(tag, "STATUS", now, now, StatusKind::Ok, None, "STATUS completed");
+        self.respond(&Response::Data(Data::Status {
+            name: mb.name.clone(),
+            items: values,
+        }));
+        self.tagged(
+            tag,
+            "STATUS",
+            now,
+            now,
+            StatusKind::Ok,
+            None,
+            "STATUS completed",
+        );
     }
 
     /// APPEND (RFC 3501 §6.3.11).
@@ -268,18 +432,33 @@ impl Session {
         message: Vec<u8>,
         now: Instant,
     ) {
-        let Some(user_id) = self.user_id() else { return };
+        let Some(user_id) = self.user_id() else {
+            return;
+        };
         match self.mail.read(|r| r.mailbox(user_id, mailbox.as_str())) {
             Ok(Some(mb)) if !mb.noselect => {}
             Ok(Some(_)) => return self.mail_error(tag, "APPEND", now, now, &MailError::NoSelect),
             Ok(None) => {
                 // RFC 3501 §6.3.11: TRYCREATE tells the client to CREATE first.
-                return self.tagged(tag, "APPEND", now, now, StatusKind::No, Some(Code::TryCreate), "Mailbox does not exist.");
+                return self.tagged(
+                    tag,
+                    "APPEND",
+                    now,
+                    now,
+                    StatusKind::No,
+                    Some(Code::TryCreate),
+                    "Mailbox does not exist.",
+                );
             }
             Err(e) => return self.mail_error(tag, "APPEND", now, now, &e),
         }
         let date = date.unwrap_or_else(|| Utc::now().fixed_offset());
-        let op = MailWrite::Append { mailbox: mailbox.as_str().to_string(), flags, date, message };
+        let op = MailWrite::Append {
+            mailbox: mailbox.as_str().to_string(),
+            flags,
+            date,
+            message,
+        };
         self.start_write(tag, "APPEND", now, op, Pending::Done);
     }
 
@@ -300,11 +479,21 @@ impl Session {
                     // Could not take \Recent: select anyway, without it.
                 }
                 return match pending {
-                    Pending::Select { view, info } => self.finish_select(tag, command, started, now, view, *info),
+                    Pending::Select { view, info } => {
+                        self.finish_select(tag, command, started, now, view, *info)
+                    }
                     _ => {
                         let e = if command == "COPY" || command == "UID COPY" {
                             if e == MailError::NonExistent {
-                                return self.tagged(tag, command, started, now, StatusKind::No, Some(Code::TryCreate), "Mailbox does not exist.");
+                                return self.tagged(
+                                    tag,
+                                    command,
+                                    started,
+                                    now,
+                                    StatusKind::No,
+                                    Some(Code::TryCreate),
+                                    "Mailbox does not exist.",
+                                );
                             }
                             e
                         } else {
@@ -320,14 +509,29 @@ impl Session {
                 self.sync_view(true, false, &[]);
                 // RFC 4315 §3: APPEND tells where the message went.
                 let code = match ok {
-                    MailWriteOk::Appended { uidvalidity, uid } => Some(Code::AppendUid { uidvalidity, uid }),
+                    MailWriteOk::Appended { uidvalidity, uid } => {
+                        Some(Code::AppendUid { uidvalidity, uid })
+                    }
                     _ => None,
                 };
-                self.tagged(tag, command, started, now, StatusKind::Ok, code, &format!("{command} completed"))
+                self.tagged(
+                    tag,
+                    command,
+                    started,
+                    now,
+                    StatusKind::Ok,
+                    code,
+                    &format!("{command} completed"),
+                )
             }
             Pending::Select { mut view, info } => {
                 if let MailWriteOk::Recent { from, to } = ok {
-                    for &uid in view.uids().to_vec().iter().filter(|&&u| u >= from && u < to) {
+                    for &uid in view
+                        .uids()
+                        .to_vec()
+                        .iter()
+                        .filter(|&&u| u >= from && u < to)
+                    {
                         view.mark_recent(uid);
                     }
                 }
@@ -348,19 +552,30 @@ pub(super) struct SelectInfo {
 /// LIST rows: every mailbox matching, with its attributes (RFC 3501
 /// §7.2.2, and \HasChildren / \HasNoChildren as RFC 3348 names them).
 fn list_rows(pattern: &str, mailboxes: &[MailboxSummary]) -> Vec<(String, Vec<String>)> {
-    let names: BTreeMap<&str, &MailboxSummary> = mailboxes.iter().map(|m| (m.name.as_str(), m)).collect();
+    let names: BTreeMap<&str, &MailboxSummary> =
+        mailboxes.iter().map(|m| (m.name.as_str(), m)).collect();
     let mut rows = Vec::new();
     for (name, mb) in &names {
         if !list::matches(pattern, name) {
             continue;
         }
         let prefix = format!("{name}{DELIMITER}");
-        let has_children = names.range::<&str, _>(prefix.as_str()..).next().is_some_and(|(n, _)| n.starts_with(&prefix));
+        let has_children = names
+            .range::<&str, _>(prefix.as_str()..)
+            .next()
+            .is_some_and(|(n, _)| n.starts_with(&prefix));
         let mut attributes = Vec::new();
         if mb.noselect {
             attributes.push("\\Noselect".to_string());
         }
-        attributes.push(if has_children { "\\HasChildren" } else { "\\HasNoChildren" }.to_string());
+        attributes.push(
+            if has_children {
+                "\\HasChildren"
+            } else {
+                "\\HasNoChildren"
+            }
+            .to_string(),
+        );
         rows.push((name.to_string(), attributes));
     }
     rows
@@ -369,12 +584,23 @@ fn list_rows(pattern: &str, mailboxes: &[MailboxSummary]) -> Vec<(String, Vec<St
 /// LSUB rows: subscribed names matching; when `%` would match a level
 /// above a subscribed name that is not itself subscribed, that level is
 /// listed with \Noselect (RFC 3501 §6.3.9).
-fn lsub_rows(pattern: &str, mailboxes: &[MailboxSummary], subscriptions: &[String]) -> Vec<(String, Vec<String>)> {
+fn lsub_rows(
+    pattern: &str,
+    mailboxes: &[MailboxSummary],
+    subscriptions: &[String],
+) -> Vec<(String, Vec<String>)> {
     let mut rows: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for name in subscriptions {
         if list::matches(pattern, name) {
-            let noselect = mailboxes.iter().find(|m| &m.name == name).is_none_or(|m| m.noselect);
-            let attrs = if noselect { vec!["\\Noselect".to_string()] } else { Vec::new() };
+            let noselect = mailboxes
+                .iter()
+                .find(|m| &m.name == name)
+                .is_none_or(|m| m.noselect);
+            let attrs = if noselect {
+                vec!["\\Noselect".to_string()]
+            } else {
+                Vec::new()
+            };
             rows.insert(name.clone(), attrs);
         } else {
             for parent in list::ancestors(name) {

@@ -15,9 +15,9 @@ mod list;
 mod mailbox;
 mod sasl;
 mod selected;
-mod view;
 #[cfg(test)]
 mod tests;
+mod view;
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -28,7 +28,9 @@ use crate::config::{PlaintextAuth, Timeouts};
 use crate::imap::mail::{MailAccess, MailError, MailWrite, MailWriteOk};
 use crate::imap::proto::encode::encode_response;
 use crate::imap::proto::frame::{FrameError, FrameEvent, FrameLimits, Framer};
-use crate::imap::proto::parse::{AuthLine, ParseErrorKind, ParseLimits, parse_auth_line, parse_command};
+use crate::imap::proto::parse::{
+    AuthLine, ParseErrorKind, ParseLimits, parse_auth_line, parse_command,
+};
 use crate::imap::proto::response::{Code, Continue, Data, Response, StatusKind, StatusResponse};
 use crate::imap::proto::types::{Command, CommandBody, InitialResponse, Secret, Tag};
 
@@ -65,7 +67,10 @@ pub enum Action {
     /// Then call `tls_established`, or drop the connection on failure.
     StartTls,
     /// Verify these credentials and call `auth_result`.
-    Authenticate { username: Vec<u8>, password: Secret<Vec<u8>> },
+    Authenticate {
+        username: Vec<u8>,
+        password: Secret<Vec<u8>>,
+    },
     /// Carry out this change to the user's mail and call `write_result`
     /// once it is durable.
     Write { user_id: u64, op: MailWrite },
@@ -80,7 +85,10 @@ pub enum Action {
 /// The outcome of a credential check, as the session needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthResult {
-    Success { username: String, user_id: u64 },
+    Success {
+        username: String,
+        user_id: u64,
+    },
     Failed,
     /// Too many recent failures for this peer or name.
     Throttled,
@@ -101,7 +109,10 @@ enum Pending {
     /// Answer OK (after reporting any updates).
     Done,
     /// SELECT took the \Recent messages; now answer.
-    Select { view: View, info: Box<SelectInfo> },
+    Select {
+        view: View,
+        info: Box<SelectInfo>,
+    },
     Selected(SelectedPending),
 }
 
@@ -110,14 +121,26 @@ enum Pending {
 enum Wait {
     Nothing,
     /// A LOGIN or AUTHENTICATE is being verified by the driver.
-    Auth { tag: Tag, command: &'static str, started: Instant },
+    Auth {
+        tag: Tag,
+        command: &'static str,
+        started: Instant,
+    },
     /// STARTTLS answered; input is discarded until the handshake is done
     /// (RFC 2595 §3.1: nothing sent in the clear after it may be acted on).
     Tls,
     /// AUTHENTICATE sent its challenge; the next line is the client's answer.
-    SaslResponse { tag: Tag, started: Instant },
+    SaslResponse {
+        tag: Tag,
+        started: Instant,
+    },
     /// A change to the mail store is being made durable.
-    Write { tag: Tag, command: &'static str, started: Instant, pending: Pending },
+    Write {
+        tag: Tag,
+        command: &'static str,
+        started: Instant,
+        pending: Pending,
+    },
     /// A long answer waits for its last chunk to be written.
     Output(Box<selected::FetchJob>),
 }
@@ -210,7 +233,12 @@ impl Session {
 
     /// The credential check asked for by `Action::Authenticate` finished.
     pub fn auth_result(&mut self, result: AuthResult, now: Instant) {
-        let Wait::Auth { tag, command, started } = std::mem::replace(&mut self.wait, Wait::Nothing) else {
+        let Wait::Auth {
+            tag,
+            command,
+            started,
+        } = std::mem::replace(&mut self.wait, Wait::Nothing)
+        else {
             tracing::error!("auth result without a pending authentication");
             return;
         };
@@ -218,7 +246,15 @@ impl Session {
             AuthResult::Success { username, user_id } => {
                 self.state = State::Authenticated { username, user_id };
                 let caps = self.capabilities();
-                self.tagged(tag, command, started, now, StatusKind::Ok, Some(Code::Capability(caps)), "Logged in");
+                self.tagged(
+                    tag,
+                    command,
+                    started,
+                    now,
+                    StatusKind::Ok,
+                    Some(Code::Capability(caps)),
+                    "Logged in",
+                );
             }
             AuthResult::Failed => self.tagged(
                 tag,
@@ -253,7 +289,13 @@ impl Session {
 
     /// The write asked for by `Action::Write` finished (durably, if Ok).
     pub fn write_result(&mut self, result: Result<MailWriteOk, MailError>, now: Instant) {
-        let Wait::Write { tag, command, started, pending } = std::mem::replace(&mut self.wait, Wait::Nothing) else {
+        let Wait::Write {
+            tag,
+            command,
+            started,
+            pending,
+        } = std::mem::replace(&mut self.wait, Wait::Nothing)
+        else {
             tracing::error!("write result without a pending write");
             return;
         };
@@ -290,7 +332,10 @@ impl Session {
 
     /// Time passed; autologout (RFC 3501 §5.4) if the deadline is reached.
     pub fn on_tick(&mut self, now: Instant) {
-        if self.state != State::Logout && !matches!(self.wait, Wait::Auth { .. } | Wait::Write { .. }) && now >= self.deadline() {
+        if self.state != State::Logout
+            && !matches!(self.wait, Wait::Auth { .. } | Wait::Write { .. })
+            && now >= self.deadline()
+        {
             self.bye(None, "Autologout; idle for too long.");
         }
     }
@@ -324,22 +369,32 @@ impl Session {
     fn process(&mut self, now: Instant) {
         loop {
             if self.state == State::Logout
-                || matches!(self.wait, Wait::Auth { .. } | Wait::Tls | Wait::Write { .. } | Wait::Output(_))
+                || matches!(
+                    self.wait,
+                    Wait::Auth { .. } | Wait::Tls | Wait::Write { .. } | Wait::Output(_)
+                )
             {
                 return;
             }
-            let Some(event) = self.framer.next_event() else { return };
+            let Some(event) = self.framer.next_event() else {
+                return;
+            };
             match event {
                 FrameEvent::Command(bytes) => self.command(&bytes, now),
-                FrameEvent::ContinuationNeeded => self.respond(&Response::Continue(Continue::Text {
-                    code: None,
-                    text: "Ready for literal data".into(),
-                })),
+                FrameEvent::ContinuationNeeded => {
+                    self.respond(&Response::Continue(Continue::Text {
+                        code: None,
+                        text: "Ready for literal data".into(),
+                    }))
+                }
                 FrameEvent::AuthLine(line) => self.sasl_response(&line, now),
                 FrameEvent::Refused { tag, error } => self.refused(tag, error, now),
                 FrameEvent::Fatal { error, .. } => {
                     tracing::info!(error = %error, "closing: input cannot be resynchronised");
-                    self.bye(Some(limit_code(&error)), &format!("{error}; closing connection."));
+                    self.bye(
+                        Some(limit_code(&error)),
+                        &format!("{error}; closing connection."),
+                    );
                 }
             }
         }
@@ -358,9 +413,14 @@ impl Session {
             }
         };
         let (kind, text) = match &error {
-            FrameError::LiteralTooBig { append: true, limit, .. } => {
-                (StatusKind::No, format!("Message too big (the limit is {limit} bytes)."))
-            }
+            FrameError::LiteralTooBig {
+                append: true,
+                limit,
+                ..
+            } => (
+                StatusKind::No,
+                format!("Message too big (the limit is {limit} bytes)."),
+            ),
             other => (StatusKind::Bad, format!("{other}.")),
         };
         let code = limit_code(&error);
@@ -380,7 +440,9 @@ impl Session {
                 };
                 let text = format!("{}.", e.kind);
                 match e.tag {
-                    Some(tag) => self.tagged(tag, "(invalid)", now, now, StatusKind::Bad, code, &text),
+                    Some(tag) => {
+                        self.tagged(tag, "(invalid)", now, now, StatusKind::Bad, code, &text)
+                    }
                     None => self.untagged(StatusKind::Bad, code, &text),
                 }
                 return;
@@ -396,19 +458,37 @@ impl Session {
             CommandBody::Capability => {
                 let caps = self.capabilities();
                 self.respond(&Response::Data(Data::Capability(caps)));
-                self.tagged(tag, name, now, now, StatusKind::Ok, None, "CAPABILITY completed");
+                self.tagged(
+                    tag,
+                    name,
+                    now,
+                    now,
+                    StatusKind::Ok,
+                    None,
+                    "CAPABILITY completed",
+                );
             }
             CommandBody::Noop => self.check(tag, name, now),
             CommandBody::Logout => {
                 self.untagged(StatusKind::Bye, None, "Logging out.");
-                self.tagged(tag, name, now, now, StatusKind::Ok, None, "LOGOUT completed");
+                self.tagged(
+                    tag,
+                    name,
+                    now,
+                    now,
+                    StatusKind::Ok,
+                    None,
+                    "LOGOUT completed",
+                );
                 self.state = State::Logout;
                 self.actions.push_back(Action::Close);
             }
             CommandBody::Id { parameters } => {
                 if let Some(params) = &parameters {
-                    let summary: Vec<String> =
-                        params.iter().map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("NIL"))).collect();
+                    let summary: Vec<String> = params
+                        .iter()
+                        .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("NIL")))
+                        .collect();
                     tracing::info!(client_id = %summary.join(", "), "client identified itself");
                 }
                 self.respond(&Response::Data(Data::Id(Some(vec![
@@ -419,11 +499,35 @@ impl Session {
             }
             CommandBody::StartTls => {
                 if self.tls_active {
-                    self.tagged(tag, name, now, now, StatusKind::Bad, None, "TLS is already active.");
+                    self.tagged(
+                        tag,
+                        name,
+                        now,
+                        now,
+                        StatusKind::Bad,
+                        None,
+                        "TLS is already active.",
+                    );
                 } else if !self.cfg.starttls_available {
-                    self.tagged(tag, name, now, now, StatusKind::Bad, None, "STARTTLS is not offered here.");
+                    self.tagged(
+                        tag,
+                        name,
+                        now,
+                        now,
+                        StatusKind::Bad,
+                        None,
+                        "STARTTLS is not offered here.",
+                    );
                 } else {
-                    self.tagged(tag, name, now, now, StatusKind::Ok, None, "Begin TLS negotiation now");
+                    self.tagged(
+                        tag,
+                        name,
+                        now,
+                        now,
+                        StatusKind::Ok,
+                        None,
+                        "Begin TLS negotiation now",
+                    );
                     // Whatever the client pipelined after STARTTLS in the
                     // clear is dropped, never executed.
                     self.framer.clear();
@@ -435,13 +539,19 @@ impl Session {
                 if !self.plaintext_auth_allowed() {
                     self.privacy_required(tag, name, now);
                 } else {
-                    self.wait = Wait::Auth { tag, command: name, started: now };
-                    self.actions.push_back(Action::Authenticate { username, password });
+                    self.wait = Wait::Auth {
+                        tag,
+                        command: name,
+                        started: now,
+                    };
+                    self.actions
+                        .push_back(Action::Authenticate { username, password });
                 }
             }
-            CommandBody::Authenticate { mechanism, initial_response } => {
-                self.authenticate(tag, &mechanism, initial_response, now)
-            }
+            CommandBody::Authenticate {
+                mechanism,
+                initial_response,
+            } => self.authenticate(tag, &mechanism, initial_response, now),
             CommandBody::Select { mailbox } => self.select(tag, mailbox, false, now),
             CommandBody::Examine { mailbox } => self.select(tag, mailbox, true, now),
             CommandBody::Create { mailbox } => self.create(tag, mailbox, now),
@@ -449,23 +559,44 @@ impl Session {
             CommandBody::Rename { from, to } => self.rename(tag, from, to, now),
             CommandBody::Subscribe { mailbox } => self.subscribe(tag, mailbox, true, now),
             CommandBody::Unsubscribe { mailbox } => self.subscribe(tag, mailbox, false, now),
-            CommandBody::List { reference, pattern } => self.list(tag, &reference, &pattern, false, now),
-            CommandBody::Lsub { reference, pattern } => self.list(tag, &reference, &pattern, true, now),
-            CommandBody::Status { mailbox, items } => self.status(tag, mailbox, &items, now),
-            CommandBody::Append { mailbox, flags, date, message } => {
-                self.append(tag, mailbox, flags, date, message, now)
+            CommandBody::List { reference, pattern } => {
+                self.list(tag, &reference, &pattern, false, now)
             }
+            CommandBody::Lsub { reference, pattern } => {
+                self.list(tag, &reference, &pattern, true, now)
+            }
+            CommandBody::Status { mailbox, items } => self.status(tag, mailbox, &items, now),
+            CommandBody::Append {
+                mailbox,
+                flags,
+                date,
+                message,
+            } => self.append(tag, mailbox, flags, date, message, now),
             CommandBody::Check => self.check(tag, name, now),
             CommandBody::Close => self.close(tag, now),
             CommandBody::Expunge => self.expunge(tag, now),
-            CommandBody::Search { charset, criteria, uid } => {
-                self.search(tag, charset.as_deref(), &criteria, uid, now)
-            }
-            CommandBody::Fetch { sequence_set, items, uid } => self.fetch(tag, &sequence_set, &items, uid, now),
-            CommandBody::Store { sequence_set, kind, silent, flags, uid } => {
-                self.store(tag, &sequence_set, kind, silent, flags, uid, now)
-            }
-            CommandBody::Copy { sequence_set, mailbox, uid } => self.copy(tag, &sequence_set, mailbox, uid, now),
+            CommandBody::Search {
+                charset,
+                criteria,
+                uid,
+            } => self.search(tag, charset.as_deref(), &criteria, uid, now),
+            CommandBody::Fetch {
+                sequence_set,
+                items,
+                uid,
+            } => self.fetch(tag, &sequence_set, &items, uid, now),
+            CommandBody::Store {
+                sequence_set,
+                kind,
+                silent,
+                flags,
+                uid,
+            } => self.store(tag, &sequence_set, kind, silent, flags, uid, now),
+            CommandBody::Copy {
+                sequence_set,
+                mailbox,
+                uid,
+            } => self.copy(tag, &sequence_set, mailbox, uid, now),
             CommandBody::UidExpunge { sequence_set } => self.uid_expunge(tag, &sequence_set, now),
         }
     }
@@ -476,9 +607,18 @@ impl Session {
         let authenticated = matches!(self.state, State::Authenticated { .. });
         match body {
             Capability | Noop | Logout | Id { .. } => None,
-            StartTls | Authenticate { .. } | Login { .. } if authenticated => Some("Already authenticated."),
+            StartTls | Authenticate { .. } | Login { .. } if authenticated => {
+                Some("Already authenticated.")
+            }
             StartTls | Authenticate { .. } | Login { .. } => None,
-            Check | Close | Expunge | Search { .. } | Fetch { .. } | Store { .. } | Copy { .. } | UidExpunge { .. } => {
+            Check
+            | Close
+            | Expunge
+            | Search { .. }
+            | Fetch { .. }
+            | Store { .. }
+            | Copy { .. }
+            | UidExpunge { .. } => {
                 if !authenticated {
                     Some("Log in first.")
                 } else if self.selected.is_none() {
@@ -505,10 +645,24 @@ impl Session {
     }
 
     /// AUTHENTICATE (RFC 3501 §6.2.2) with SASL-IR (RFC 4959). Only PLAIN.
-    fn authenticate(&mut self, tag: Tag, mechanism: &str, initial: Option<InitialResponse>, now: Instant) {
+    fn authenticate(
+        &mut self,
+        tag: Tag,
+        mechanism: &str,
+        initial: Option<InitialResponse>,
+        now: Instant,
+    ) {
         let name = "AUTHENTICATE";
         if mechanism != "PLAIN" {
-            self.tagged(tag, name, now, now, StatusKind::No, Some(Code::Cannot), "Unsupported authentication mechanism.");
+            self.tagged(
+                tag,
+                name,
+                now,
+                now,
+                StatusKind::No,
+                Some(Code::Cannot),
+                "Unsupported authentication mechanism.",
+            );
             return;
         }
         if !self.plaintext_auth_allowed() {
@@ -528,23 +682,46 @@ impl Session {
 
     fn sasl_response(&mut self, line: &[u8], now: Instant) {
         self.framer.set_auth_mode(false);
-        let Wait::SaslResponse { tag, started } = std::mem::replace(&mut self.wait, Wait::Nothing) else {
+        let Wait::SaslResponse { tag, started } = std::mem::replace(&mut self.wait, Wait::Nothing)
+        else {
             tracing::error!("SASL line outside an AUTHENTICATE exchange");
             return;
         };
         match parse_auth_line(line) {
-            Ok(AuthLine::Cancel) => {
-                self.tagged(tag, "AUTHENTICATE", started, now, StatusKind::Bad, None, "Authentication cancelled.")
-            }
+            Ok(AuthLine::Cancel) => self.tagged(
+                tag,
+                "AUTHENTICATE",
+                started,
+                now,
+                StatusKind::Bad,
+                None,
+                "Authentication cancelled.",
+            ),
             Ok(AuthLine::Data(data)) => self.plain_message(tag, data.expose(), started, now),
-            Err(e) => self.tagged(tag, "AUTHENTICATE", started, now, StatusKind::Bad, None, &format!("{e}.")),
+            Err(e) => self.tagged(
+                tag,
+                "AUTHENTICATE",
+                started,
+                now,
+                StatusKind::Bad,
+                None,
+                &format!("{e}."),
+            ),
         }
     }
 
     fn plain_message(&mut self, tag: Tag, msg: &[u8], started: Instant, now: Instant) {
         let name = "AUTHENTICATE";
         let Ok(plain) = decode_plain(msg) else {
-            self.tagged(tag, name, started, now, StatusKind::Bad, None, "Malformed PLAIN response.");
+            self.tagged(
+                tag,
+                name,
+                started,
+                now,
+                StatusKind::Bad,
+                None,
+                "Malformed PLAIN response.",
+            );
             return;
         };
         if !plain.authzid.is_empty() && plain.authzid != plain.authcid {
@@ -560,8 +737,15 @@ impl Session {
             );
             return;
         }
-        self.wait = Wait::Auth { tag, command: name, started };
-        self.actions.push_back(Action::Authenticate { username: plain.authcid, password: plain.password });
+        self.wait = Wait::Auth {
+            tag,
+            command: name,
+            started,
+        };
+        self.actions.push_back(Action::Authenticate {
+            username: plain.authcid,
+            password: plain.password,
+        });
     }
 
     fn bye(&mut self, code: Option<Code>, text: &str) {
@@ -575,7 +759,9 @@ impl Session {
     }
 
     fn untagged(&mut self, kind: StatusKind, code: Option<Code>, text: &str) {
-        self.respond(&Response::Status(StatusResponse::untagged(kind, code, text)));
+        self.respond(&Response::Status(StatusResponse::untagged(
+            kind, code, text,
+        )));
     }
 
     /// Writes a tagged completion and logs the command's outcome.
@@ -599,7 +785,9 @@ impl Session {
         };
         let micros = now.saturating_duration_since(started).as_micros() as u64;
         tracing::info!(tag = %tag, command, outcome, duration_us = micros, "command");
-        self.respond(&Response::Status(StatusResponse::tagged(tag, kind, code, text)));
+        self.respond(&Response::Status(StatusResponse::tagged(
+            tag, kind, code, text,
+        )));
     }
 }
 

@@ -50,7 +50,15 @@ mod tests {
 
     #[test]
     fn malformed() {
-        for bad in [&b""[..], b"\0", b"\0\0", b"a\0b", b"\0\0pw", b"\0u\0", b"\0u\0p\0q"] {
+        for bad in [
+            &b""[..],
+            b"\0",
+            b"\0\0",
+            b"a\0b",
+            b"\0\0pw",
+            b"\0u\0",
+            b"\0u\0p\0q",
+        ] {
             assert_eq!(decode_plain(bad), Err(MalformedPlain), "{bad:?}");
         }
     }

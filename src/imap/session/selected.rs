@@ -17,7 +17,7 @@ use crate::imap::fetch::fetch_items;
 use crate::imap::mail::{MailWrite, MailWriteOk};
 use crate::imap::proto::response::{Code, Data, MessageDataItem, Response, StatusKind};
 use crate::imap::proto::types::{
-    Flag, FlagFetch, FetchAttr, FetchItems, Mailbox, SearchKey, SequenceSet, StoreKind, Tag,
+    FetchAttr, FetchItems, Flag, FlagFetch, Mailbox, SearchKey, SequenceSet, StoreKind, Tag,
 };
 use crate::imap::search::{Charset, SearchContext, charset_from_name, matches};
 
@@ -47,9 +47,18 @@ pub(super) enum SelectedPending {
     /// CLOSE: expunged silently, then leave the mailbox.
     Close,
     Expunge,
-    Store { silent: bool, uid: bool, targets: Vec<(NonZeroU32, u32)> },
+    Store {
+        silent: bool,
+        uid: bool,
+        targets: Vec<(NonZeroU32, u32)>,
+    },
     /// A FETCH that sets \Seen answers once the flag is stored.
-    Fetch { attrs: Vec<FetchAttr>, targets: Vec<(NonZeroU32, u32)>, uid: bool, newly_seen: Vec<u32> },
+    Fetch {
+        attrs: Vec<FetchAttr>,
+        targets: Vec<(NonZeroU32, u32)>,
+        uid: bool,
+        newly_seen: Vec<u32>,
+    },
     Copy,
 }
 
@@ -66,7 +75,15 @@ impl Session {
         match view.resolve(set, uid) {
             Ok(t) => Some(t),
             Err(_) => {
-                self.tagged(tag.clone(), command, now, now, StatusKind::Bad, Some(Code::ClientBug), "Invalid message sequence number.");
+                self.tagged(
+                    tag.clone(),
+                    command,
+                    now,
+                    now,
+                    StatusKind::Bad,
+                    Some(Code::ClientBug),
+                    "Invalid message sequence number.",
+                );
                 None
             }
         }
@@ -74,7 +91,15 @@ impl Session {
 
     fn read_only_refusal(&mut self, tag: Tag, command: &'static str, now: Instant) -> bool {
         if self.selected.as_ref().is_some_and(|v| v.read_only) {
-            self.tagged(tag, command, now, now, StatusKind::No, Some(Code::ReadOnly), "Mailbox is read-only.");
+            self.tagged(
+                tag,
+                command,
+                now,
+                now,
+                StatusKind::No,
+                Some(Code::ReadOnly),
+                "Mailbox is read-only.",
+            );
             return true;
         }
         false
@@ -82,26 +107,64 @@ impl Session {
 
     pub(super) fn check(&mut self, tag: Tag, command: &'static str, now: Instant) {
         self.sync_view(true, false, &[]);
-        self.tagged(tag, command, now, now, StatusKind::Ok, None, &format!("{command} completed"));
+        self.tagged(
+            tag,
+            command,
+            now,
+            now,
+            StatusKind::Ok,
+            None,
+            &format!("{command} completed"),
+        );
     }
 
     pub(super) fn close(&mut self, tag: Tag, now: Instant) {
-        let Some(view) = self.selected.as_ref() else { return };
+        let Some(view) = self.selected.as_ref() else {
+            return;
+        };
         if view.read_only {
             self.selected = None;
-            return self.tagged(tag, "CLOSE", now, now, StatusKind::Ok, None, "CLOSE completed");
+            return self.tagged(
+                tag,
+                "CLOSE",
+                now,
+                now,
+                StatusKind::Ok,
+                None,
+                "CLOSE completed",
+            );
         }
-        let op = MailWrite::Expunge { mailbox_id: view.mailbox_id, uids: None };
-        self.start_write(tag, "CLOSE", now, op, Pending::Selected(SelectedPending::Close));
+        let op = MailWrite::Expunge {
+            mailbox_id: view.mailbox_id,
+            uids: None,
+        };
+        self.start_write(
+            tag,
+            "CLOSE",
+            now,
+            op,
+            Pending::Selected(SelectedPending::Close),
+        );
     }
 
     pub(super) fn expunge(&mut self, tag: Tag, now: Instant) {
         if self.read_only_refusal(tag.clone(), "EXPUNGE", now) {
             return;
         }
-        let Some(view) = self.selected.as_ref() else { return };
-        let op = MailWrite::Expunge { mailbox_id: view.mailbox_id, uids: None };
-        self.start_write(tag, "EXPUNGE", now, op, Pending::Selected(SelectedPending::Expunge));
+        let Some(view) = self.selected.as_ref() else {
+            return;
+        };
+        let op = MailWrite::Expunge {
+            mailbox_id: view.mailbox_id,
+            uids: None,
+        };
+        self.start_write(
+            tag,
+            "EXPUNGE",
+            now,
+            op,
+            Pending::Selected(SelectedPending::Expunge),
+        );
     }
 
     /// UID EXPUNGE (RFC 4315 §2.1): only \Deleted messages in the set go.
@@ -110,17 +173,41 @@ impl Session {
         if self.read_only_refusal(tag.clone(), command, now) {
             return;
         }
-        let Some(targets) = self.resolve_or_bad(&tag, command, now, set, true) else { return };
-        let Some(view) = self.selected.as_ref() else { return };
-        let op = MailWrite::Expunge { mailbox_id: view.mailbox_id, uids: Some(targets.iter().map(|t| t.1).collect()) };
-        self.start_write(tag, command, now, op, Pending::Selected(SelectedPending::Expunge));
+        let Some(targets) = self.resolve_or_bad(&tag, command, now, set, true) else {
+            return;
+        };
+        let Some(view) = self.selected.as_ref() else {
+            return;
+        };
+        let op = MailWrite::Expunge {
+            mailbox_id: view.mailbox_id,
+            uids: Some(targets.iter().map(|t| t.1).collect()),
+        };
+        self.start_write(
+            tag,
+            command,
+            now,
+            op,
+            Pending::Selected(SelectedPending::Expunge),
+        );
     }
 
-    pub(super) fn fetch(&mut self, tag: Tag, set: &SequenceSet, items: &FetchItems, uid: bool, now: Instant) {
+    pub(super) fn fetch(
+        &mut self,
+        tag: Tag,
+        set: &SequenceSet,
+        items: &FetchItems,
+        uid: bool,
+        now: Instant,
+    ) {
         let command = if uid { "UID FETCH" } else { "FETCH" };
-        let Some(targets) = self.resolve_or_bad(&tag, command, now, set, uid) else { return };
+        let Some(targets) = self.resolve_or_bad(&tag, command, now, set, uid) else {
+            return;
+        };
         let attrs = items.expand();
-        let Some(view) = self.selected.as_ref() else { return };
+        let Some(view) = self.selected.as_ref() else {
+            return;
+        };
         let sets_seen = attrs.iter().any(|a| match a {
             FetchAttr::Rfc822 | FetchAttr::Rfc822Text => true,
             FetchAttr::BodySection { peek, .. } => !peek,
@@ -147,7 +234,12 @@ impl Session {
                         kind: StoreKind::Add,
                         flags: vec![Flag::Seen],
                     };
-                    let pending = SelectedPending::Fetch { attrs, targets, uid, newly_seen: unseen };
+                    let pending = SelectedPending::Fetch {
+                        attrs,
+                        targets,
+                        uid,
+                        newly_seen: unseen,
+                    };
                     return self.start_write(tag, command, now, op, Pending::Selected(pending));
                 }
                 Ok(_) => {}
@@ -190,7 +282,9 @@ impl Session {
     /// (`output_drained`), so a FETCH of a whole mailbox holds about one
     /// chunk in memory, not the mailbox.
     pub(super) fn run_fetch(&mut self, mut job: FetchJob, now: Instant) {
-        let Some(view) = self.selected.as_ref() else { return };
+        let Some(view) = self.selected.as_ref() else {
+            return;
+        };
         let mailbox_id = view.mailbox_id;
         let wants_flags = job.attrs.contains(&FetchAttr::Flags);
         let out = &mut self.out;
@@ -209,7 +303,10 @@ impl Session {
                     // RFC 3501 §6.4.5: the \Seen just set is reported.
                     items.push(MessageDataItem::Flags(facts.flags.clone()));
                 }
-                crate::imap::proto::encode::encode_response(out, &Response::Data(Data::Fetch { seq, items }));
+                crate::imap::proto::encode::encode_response(
+                    out,
+                    &Response::Data(Data::Fetch { seq, items }),
+                );
             }
             Ok(())
         });
@@ -223,7 +320,13 @@ impl Session {
         }
         // The \Seen set by this FETCH was reported above.
         self.sync_view(job.uid, job.uid, &job.newly_seen);
-        let FetchJob { tag, command, started, missing, .. } = job;
+        let FetchJob {
+            tag,
+            command,
+            started,
+            missing,
+            ..
+        } = job;
         if missing > 0 {
             // RFC 2180 §4.1.2: messages expunged by another session.
             self.tagged(
@@ -236,7 +339,15 @@ impl Session {
                 "Some of the requested messages no longer exist.",
             )
         } else {
-            self.tagged(tag, command, started, now, StatusKind::Ok, None, &format!("{command} completed"))
+            self.tagged(
+                tag,
+                command,
+                started,
+                now,
+                StatusKind::Ok,
+                None,
+                &format!("{command} completed"),
+            )
         }
     }
 
@@ -255,11 +366,23 @@ impl Session {
         if self.read_only_refusal(tag.clone(), command, now) {
             return;
         }
-        let Some(targets) = self.resolve_or_bad(&tag, command, now, set, uid) else { return };
-        let Some(view) = self.selected.as_ref() else { return };
+        let Some(targets) = self.resolve_or_bad(&tag, command, now, set, uid) else {
+            return;
+        };
+        let Some(view) = self.selected.as_ref() else {
+            return;
+        };
         if targets.is_empty() {
             self.sync_view(uid, uid, &[]);
-            return self.tagged(tag, command, now, now, StatusKind::Ok, None, &format!("{command} completed"));
+            return self.tagged(
+                tag,
+                command,
+                now,
+                now,
+                StatusKind::Ok,
+                None,
+                &format!("{command} completed"),
+            );
         }
         let op = MailWrite::StoreFlags {
             mailbox_id: view.mailbox_id,
@@ -267,52 +390,113 @@ impl Session {
             kind,
             flags,
         };
-        self.start_write(tag, command, now, op, Pending::Selected(SelectedPending::Store { silent, uid, targets }));
+        self.start_write(
+            tag,
+            command,
+            now,
+            op,
+            Pending::Selected(SelectedPending::Store {
+                silent,
+                uid,
+                targets,
+            }),
+        );
     }
 
-    pub(super) fn copy(&mut self, tag: Tag, set: &SequenceSet, mailbox: Mailbox, uid: bool, now: Instant) {
+    pub(super) fn copy(
+        &mut self,
+        tag: Tag,
+        set: &SequenceSet,
+        mailbox: Mailbox,
+        uid: bool,
+        now: Instant,
+    ) {
         let command = if uid { "UID COPY" } else { "COPY" };
-        let Some(targets) = self.resolve_or_bad(&tag, command, now, set, uid) else { return };
-        let Some(view) = self.selected.as_ref() else { return };
+        let Some(targets) = self.resolve_or_bad(&tag, command, now, set, uid) else {
+            return;
+        };
+        let Some(view) = self.selected.as_ref() else {
+            return;
+        };
         if targets.is_empty() {
-            return self.tagged(tag, command, now, now, StatusKind::Ok, None, &format!("{command} completed"));
+            return self.tagged(
+                tag,
+                command,
+                now,
+                now,
+                StatusKind::Ok,
+                None,
+                &format!("{command} completed"),
+            );
         }
         let op = MailWrite::Copy {
             from_mailbox: view.mailbox_id,
             uids: targets.iter().map(|t| t.1).collect(),
             to: mailbox.as_str().to_string(),
         };
-        self.start_write(tag, command, now, op, Pending::Selected(SelectedPending::Copy));
+        self.start_write(
+            tag,
+            command,
+            now,
+            op,
+            Pending::Selected(SelectedPending::Copy),
+        );
     }
 
-    pub(super) fn search(&mut self, tag: Tag, charset: Option<&str>, criteria: &SearchKey, uid: bool, now: Instant) {
+    pub(super) fn search(
+        &mut self,
+        tag: Tag,
+        charset: Option<&str>,
+        criteria: &SearchKey,
+        uid: bool,
+        now: Instant,
+    ) {
         let command = if uid { "UID SEARCH" } else { "SEARCH" };
         let charset = match charset {
             None => Charset::UsAscii,
             Some(name) => match charset_from_name(name) {
                 Some(c) => c,
                 None => {
-                    let supported = ["UTF-8", "US-ASCII", "ISO-8859-1", "ISO-8859-2", "ISO-8859-15", "WINDOWS-1252"];
+                    let supported = [
+                        "UTF-8",
+                        "US-ASCII",
+                        "ISO-8859-1",
+                        "ISO-8859-2",
+                        "ISO-8859-15",
+                        "WINDOWS-1252",
+                    ];
                     return self.tagged(
                         tag,
                         command,
                         now,
                         now,
                         StatusKind::No,
-                        Some(Code::BadCharset(supported.iter().map(|s| s.to_string()).collect())),
+                        Some(Code::BadCharset(
+                            supported.iter().map(|s| s.to_string()).collect(),
+                        )),
                         "Unsupported charset.",
                     );
                 }
             },
         };
-        let Some(view) = self.selected.as_ref() else { return };
-        let ctx = SearchContext { max_seq: view.exists(), max_uid: view.last_uid(), charset };
+        let Some(view) = self.selected.as_ref() else {
+            return;
+        };
+        let ctx = SearchContext {
+            max_seq: view.exists(),
+            max_uid: view.last_uid(),
+            charset,
+        };
         let mailbox_id = view.mailbox_id;
         let found = self.mail.read(|r| {
             let mut hits = Vec::new();
             for (i, &u) in view.uids().iter().enumerate() {
-                let Some(seq) = NonZeroU32::new(i as u32 + 1) else { continue };
-                let Some(facts) = r.facts(mailbox_id, u, seq, view.is_recent(u))? else { continue };
+                let Some(seq) = NonZeroU32::new(i as u32 + 1) else {
+                    continue;
+                };
+                let Some(facts) = r.facts(mailbox_id, u, seq, view.is_recent(u))? else {
+                    continue;
+                };
                 if matches(criteria, &facts, &ctx) {
                     hits.push(if uid { u } else { seq.get() });
                 }
@@ -323,7 +507,15 @@ impl Session {
             Ok(hits) => {
                 self.respond(&Response::Data(Data::Search(hits)));
                 self.sync_view(uid, uid, &[]);
-                self.tagged(tag, command, now, now, StatusKind::Ok, None, &format!("{command} completed"))
+                self.tagged(
+                    tag,
+                    command,
+                    now,
+                    now,
+                    StatusKind::Ok,
+                    None,
+                    &format!("{command} completed"),
+                )
             }
             Err(e) => self.mail_error(tag, command, now, now, &e),
         }
@@ -343,29 +535,71 @@ impl Session {
             SelectedPending::Close => {
                 // CLOSE expunges silently (RFC 3501 §6.4.2).
                 self.selected = None;
-                self.tagged(tag, command, started, now, StatusKind::Ok, None, "CLOSE completed")
+                self.tagged(
+                    tag,
+                    command,
+                    started,
+                    now,
+                    StatusKind::Ok,
+                    None,
+                    "CLOSE completed",
+                )
             }
             SelectedPending::Expunge => {
                 self.sync_view(true, false, &[]);
-                self.tagged(tag, command, started, now, StatusKind::Ok, None, &format!("{command} completed"))
+                self.tagged(
+                    tag,
+                    command,
+                    started,
+                    now,
+                    StatusKind::Ok,
+                    None,
+                    &format!("{command} completed"),
+                )
             }
             SelectedPending::Copy => {
                 self.sync_view(true, false, &[]);
                 // RFC 4315 §3: COPYUID pairs each copied UID with its copy.
                 let code = match ok {
-                    MailWriteOk::Copied { uidvalidity, pairs } if !pairs.is_empty() => Some(Code::CopyUid {
-                        uidvalidity,
-                        source: pairs.iter().map(|p| p.0).collect(),
-                        destination: pairs.iter().map(|p| p.1).collect(),
-                    }),
+                    MailWriteOk::Copied { uidvalidity, pairs } if !pairs.is_empty() => {
+                        Some(Code::CopyUid {
+                            uidvalidity,
+                            source: pairs.iter().map(|p| p.0).collect(),
+                            destination: pairs.iter().map(|p| p.1).collect(),
+                        })
+                    }
                     _ => None,
                 };
-                self.tagged(tag, command, started, now, StatusKind::Ok, code, &format!("{command} completed"))
+                self.tagged(
+                    tag,
+                    command,
+                    started,
+                    now,
+                    StatusKind::Ok,
+                    code,
+                    &format!("{command} completed"),
+                )
             }
-            SelectedPending::Fetch { attrs, targets, uid, newly_seen } => {
-                self.finish_fetch(tag, command, started, now, &attrs, &targets, uid, &newly_seen)
-            }
-            SelectedPending::Store { silent, uid, targets } => {
+            SelectedPending::Fetch {
+                attrs,
+                targets,
+                uid,
+                newly_seen,
+            } => self.finish_fetch(
+                tag,
+                command,
+                started,
+                now,
+                &attrs,
+                &targets,
+                uid,
+                &newly_seen,
+            ),
+            SelectedPending::Store {
+                silent,
+                uid,
+                targets,
+            } => {
                 let changed = match ok {
                     MailWriteOk::Stored { changed, .. } => changed,
                     _ => Vec::new(),
@@ -379,21 +613,34 @@ impl Session {
                     targets.iter().map(|t| t.1).collect()
                 };
                 self.sync_view(uid, uid, &skip);
-                self.tagged(tag, command, started, now, StatusKind::Ok, None, &format!("{command} completed"))
+                self.tagged(
+                    tag,
+                    command,
+                    started,
+                    now,
+                    StatusKind::Ok,
+                    None,
+                    &format!("{command} completed"),
+                )
             }
         }
     }
 
     /// `* n FETCH (FLAGS (...))` for each target still there.
     fn report_flags(&mut self, targets: &[(NonZeroU32, u32)], uid: bool) {
-        let Some(view) = self.selected.as_ref() else { return };
+        let Some(view) = self.selected.as_ref() else {
+            return;
+        };
         let mailbox_id = view.mailbox_id;
         let out = &mut self.out;
         let r = self.mail.read(|r| {
             for &(seq, u) in targets {
                 if let Some(m) = r.message(mailbox_id, u)? {
                     let items = flag_items(m.flags, view.is_recent(u), uid.then_some(u));
-                    crate::imap::proto::encode::encode_response(out, &Response::Data(Data::Fetch { seq, items }));
+                    crate::imap::proto::encode::encode_response(
+                        out,
+                        &Response::Data(Data::Fetch { seq, items }),
+                    );
                 }
             }
             Ok(())
@@ -409,14 +656,22 @@ impl Session {
     pub(super) fn sync_view(&mut self, allow_expunge: bool, uid_cmd: bool, skip: &[u32]) {
         let mut skip = skip.to_vec();
         skip.sort_unstable();
-        let Some(view) = self.selected.as_mut() else { return };
+        let Some(view) = self.selected.as_mut() else {
+            return;
+        };
         let (mailbox_id, since, last_uid) = (view.mailbox_id, view.modseq, view.last_uid());
         let snapshot = self.mail.read(|r| {
-            let Some(mb) = r.mailbox_by_id(mailbox_id)? else { return Ok(None) };
+            let Some(mb) = r.mailbox_by_id(mailbox_id)? else {
+                return Ok(None);
+            };
             if mb.highest_modseq == since {
                 return Ok(Some((mb.highest_modseq, Vec::new(), Vec::new())));
             }
-            Ok(Some((mb.highest_modseq, r.expunged_since(mailbox_id, since)?, r.changed_since(mailbox_id, since)?)))
+            Ok(Some((
+                mb.highest_modseq,
+                r.expunged_since(mailbox_id, since)?,
+                r.changed_since(mailbox_id, since)?,
+            )))
         });
         let (modseq, expunged, changed) = match snapshot {
             Ok(Some(s)) => s,
@@ -448,7 +703,10 @@ impl Session {
             }
             if allow_expunge {
                 if let Some(seq) = view.remove(uid) {
-                    crate::imap::proto::encode::encode_response(&mut self.out, &Response::Data(Data::Expunge(seq)));
+                    crate::imap::proto::encode::encode_response(
+                        &mut self.out,
+                        &Response::Data(Data::Expunge(seq)),
+                    );
                 }
             } else {
                 held_back = true;
@@ -461,15 +719,27 @@ impl Session {
             }
         }
         if view.exists() != before {
-            crate::imap::proto::encode::encode_response(&mut self.out, &Response::Data(Data::Exists(view.exists())));
+            crate::imap::proto::encode::encode_response(
+                &mut self.out,
+                &Response::Data(Data::Exists(view.exists())),
+            );
         }
-        for m in changed.iter().filter(|m| m.uid <= last_uid && skip.binary_search(&m.uid).is_err()) {
+        for m in changed
+            .iter()
+            .filter(|m| m.uid <= last_uid && skip.binary_search(&m.uid).is_err())
+        {
             if let Some(seq) = view.seq_of(m.uid) {
-                let mut items = vec![MessageDataItem::Flags(to_fetch_flags(&m.flags, view.is_recent(m.uid)))];
+                let mut items = vec![MessageDataItem::Flags(to_fetch_flags(
+                    &m.flags,
+                    view.is_recent(m.uid),
+                ))];
                 if uid_cmd && let Some(u) = NonZeroU32::new(m.uid) {
                     items.push(MessageDataItem::Uid(u));
                 }
-                crate::imap::proto::encode::encode_response(&mut self.out, &Response::Data(Data::Fetch { seq, items }));
+                crate::imap::proto::encode::encode_response(
+                    &mut self.out,
+                    &Response::Data(Data::Fetch { seq, items }),
+                );
             }
         }
         if !held_back {

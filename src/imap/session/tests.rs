@@ -44,7 +44,15 @@ impl T {
     fn new(plaintext: PlaintextAuth, peer: IpAddr) -> T {
         let now = Instant::now();
         let (mail, _store) = mail();
-        let s = Session::new(config(plaintext), ConnInfo { peer, implicit_tls: false }, now, mail);
+        let s = Session::new(
+            config(plaintext),
+            ConnInfo {
+                peer,
+                implicit_tls: false,
+            },
+            now,
+            mail,
+        );
         T { s, now }
     }
     fn local() -> T {
@@ -59,22 +67,40 @@ impl T {
     }
     fn login(&mut self) {
         self.send("a LOGIN alice secret\r\n");
-        assert!(matches!(self.s.next_action(), Some(Action::Authenticate { .. })));
-        self.s.auth_result(AuthResult::Success { username: "alice".into(), user_id: 1 }, self.now);
+        assert!(matches!(
+            self.s.next_action(),
+            Some(Action::Authenticate { .. })
+        ));
+        self.s.auth_result(
+            AuthResult::Success {
+                username: "alice".into(),
+                user_id: 1,
+            },
+            self.now,
+        );
         let out = self.out();
-        assert!(out.starts_with("a OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS]"), "{out}");
+        assert!(
+            out.starts_with("a OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS]"),
+            "{out}"
+        );
     }
 }
 
 #[test]
 fn greeting_carries_capabilities() {
     let mut t = T::local();
-    assert_eq!(t.out(), "* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN SASL-IR LITERAL+ ID] Roost ready.\r\n");
+    assert_eq!(
+        t.out(),
+        "* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN SASL-IR LITERAL+ ID] Roost ready.\r\n"
+    );
 }
 
 #[test]
 fn logindisabled_off_loopback() {
-    let mut t = T::new(PlaintextAuth::Loopback, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
+    let mut t = T::new(
+        PlaintextAuth::Loopback,
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+    );
     assert!(t.out().contains("LOGINDISABLED"));
     let out = t.send("a LOGIN alice secret\r\n");
     assert!(out.starts_with("a NO [PRIVACYREQUIRED]"), "{out}");
@@ -92,9 +118,18 @@ fn rfc3501_section8_opening() {
     assert_eq!(out, "");
     assert_eq!(
         t.s.next_action(),
-        Some(Action::Authenticate { username: b"mrc".to_vec(), password: Secret(b"secret".to_vec()) })
+        Some(Action::Authenticate {
+            username: b"mrc".to_vec(),
+            password: Secret(b"secret".to_vec())
+        })
     );
-    t.s.auth_result(AuthResult::Success { username: "mrc".into(), user_id: 1 }, t.now);
+    t.s.auth_result(
+        AuthResult::Success {
+            username: "mrc".into(),
+            user_id: 1,
+        },
+        t.now,
+    );
     assert!(t.out().starts_with("a001 OK "));
     let out = t.send("a006 logout\r\n");
     assert_eq!(out, "* BYE Logging out.\r\na006 OK LOGOUT completed\r\n");
@@ -109,7 +144,10 @@ fn login_failure_and_throttle_texts() {
     t.send("a LOGIN alice wrong\r\n");
     t.s.next_action();
     t.s.auth_result(AuthResult::Failed, t.now);
-    assert_eq!(t.out(), "a NO [AUTHENTICATIONFAILED] Authentication failed.\r\n");
+    assert_eq!(
+        t.out(),
+        "a NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"
+    );
     t.send("b LOGIN alice wrong\r\n");
     t.s.next_action();
     t.s.auth_result(AuthResult::Throttled, t.now);
@@ -123,7 +161,13 @@ fn pipelined_commands_wait_for_authentication() {
     let out = t.send("a LOGIN alice secret\r\nb NOOP\r\n");
     assert_eq!(out, "", "NOOP must not be answered before LOGIN completes");
     t.s.next_action();
-    t.s.auth_result(AuthResult::Success { username: "alice".into(), user_id: 1 }, t.now);
+    t.s.auth_result(
+        AuthResult::Success {
+            username: "alice".into(),
+            user_id: 1,
+        },
+        t.now,
+    );
     let out = t.out();
     let ok_a = out.find("a OK").expect("LOGIN answered");
     let ok_b = out.find("b OK").expect("NOOP answered");
@@ -138,7 +182,10 @@ fn authenticate_plain_with_and_without_initial_response() {
     t.send("a AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\r\n");
     assert_eq!(
         t.s.next_action(),
-        Some(Action::Authenticate { username: b"alice".to_vec(), password: Secret(b"secret".to_vec()) })
+        Some(Action::Authenticate {
+            username: b"alice".to_vec(),
+            password: Secret(b"secret".to_vec())
+        })
     );
     t.s.auth_result(AuthResult::Failed, t.now);
     t.out();
@@ -146,7 +193,10 @@ fn authenticate_plain_with_and_without_initial_response() {
     assert_eq!(out, "+ \r\n");
     let out = t.send("AGFsaWNlAHNlY3JldA==\r\n");
     assert_eq!(out, "");
-    assert!(matches!(t.s.next_action(), Some(Action::Authenticate { .. })));
+    assert!(matches!(
+        t.s.next_action(),
+        Some(Action::Authenticate { .. })
+    ));
 }
 
 #[test]
@@ -177,7 +227,10 @@ fn starttls_discards_pipelined_plaintext() {
     assert_eq!(t.s.next_action(), None, "the pipelined LOGIN was dropped");
     t.s.tls_established(t.now);
     let out = t.send("c CAPABILITY\r\n");
-    assert_eq!(out, "* CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR LITERAL+ ID\r\nc OK CAPABILITY completed\r\n");
+    assert_eq!(
+        out,
+        "* CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR LITERAL+ ID\r\nc OK CAPABILITY completed\r\n"
+    );
     assert!(t.send("d STARTTLS\r\n").starts_with("d BAD "));
 }
 
@@ -214,7 +267,10 @@ fn literals_sync_and_nonsync() {
     t.send("alice {6+}\r\nsecret\r\n");
     assert_eq!(
         t.s.next_action(),
-        Some(Action::Authenticate { username: b"alice".to_vec(), password: Secret(b"secret".to_vec()) })
+        Some(Action::Authenticate {
+            username: b"alice".to_vec(),
+            password: Secret(b"secret".to_vec())
+        })
     );
 }
 
@@ -223,7 +279,10 @@ fn oversized_literals() {
     let mut t = T::local();
     t.out();
     let out = t.send("a LOGIN {99999999999}\r\n");
-    assert!(out.starts_with("a BAD [TOOBIG]") || out.starts_with("a BAD [LIMIT]"), "{out}");
+    assert!(
+        out.starts_with("a BAD [TOOBIG]") || out.starts_with("a BAD [LIMIT]"),
+        "{out}"
+    );
     assert!(t.send("b NOOP\r\n").starts_with("b OK"));
     let out = t.send("c LOGIN {99999999999+}\r\n");
     assert!(out.starts_with("* BYE [TOOBIG]"), "{out}");
@@ -254,7 +313,10 @@ fn id_answers_with_server_identity() {
     let mut t = T::local();
     t.out();
     let out = t.send("a ID (\"name\" \"mutt\")\r\n");
-    assert!(out.starts_with("* ID (\"name\" \"Roost\" \"version\" "), "{out}");
+    assert!(
+        out.starts_with("* ID (\"name\" \"Roost\" \"version\" "),
+        "{out}"
+    );
     assert!(out.ends_with("a OK ID completed\r\n"));
     assert!(t.send("b ID NIL\r\n").ends_with("b OK ID completed\r\n"));
 }
@@ -270,12 +332,18 @@ struct M {
 
 impl M {
     fn new() -> M {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         let (mail, _store) = mail();
         let now = Instant::now();
         let s = Session::new(
             config(PlaintextAuth::Loopback),
-            ConnInfo { peer: IpAddr::V4(Ipv4Addr::LOCALHOST), implicit_tls: false },
+            ConnInfo {
+                peer: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                implicit_tls: false,
+            },
             now,
             mail.clone(),
         );
@@ -290,12 +358,23 @@ impl M {
         let now = Instant::now();
         let s = Session::new(
             config(PlaintextAuth::Loopback),
-            ConnInfo { peer: IpAddr::V4(Ipv4Addr::LOCALHOST), implicit_tls: false },
+            ConnInfo {
+                peer: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                implicit_tls: false,
+            },
             now,
             self.mail.clone(),
         );
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        let mut m = M { s, mail: self.mail.clone(), rt, now };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let mut m = M {
+            s,
+            mail: self.mail.clone(),
+            rt,
+            now,
+        };
         m.s.take_output();
         m.send("a LOGIN alice secret\r\n");
         m
@@ -312,7 +391,13 @@ impl M {
             match action {
                 Action::Authenticate { .. } => {
                     self.rt.block_on(self.mail.ensure_inbox(1)).expect("inbox");
-                    self.s.auth_result(AuthResult::Success { username: "alice".into(), user_id: 1 }, self.now);
+                    self.s.auth_result(
+                        AuthResult::Success {
+                            username: "alice".into(),
+                            user_id: 1,
+                        },
+                        self.now,
+                    );
                 }
                 Action::Write { user_id, op } => {
                     let r = self.rt.block_on(self.mail.write(user_id, op));
@@ -327,7 +412,10 @@ impl M {
     }
 
     fn append(&mut self, mailbox: &str, flags: &str, body: &str) -> String {
-        self.send(&format!("ap APPEND {mailbox} {flags} {{{}+}}\r\n{body}\r\n", body.len()))
+        self.send(&format!(
+            "ap APPEND {mailbox} {flags} {{{}+}}\r\n{body}\r\n",
+            body.len()
+        ))
     }
 }
 
@@ -344,17 +432,37 @@ fn select_fetch_store_expunge() {
     assert!(out.contains("* 2 RECENT\r\n"), "{out}");
     assert!(out.contains("* OK [UNSEEN 2]"), "{out}");
     assert!(out.contains("* OK [UIDNEXT 3]"), "{out}");
-    assert!(out.contains("[PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)]"), "{out}");
+    assert!(
+        out.contains("[PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)]"),
+        "{out}"
+    );
     assert!(out.contains("b OK [READ-WRITE] SELECT completed"), "{out}");
 
     let out = m.send("c FETCH 1:* (UID FLAGS RFC822.SIZE)\r\n");
-    assert!(out.contains(&format!("* 1 FETCH (UID 1 FLAGS (\\Seen \\Recent) RFC822.SIZE {})", MSG1.len())), "{out}");
+    assert!(
+        out.contains(&format!(
+            "* 1 FETCH (UID 1 FLAGS (\\Seen \\Recent) RFC822.SIZE {})",
+            MSG1.len()
+        )),
+        "{out}"
+    );
     let out = m.send("d UID FETCH 2 BODY[HEADER.FIELDS (SUBJECT)]\r\n");
-    assert!(out.contains("* 2 FETCH (UID 2 BODY[HEADER.FIELDS (SUBJECT)] {19}\r\nSubject: second\r\n\r\n"), "{out}");
-    assert!(out.contains("FLAGS (\\Seen \\Recent)"), "a non-PEEK fetch sets and reports \\Seen: {out}");
+    assert!(
+        out.contains(
+            "* 2 FETCH (UID 2 BODY[HEADER.FIELDS (SUBJECT)] {19}\r\nSubject: second\r\n\r\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("FLAGS (\\Seen \\Recent)"),
+        "a non-PEEK fetch sets and reports \\Seen: {out}"
+    );
 
     let out = m.send("e STORE 1 +FLAGS (\\Deleted)\r\n");
-    assert!(out.contains("* 1 FETCH (FLAGS (\\Deleted \\Seen \\Recent))"), "{out}");
+    assert!(
+        out.contains("* 1 FETCH (FLAGS (\\Deleted \\Seen \\Recent))"),
+        "{out}"
+    );
     let out = m.send("f EXPUNGE\r\n");
     assert!(out.starts_with("* 1 EXPUNGE\r\nf OK"), "{out}");
     let out = m.send("g FETCH 2 FLAGS\r\n");
@@ -409,23 +517,59 @@ fn mailbox_commands() {
     assert!(m.send("a CREATE work/2024/q1\r\n").contains("a OK"));
     assert!(m.send("b CREATE work\r\n").contains("b NO [ALREADYEXISTS]"));
     let out = m.send("c LIST \"\" *\r\n");
-    assert!(out.contains("* LIST (\\HasNoChildren) \"/\" INBOX\r\n"), "{out}");
-    assert!(out.contains("* LIST (\\HasChildren) \"/\" work\r\n"), "{out}");
-    assert!(out.contains("* LIST (\\HasNoChildren) \"/\" work/2024/q1\r\n"), "{out}");
+    assert!(
+        out.contains("* LIST (\\HasNoChildren) \"/\" INBOX\r\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("* LIST (\\HasChildren) \"/\" work\r\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("* LIST (\\HasNoChildren) \"/\" work/2024/q1\r\n"),
+        "{out}"
+    );
     let out = m.send("d LIST \"\" %\r\n");
-    assert!(out.contains("\"/\" work\r\n") && !out.contains("work/2024"), "{out}");
-    assert!(m.send("e LIST \"\" \"\"\r\n").contains("* LIST (\\Noselect) \"/\" \"\"\r\n"));
+    assert!(
+        out.contains("\"/\" work\r\n") && !out.contains("work/2024"),
+        "{out}"
+    );
+    assert!(
+        m.send("e LIST \"\" \"\"\r\n")
+            .contains("* LIST (\\Noselect) \"/\" \"\"\r\n")
+    );
     assert!(m.send("f DELETE work\r\n").contains("f OK"));
-    assert!(m.send("g LIST \"\" work\r\n").contains("(\\Noselect \\HasChildren)"));
-    assert!(m.send("h RENAME work/2024 archive/2024\r\n").contains("h OK"));
-    assert!(m.send("i LIST \"\" archive/*\r\n").contains("archive/2024/q1"));
+    assert!(
+        m.send("g LIST \"\" work\r\n")
+            .contains("(\\Noselect \\HasChildren)")
+    );
+    assert!(
+        m.send("h RENAME work/2024 archive/2024\r\n")
+            .contains("h OK")
+    );
+    assert!(
+        m.send("i LIST \"\" archive/*\r\n")
+            .contains("archive/2024/q1")
+    );
     assert!(m.send("j DELETE INBOX\r\n").contains("j NO"));
     assert!(m.send("k SUBSCRIBE archive/2024/q1\r\n").contains("k OK"));
     let out = m.send("l LSUB \"\" %\r\n");
-    assert!(out.contains("* LSUB (\\Noselect) \"/\" archive\r\n"), "{out}");
-    assert!(m.send("m STATUS INBOX (MESSAGES UIDNEXT UNSEEN)\r\n").contains("* STATUS INBOX (MESSAGES 0 UIDNEXT 1 UNSEEN 0)"));
-    assert!(m.send("n APPEND nowhere {1+}\r\nx\r\n").contains("n NO [TRYCREATE]"));
-    assert!(m.send("o SELECT nowhere\r\n").contains("o NO [NONEXISTENT]"));
+    assert!(
+        out.contains("* LSUB (\\Noselect) \"/\" archive\r\n"),
+        "{out}"
+    );
+    assert!(
+        m.send("m STATUS INBOX (MESSAGES UIDNEXT UNSEEN)\r\n")
+            .contains("* STATUS INBOX (MESSAGES 0 UIDNEXT 1 UNSEEN 0)")
+    );
+    assert!(
+        m.send("n APPEND nowhere {1+}\r\nx\r\n")
+            .contains("n NO [TRYCREATE]")
+    );
+    assert!(
+        m.send("o SELECT nowhere\r\n")
+            .contains("o NO [NONEXISTENT]")
+    );
     assert!(m.send("p CREATE \"a//b\"\r\n").contains("p NO"));
 }
 
@@ -439,9 +583,18 @@ fn copy_and_close() {
     assert!(m.send("d COPY 1 Nowhere\r\n").contains("d NO [TRYCREATE]"));
     let out = m.send("e CLOSE\r\n");
     assert_eq!(out, "e OK CLOSE completed\r\n", "CLOSE expunges silently");
-    assert!(m.send("f STATUS INBOX (MESSAGES)\r\n").contains("(MESSAGES 0)"));
-    assert!(m.send("g STATUS Archive (MESSAGES)\r\n").contains("(MESSAGES 1)"));
-    assert!(m.send("h FETCH 1 FLAGS\r\n").starts_with("h BAD"), "no mailbox selected after CLOSE");
+    assert!(
+        m.send("f STATUS INBOX (MESSAGES)\r\n")
+            .contains("(MESSAGES 0)")
+    );
+    assert!(
+        m.send("g STATUS Archive (MESSAGES)\r\n")
+            .contains("(MESSAGES 1)")
+    );
+    assert!(
+        m.send("h FETCH 1 FLAGS\r\n").starts_with("h BAD"),
+        "no mailbox selected after CLOSE"
+    );
 }
 
 #[test]
@@ -454,10 +607,16 @@ fn large_fetch_is_answered_in_chunks() {
     m.send("s SELECT INBOX\r\n");
     m.s.feed(b"f FETCH 1:* BODY.PEEK[]\r\n", m.now);
     let first = m.s.take_output();
-    assert!(first.len() < 600 * 1024, "one chunk at a time, not the whole answer");
+    assert!(
+        first.len() < 600 * 1024,
+        "one chunk at a time, not the whole answer"
+    );
     assert_eq!(m.s.next_action(), Some(Action::AwaitDrain));
     m.s.feed(b"n NOOP\r\n", m.now);
-    assert!(m.s.take_output().is_empty(), "no new command runs before the FETCH is answered");
+    assert!(
+        m.s.take_output().is_empty(),
+        "no new command runs before the FETCH is answered"
+    );
     let mut all = first;
     let mut rounds = 0;
     loop {
@@ -472,5 +631,8 @@ fn large_fetch_is_answered_in_chunks() {
     let all = String::from_utf8_lossy(&all);
     assert_eq!(all.matches(" FETCH (BODY[] {").count(), 8);
     assert!(all.contains("f OK FETCH completed"));
-    assert!(all.ends_with("n OK NOOP completed\r\n"), "the pipelined NOOP follows");
+    assert!(
+        all.ends_with("n OK NOOP completed\r\n"),
+        "the pipelined NOOP follows"
+    );
 }

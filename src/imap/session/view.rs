@@ -26,8 +26,21 @@ pub struct View {
 pub struct InvalidSequence;
 
 impl View {
-    pub fn new(mailbox_id: u64, uidvalidity: u32, read_only: bool, uids: Vec<u32>, modseq: u64) -> View {
-        View { mailbox_id, uidvalidity, read_only, uids, recent: BTreeSet::new(), modseq }
+    pub fn new(
+        mailbox_id: u64,
+        uidvalidity: u32,
+        read_only: bool,
+        uids: Vec<u32>,
+        modseq: u64,
+    ) -> View {
+        View {
+            mailbox_id,
+            uidvalidity,
+            read_only,
+            uids,
+            recent: BTreeSet::new(),
+            modseq,
+        }
     }
 
     /// The number of messages the client knows of (its last EXISTS).
@@ -45,7 +58,10 @@ impl View {
     }
 
     pub fn seq_of(&self, uid: u32) -> Option<NonZeroU32> {
-        self.uids.binary_search(&uid).ok().and_then(|i| NonZeroU32::new(i as u32 + 1))
+        self.uids
+            .binary_search(&uid)
+            .ok()
+            .and_then(|i| NonZeroU32::new(i as u32 + 1))
     }
 
     pub fn mark_recent(&mut self, uid: u32) {
@@ -82,7 +98,11 @@ impl View {
     /// told). For UIDs, `*` is the highest UID and UIDs that do not exist
     /// are simply not there (RFC 3501 §6.4.8); `n:*` always includes the
     /// last message even when n is above it (RFC 3501 §9, seq-range).
-    pub fn resolve(&self, set: &SequenceSet, uid: bool) -> Result<Vec<(NonZeroU32, u32)>, InvalidSequence> {
+    pub fn resolve(
+        &self,
+        set: &SequenceSet,
+        uid: bool,
+    ) -> Result<Vec<(NonZeroU32, u32)>, InvalidSequence> {
         let mut picked: BTreeSet<usize> = BTreeSet::new();
         if uid {
             let largest = self.last_uid();
@@ -119,7 +139,15 @@ mod tests {
             Some(n) => SeqOrUid::Value(n),
             None => SeqOrUid::Asterisk,
         };
-        SequenceSet(ranges.iter().map(|&(a, b)| SeqRange { start: v(a), end: v(b) }).collect())
+        SequenceSet(
+            ranges
+                .iter()
+                .map(|&(a, b)| SeqRange {
+                    start: v(a),
+                    end: v(b),
+                })
+                .collect(),
+        )
     }
 
     fn view() -> View {
@@ -129,10 +157,20 @@ mod tests {
     #[test]
     fn sequence_numbers() {
         let v = view();
-        let got: Vec<u32> = v.resolve(&set(&[(2, 3)]), false).expect("valid").iter().map(|p| p.1).collect();
+        let got: Vec<u32> = v
+            .resolve(&set(&[(2, 3)]), false)
+            .expect("valid")
+            .iter()
+            .map(|p| p.1)
+            .collect();
         assert_eq!(got, vec![5, 9]);
         // 0 stands for `*` here.
-        let got: Vec<u32> = v.resolve(&set(&[(0, 3)]), false).expect("valid").iter().map(|p| p.0.get()).collect();
+        let got: Vec<u32> = v
+            .resolve(&set(&[(0, 3)]), false)
+            .expect("valid")
+            .iter()
+            .map(|p| p.0.get())
+            .collect();
         assert_eq!(got, vec![3, 4]);
         assert_eq!(v.resolve(&set(&[(5, 5)]), false), Err(InvalidSequence));
     }
@@ -140,13 +178,36 @@ mod tests {
     #[test]
     fn uids() {
         let v = view();
-        let got: Vec<u32> = v.resolve(&set(&[(4, 9)]), true).expect("valid").iter().map(|p| p.1).collect();
+        let got: Vec<u32> = v
+            .resolve(&set(&[(4, 9)]), true)
+            .expect("valid")
+            .iter()
+            .map(|p| p.1)
+            .collect();
         assert_eq!(got, vec![5, 9]);
-        let got: Vec<u32> = v.resolve(&set(&[(100, 0)]), true).expect("valid").iter().map(|p| p.1).collect();
-        assert_eq!(got, vec![10], "n:* includes the last UID even when n is above it");
-        assert!(v.resolve(&set(&[(11, 20)]), true).expect("valid").is_empty());
+        let got: Vec<u32> = v
+            .resolve(&set(&[(100, 0)]), true)
+            .expect("valid")
+            .iter()
+            .map(|p| p.1)
+            .collect();
+        assert_eq!(
+            got,
+            vec![10],
+            "n:* includes the last UID even when n is above it"
+        );
+        assert!(
+            v.resolve(&set(&[(11, 20)]), true)
+                .expect("valid")
+                .is_empty()
+        );
         let empty = View::new(1, 1, false, vec![], 0);
-        assert!(empty.resolve(&set(&[(1, 0)]), true).expect("valid").is_empty());
+        assert!(
+            empty
+                .resolve(&set(&[(1, 0)]), true)
+                .expect("valid")
+                .is_empty()
+        );
         assert_eq!(empty.resolve(&set(&[(1, 0)]), false), Err(InvalidSequence));
     }
 

@@ -436,12 +436,7 @@ mod tests {
             mailbox(b"\"a&-b\""),
             Ok((&b""[..], Mailbox::Other("a&b".into())))
         );
-        for bad in [
-            &b"\"\xff\xfe\""[..],
-            b"\"caf\xc3\xa9\"",
-            b"&Jjo",
-            b"&AGE-",
-        ] {
+        for bad in [&b"\"\xff\xfe\""[..], b"\"caf\xc3\xa9\"", b"&Jjo", b"&AGE-"] {
             assert!(
                 matches!(kind(mailbox(bad)), ParseErrorKind::InvalidMailboxName(_)),
                 "{bad:?}"

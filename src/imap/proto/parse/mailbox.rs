@@ -232,8 +232,12 @@ mod tests {
     #[test]
     fn nul_is_refused_in_string_literals_but_kept_in_messages() {
         let e = error(b"a CREATE {3}\r\na\x00b\r\n");
-        assert!(matches!(e.kind, ParseErrorKind::Syntax(_)) && e.tag.is_some(), "{e:?}");
-        let c = parse_command(b"a APPEND x {3}\r\na\x00b\r\n", &ParseLimits::default()).expect("parses");
+        assert!(
+            matches!(e.kind, ParseErrorKind::Syntax(_)) && e.tag.is_some(),
+            "{e:?}"
+        );
+        let c = parse_command(b"a APPEND x {3}\r\na\x00b\r\n", &ParseLimits::default())
+            .expect("parses");
         assert!(matches!(c.body, CommandBody::Append { ref message, .. } if message == b"a\x00b"));
     }
 
