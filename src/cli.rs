@@ -16,7 +16,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::auth::hash_password;
 use crate::config::{Config, parse_listen};
 use crate::imap::proto::types::Secret;
-use crate::store::{Store, StoreError, normalize_user_name};
+use crate::store::{Store, StoreError, WriteOp, WriteResult, normalize_user_name};
 
 /// Roost: a single-binary IMAP mail server.
 #[derive(Debug, Parser)]
@@ -208,8 +208,27 @@ fn run_user_command_with(
             writeln!(out, "changed the password of {name}")?;
         }
         (UserCommand::Del { .. }, Some(name)) => {
+            let Some(user) = store.get_user(&name)? else {
+                bail!("no such user: {name}");
+            };
+            // The mail goes first: a user whose mail could not be removed
+            // stays, so `user del` can simply be run again. LMDB's write
+            // lock is shared between processes, so this writer and a
+            // running server's take turns.
+            let writer = store.start_writer().context("starting the store writer")?;
+            let gone = writer
+                .submit_blocking(WriteOp::DeleteUserMail { user_id: user.id })
+                .with_context(|| format!("deleting the mail of {name}"))?;
             let user = store.delete_user(&name)?;
-            writeln!(out, "deleted user {} (id {})", user.name, user.id)?;
+            if let WriteResult::UserMailDeleted { mailboxes, messages } = gone {
+                writeln!(
+                    out,
+                    "deleted user {} (id {}) with {mailboxes} mailboxes and {messages} messages",
+                    user.name, user.id
+                )?;
+            } else {
+                writeln!(out, "deleted user {} (id {})", user.name, user.id)?;
+            }
         }
         (UserCommand::List, _) => {
             for user in store.list_users()? {
