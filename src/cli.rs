@@ -220,7 +220,11 @@ fn run_user_command_with(
                 .submit_blocking(WriteOp::DeleteUserMail { user_id: user.id })
                 .with_context(|| format!("deleting the mail of {name}"))?;
             let user = store.delete_user(&name)?;
-            if let WriteResult::UserMailDeleted { mailboxes, messages } = gone {
+            if let WriteResult::UserMailDeleted {
+                mailboxes,
+                messages,
+            } = gone
+            {
                 writeln!(
                     out,
                     "deleted user {} (id {}) with {mailboxes} mailboxes and {messages} messages",

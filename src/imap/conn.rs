@@ -173,12 +173,16 @@ impl Conn {
                         act.drive(ctx);
                     }));
                 }
-                Some(Action::Write { user_id, op }) => {
+                Some(Action::Write {
+                    ticket,
+                    user_id,
+                    op,
+                }) => {
                     let mail = self.shared.mail.clone();
                     let write = async move { mail.write(user_id, op).await };
-                    ctx.spawn(write.into_actor(self).map(|result, act, ctx| {
+                    ctx.spawn(write.into_actor(self).map(move |result, act, ctx| {
                         let _g = act.span.clone().entered();
-                        act.session.write_result(result, Instant::now());
+                        act.session.write_result(ticket, result, Instant::now());
                         act.drive(ctx);
                     }));
                 }

@@ -81,13 +81,19 @@ impl Session {
         let Some(user_id) = self.user_id() else {
             return;
         };
+        let ticket = self.ticket();
         self.wait = Wait::Write {
+            ticket,
             tag,
             command,
             started: now,
             pending,
         };
-        self.actions.push_back(Action::Write { user_id, op });
+        self.actions.push_back(Action::Write {
+            ticket,
+            user_id,
+            op,
+        });
     }
 
     pub(super) fn mail_error(
@@ -459,7 +465,7 @@ impl Session {
             date,
             message,
         };
-        self.start_write(tag, "APPEND", now, op, Pending::Done);
+        self.start_append(tag, now, op);
     }
 
     /// The end of a write started by a command.

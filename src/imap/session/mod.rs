@@ -73,7 +73,12 @@ pub enum Action {
     },
     /// Carry out this change to the user's mail and call `write_result`
     /// once it is durable.
-    Write { user_id: u64, op: MailWrite },
+    Write {
+        /// Handed back with the result, to say which write finished.
+        ticket: u64,
+        user_id: u64,
+        op: MailWrite,
+    },
     /// Tell the session (`output_drained`) once everything taken as output
     /// so far has been written: it has more to say and waits for the
     /// client to read, so memory stays bounded.
@@ -136,6 +141,7 @@ enum Wait {
     },
     /// A change to the mail store is being made durable.
     Write {
+        ticket: u64,
         tag: Tag,
         command: &'static str,
         started: Instant,
@@ -148,6 +154,20 @@ enum Wait {
 /// Once this much input is held while the session waits, the driver should
 /// stop reading until the wait is over: pipelined input is bounded.
 const PAUSE_INPUT_AT: usize = 64 * 1024;
+
+/// APPENDs of one session that may wait for the disk at the same time. A
+/// client that pipelines its uploads gets them committed together (group
+/// commit) instead of one fsync each.
+const MAX_INFLIGHT_APPENDS: usize = 64;
+
+/// An APPEND waiting for its write; answered in the order they came.
+#[derive(Debug)]
+struct InflightAppend {
+    ticket: u64,
+    tag: Tag,
+    started: Instant,
+    result: Option<Result<MailWriteOk, MailError>>,
+}
 
 pub struct Session {
     cfg: Arc<SessionConfig>,
@@ -162,6 +182,13 @@ pub struct Session {
     mail: MailAccess,
     /// The selected mailbox (RFC 3501 selected state), if any.
     selected: Option<View>,
+    /// Numbers the writes handed to the driver.
+    next_ticket: u64,
+    /// APPENDs waiting for the disk, oldest first.
+    appends: VecDeque<InflightAppend>,
+    /// A command that arrived while APPENDs were in flight; it runs once
+    /// they are all answered, so it sees their messages.
+    deferred: Option<Command>,
 }
 
 impl Session {
@@ -180,6 +207,9 @@ impl Session {
             last_activity: now,
             mail,
             selected: None,
+            next_ticket: 0,
+            appends: VecDeque::new(),
+            deferred: None,
         };
         let caps = s.capabilities();
         s.untagged(StatusKind::Ok, Some(Code::Capability(caps)), "Roost ready.");
@@ -213,6 +243,9 @@ impl Session {
     /// worked on, input piles up in the framer; past a bound, the driver
     /// pauses reading until this turns true again.
     pub fn wants_input(&self) -> bool {
+        if self.deferred.is_some() || self.appends.len() >= MAX_INFLIGHT_APPENDS {
+            return self.framer.buffered() < PAUSE_INPUT_AT;
+        }
         match self.wait {
             Wait::Nothing | Wait::SaslResponse { .. } => true,
             Wait::Auth { .. } | Wait::Tls | Wait::Write { .. } | Wait::Output(_) => {
@@ -288,19 +321,103 @@ impl Session {
     }
 
     /// The write asked for by `Action::Write` finished (durably, if Ok).
-    pub fn write_result(&mut self, result: Result<MailWriteOk, MailError>, now: Instant) {
-        let Wait::Write {
-            tag,
-            command,
-            started,
-            pending,
-        } = std::mem::replace(&mut self.wait, Wait::Nothing)
-        else {
-            tracing::error!("write result without a pending write");
+    pub fn write_result(
+        &mut self,
+        ticket: u64,
+        result: Result<MailWriteOk, MailError>,
+        now: Instant,
+    ) {
+        if matches!(self.wait, Wait::Write { ticket: t, .. } if t == ticket) {
+            if let Wait::Write {
+                tag,
+                command,
+                started,
+                pending,
+                ..
+            } = std::mem::replace(&mut self.wait, Wait::Nothing)
+            {
+                self.finish_write(tag, command, started, now, pending, result);
+            }
+        } else if let Some(a) = self.appends.iter_mut().find(|a| a.ticket == ticket) {
+            a.result = Some(result);
+            self.flush_appends(now);
+        } else {
+            tracing::error!(ticket, "write result for no pending write");
+            return;
+        }
+        self.process(now);
+    }
+
+    /// A new ticket for a write.
+    pub(super) fn ticket(&mut self) -> u64 {
+        self.next_ticket += 1;
+        self.next_ticket
+    }
+
+    /// Sends an APPEND on its way without waiting for it: further APPENDs
+    /// may follow it to the disk in the same commit.
+    fn start_append(&mut self, tag: Tag, now: Instant, op: MailWrite) {
+        let Some(user_id) = self.user_id() else {
             return;
         };
-        self.finish_write(tag, command, started, now, pending, result);
-        self.process(now);
+        let ticket = self.ticket();
+        self.appends.push_back(InflightAppend {
+            ticket,
+            tag,
+            started: now,
+            result: None,
+        });
+        self.actions.push_back(Action::Write {
+            ticket,
+            user_id,
+            op,
+        });
+    }
+
+    /// Answers the finished APPENDs at the front of the queue, in order.
+    fn flush_appends(&mut self, now: Instant) {
+        while self.appends.front().is_some_and(|a| a.result.is_some()) {
+            let Some(InflightAppend {
+                tag,
+                started,
+                result: Some(result),
+                ..
+            }) = self.appends.pop_front()
+            else {
+                break;
+            };
+            match result {
+                Ok(ok) => {
+                    self.sync_view(true, false, &[]);
+                    // RFC 4315 §3: APPEND tells where the message went.
+                    let code = match ok {
+                        MailWriteOk::Appended { uidvalidity, uid } => {
+                            Some(Code::AppendUid { uidvalidity, uid })
+                        }
+                        _ => None,
+                    };
+                    self.tagged(
+                        tag,
+                        "APPEND",
+                        started,
+                        now,
+                        StatusKind::Ok,
+                        code,
+                        "APPEND completed",
+                    );
+                }
+                Err(MailError::NonExistent) => self.tagged(
+                    tag,
+                    "APPEND",
+                    started,
+                    now,
+                    StatusKind::No,
+                    Some(Code::TryCreate),
+                    "Mailbox does not exist.",
+                ),
+                Err(e) => self.mail_error(tag, "APPEND", started, now, &e),
+            }
+        }
     }
 
     /// Everything taken as output before `Action::AwaitDrain` is written.
@@ -334,6 +451,7 @@ impl Session {
     pub fn on_tick(&mut self, now: Instant) {
         if self.state != State::Logout
             && !matches!(self.wait, Wait::Auth { .. } | Wait::Write { .. })
+            && self.appends.is_empty()
             && now >= self.deadline()
         {
             self.bye(None, "Autologout; idle for too long.");
@@ -375,6 +493,14 @@ impl Session {
                 )
             {
                 return;
+            }
+            if !self.appends.is_empty() {
+                if self.deferred.is_some() || self.appends.len() >= MAX_INFLIGHT_APPENDS {
+                    return;
+                }
+            } else if let Some(cmd) = self.deferred.take() {
+                self.dispatch(cmd, now);
+                continue;
             }
             let Some(event) = self.framer.next_event() else {
                 return;
@@ -448,6 +574,15 @@ impl Session {
                 return;
             }
         };
+        if !self.appends.is_empty() && !matches!(cmd.body, CommandBody::Append { .. }) {
+            // Whatever follows a run of APPENDs sees their messages.
+            self.deferred = Some(cmd);
+            return;
+        }
+        self.dispatch(cmd, now);
+    }
+
+    fn dispatch(&mut self, cmd: Command, now: Instant) {
         let Command { tag, body } = cmd;
         let name = body.name();
         if let Some(reason) = self.wrong_state(&body) {

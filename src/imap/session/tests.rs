@@ -399,9 +399,13 @@ impl M {
                         self.now,
                     );
                 }
-                Action::Write { user_id, op } => {
+                Action::Write {
+                    ticket,
+                    user_id,
+                    op,
+                } => {
                     let r = self.rt.block_on(self.mail.write(user_id, op));
-                    self.s.write_result(r, self.now);
+                    self.s.write_result(ticket, r, self.now);
                 }
                 Action::AwaitDrain => self.s.output_drained(self.now),
                 Action::StartTls | Action::Close => {}
@@ -634,5 +638,63 @@ fn large_fetch_is_answered_in_chunks() {
     assert!(
         all.ends_with("n OK NOOP completed\r\n"),
         "the pipelined NOOP follows"
+    );
+}
+
+#[test]
+fn pipelined_appends_wait_for_the_disk_together_and_answer_in_order() {
+    let mut m = M::new();
+    let msg = |i: u32| format!("Subject: {i}\r\n\r\nbody\r\n");
+    let mut input = String::new();
+    for i in 1..=3 {
+        let body = msg(i);
+        input.push_str(&format!(
+            "a{i} APPEND INBOX {{{}+}}\r\n{body}\r\n",
+            body.len()
+        ));
+    }
+    input.push_str("n NOOP\r\n");
+    m.s.feed(input.as_bytes(), m.now);
+    assert_eq!(
+        m.s.take_output(),
+        b"",
+        "nothing is answered before the disk"
+    );
+    let mut writes = Vec::new();
+    while let Some(action) = m.s.next_action() {
+        match action {
+            Action::Write {
+                ticket,
+                user_id,
+                op,
+            } => writes.push((ticket, user_id, op)),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(writes.len(), 3, "all three APPENDs are in flight at once");
+    // The disk answers out of order; the client still hears them in order.
+    let mut results = Vec::new();
+    for (ticket, user_id, op) in writes {
+        results.push((ticket, m.rt.block_on(m.mail.write(user_id, op))));
+    }
+    results.reverse();
+    let mut out = String::new();
+    for (ticket, r) in results {
+        m.s.write_result(ticket, r, m.now);
+        out.push_str(&String::from_utf8_lossy(&m.s.take_output()));
+    }
+    let pos = |needle: &str| {
+        out.find(needle)
+            .unwrap_or_else(|| panic!("{needle} missing: {out}"))
+    };
+    assert!(pos("a1 OK [APPENDUID") < pos("a2 OK [APPENDUID"));
+    assert!(pos("a2 OK [APPENDUID") < pos("a3 OK [APPENDUID"));
+    assert!(
+        pos("a3 OK") < pos("n OK NOOP"),
+        "NOOP runs after the APPENDs: {out}"
+    );
+    assert!(
+        out.contains("[APPENDUID ") && out.contains(" 3] APPEND completed"),
+        "{out}"
     );
 }
