@@ -55,6 +55,8 @@ pub struct Conn {
     span: Span,
     reading_paused: bool,
     timer: Option<SpawnHandle>,
+    /// Resolves once the last write handed to the store writer is queued.
+    write_order: Option<tokio::sync::oneshot::Receiver<()>>,
 }
 
 /// From the pump to the actor.
@@ -125,6 +127,7 @@ impl Conn {
                 span,
                 reading_paused: false,
                 timer: None,
+                write_order: None,
             }
         });
     }
@@ -179,7 +182,25 @@ impl Conn {
                     op,
                 }) => {
                     let mail = self.shared.mail.clone();
-                    let write = async move { mail.write(user_id, op).await };
+                    // Writes are prepared concurrently (an APPEND's MIME
+                    // analysis runs on the blocking pool) but queued with the
+                    // writer strictly in the order the session asked, so a
+                    // pipeline of APPENDs gets its UIDs in order.
+                    let previous = self.write_order.take();
+                    let (queued_tx, queued_rx) = tokio::sync::oneshot::channel::<()>();
+                    self.write_order = Some(queued_rx);
+                    let write = async move {
+                        let prepared = mail.prepare(user_id, op).await;
+                        if let Some(previous) = previous {
+                            let _ = previous.await;
+                        }
+                        let durable = prepared.map(|op| mail.submit(op));
+                        let _ = queued_tx.send(());
+                        match durable {
+                            Ok(durable) => durable.await,
+                            Err(e) => Err(e),
+                        }
+                    };
                     ctx.spawn(write.into_actor(self).map(move |result, act, ctx| {
                         let _g = act.span.clone().entered();
                         act.session.write_result(ticket, result, Instant::now());

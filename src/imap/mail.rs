@@ -209,6 +209,25 @@ impl MailAccess {
 
     /// Carries out a change and returns once it is on disk.
     pub async fn write(&self, user_id: u64, op: MailWrite) -> MailResult<MailWriteOk> {
+        let op = self.prepare(user_id, op).await?;
+        self.submit(op).await
+    }
+
+    /// Queues a prepared change with the writer at once; the returned
+    /// future waits for it to be durable. Changes queued one after another
+    /// are applied in that order.
+    pub fn submit(
+        &self,
+        op: store::WriteOp,
+    ) -> impl std::future::Future<Output = MailResult<MailWriteOk>> + 'static {
+        let queued = self.writer.submit_queued(op);
+        async move { Ok(from_store_result(queued.await?)) }
+    }
+
+    /// Turns a change into the store's operation: looks up names and, for
+    /// APPEND, analyses the message on the blocking pool. Several may run
+    /// at once; only `submit` decides the order.
+    pub async fn prepare(&self, user_id: u64, op: MailWrite) -> MailResult<store::WriteOp> {
         use store::WriteOp as W;
         let mailbox_id = |name: &str| -> MailResult<u64> {
             Ok(self
@@ -277,8 +296,7 @@ impl MailAccess {
             },
             MailWrite::ClaimRecent { mailbox_id } => W::ClaimRecent { mailbox_id },
         };
-        let result = self.writer.submit(op).await?;
-        Ok(from_store_result(result))
+        Ok(op)
     }
 }
 

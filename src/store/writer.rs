@@ -357,6 +357,22 @@ impl Writer {
         rx.await.map_err(|_| StoreError::WriterGone)?
     }
 
+    /// Queues `op` now and returns the wait for its answer. Operations queued
+    /// one after another are applied in that order, whenever their answers
+    /// are awaited; a connection uses this to keep a client's pipelined
+    /// APPENDs in the order they were sent.
+    pub fn submit_queued(
+        &self,
+        op: WriteOp,
+    ) -> impl std::future::Future<Output = Result<WriteResult, StoreError>> + Send + 'static {
+        let (tx, rx) = oneshot::channel();
+        let queued = self.enqueue(op, Reply::Async(tx));
+        async move {
+            queued?;
+            rx.await.map_err(|_| StoreError::WriterGone)?
+        }
+    }
+
     /// `submit` for threads outside an async runtime (the CLI, tests).
     pub fn submit_blocking(&self, op: WriteOp) -> Result<WriteResult, StoreError> {
         let (tx, rx) = mpsc::sync_channel(1);
