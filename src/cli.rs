@@ -379,7 +379,7 @@ mod tests {
         let del = user_cmd(parse(&["roost", "user", "del", "ALICE"]));
         assert_eq!(
             run(&del, &config, "").expect("del"),
-            "deleted user alice (id 1)\n"
+            "deleted user alice (id 1) with 0 mailboxes and 0 messages\n"
         );
         let e = run(&del, &config, "").expect_err("already gone");
         assert!(format!("{e:#}").contains("no such user"), "{e:#}");

@@ -309,6 +309,8 @@ fn to_theirs(c: &Command) -> Option<TCommand<'static>> {
             message: LiteralOrLiteral8::Literal(message.clone().try_into().ok()?),
         },
         B::Check => TBody::Check,
+        // Extensions the comparison leaves out.
+        B::Idle | B::Unselect | B::Namespace => return None,
         B::Close => TBody::Close,
         B::Expunge => TBody::Expunge,
         B::Search {

@@ -24,6 +24,7 @@ use tokio_rustls::server::TlsStream;
 use tracing::Span;
 
 use crate::auth::{AuthOutcome, Authenticator};
+use crate::imap::hub::{Hub, MailboxChanged, Watch};
 use crate::imap::mail::MailAccess;
 use crate::imap::session::{Action, AuthResult, ConnInfo, Session, SessionConfig};
 
@@ -41,6 +42,8 @@ pub struct ConnShared {
     pub tls: TlsAcceptor,
     pub auth: Authenticator,
     pub mail: MailAccess,
+    /// Where a connection says which mailbox it watches for changes.
+    pub hub: Addr<Hub>,
     /// Turns true when the server shuts down: every session says BYE.
     pub shutdown: watch::Receiver<bool>,
     /// Live connections, so shutdown can wait for the BYEs to go out.
@@ -48,6 +51,9 @@ pub struct ConnShared {
 }
 
 pub struct Conn {
+    id: u64,
+    /// The mailbox the hub sends this connection changes of.
+    watching: Option<u64>,
     session: Session,
     io: mpsc::UnboundedSender<IoCmd>,
     shared: Arc<ConnShared>,
@@ -120,6 +126,8 @@ impl Conn {
                 ctx.address(),
             ));
             Conn {
+                id,
+                watching: None,
                 session,
                 io: tx,
                 shared,
@@ -207,6 +215,14 @@ impl Conn {
                         act.drive(ctx);
                     }));
                 }
+                Some(Action::Background { user_id, op }) => {
+                    let mail = self.shared.mail.clone();
+                    actix_rt::spawn(async move {
+                        if let Err(e) = mail.write(user_id, op).await {
+                            tracing::warn!(error = %e, "background store write failed");
+                        }
+                    });
+                }
                 Some(Action::AwaitDrain) => {
                     let _ = self.io.send(IoCmd::Drain);
                 }
@@ -214,6 +230,15 @@ impl Conn {
                     let _ = self.io.send(IoCmd::Close);
                 }
             }
+        }
+        let selected = self.session.selected_mailbox();
+        if selected != self.watching {
+            self.watching = selected;
+            self.shared.hub.do_send(Watch {
+                conn_id: self.id,
+                mailbox_id: selected,
+                recipient: ctx.address().recipient(),
+            });
         }
         let want = self.session.wants_input();
         if want == self.reading_paused {
@@ -267,10 +292,31 @@ impl Actor for Conn {
         self.drive(ctx);
     }
 
+    fn stopping(&mut self, ctx: &mut Context<Self>) -> Running {
+        if self.watching.take().is_some() {
+            self.shared.hub.do_send(Watch {
+                conn_id: self.id,
+                mailbox_id: None,
+                recipient: ctx.address().recipient(),
+            });
+        }
+        Running::Stop
+    }
+
     fn stopped(&mut self, _ctx: &mut Context<Self>) {
         let _g = self.span.clone().entered();
         tracing::info!("disconnected");
         self.shared.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Handler<MailboxChanged> for Conn {
+    type Result = ();
+
+    fn handle(&mut self, _msg: MailboxChanged, ctx: &mut Context<Self>) {
+        let _g = self.span.clone().entered();
+        self.session.mailbox_changed();
+        self.drive(ctx);
     }
 }
 

@@ -168,16 +168,68 @@ pub enum MailWriteOk {
 
 pub type MailResult<T> = Result<T, MailError>;
 
+/// Called with the ids of mailboxes whose change is now durable.
+pub type ChangeNotifier = std::sync::Arc<dyn Fn(Vec<u64>) + Send + Sync>;
+
+/// Which UIDs of each mailbox are still \Recent for the next session to
+/// take them (RFC 3501 §2.3.2): UIDs at or above the floor. One process
+/// serves IMAP, so this in-memory floor is the authority while it runs and a
+/// claim is one lock, not a disk write; the store keeps a copy (advanced by
+/// `ClaimRecent` in the background) for the next start.
+#[derive(Default)]
+struct RecentFloors(std::sync::Mutex<std::collections::HashMap<u64, u32>>);
+
 /// The store as the IMAP side uses it. Cheap to clone.
 #[derive(Clone)]
 pub struct MailAccess {
     store: Store,
     writer: store::Writer,
+    notify: Option<ChangeNotifier>,
+    recent: std::sync::Arc<RecentFloors>,
 }
 
 impl MailAccess {
     pub fn new(store: Store, writer: store::Writer) -> MailAccess {
-        MailAccess { store, writer }
+        MailAccess {
+            store,
+            writer,
+            notify: None,
+            recent: Default::default(),
+        }
+    }
+
+    /// Takes, for the calling session, the \Recent UIDs of a mailbox below
+    /// `until` that no session has taken yet. `stored_floor` is the store's
+    /// copy, used the first time the mailbox is seen.
+    pub fn claim_recent(
+        &self,
+        mailbox_id: u64,
+        stored_floor: u32,
+        until: u32,
+    ) -> std::ops::Range<u32> {
+        let mut floors = self.recent.0.lock().unwrap_or_else(|e| e.into_inner());
+        let floor = floors.entry(mailbox_id).or_insert(stored_floor);
+        let from = (*floor).max(stored_floor);
+        let to = until.max(from);
+        *floor = to;
+        from..to
+    }
+
+    /// UIDs at or above this are \Recent and not yet taken.
+    pub fn recent_floor(&self, mailbox_id: u64, stored_floor: u32) -> u32 {
+        let floors = self.recent.0.lock().unwrap_or_else(|e| e.into_inner());
+        floors
+            .get(&mailbox_id)
+            .copied()
+            .unwrap_or(stored_floor)
+            .max(stored_floor)
+    }
+
+    /// Tells `notify` about every mailbox a write changed, after the
+    /// change is durable (IDLE sessions wake on it).
+    pub fn with_notifier(mut self, notify: ChangeNotifier) -> MailAccess {
+        self.notify = Some(notify);
+        self
     }
 
     /// Runs `f` inside one read transaction: a consistent snapshot that
@@ -220,8 +272,27 @@ impl MailAccess {
         &self,
         op: store::WriteOp,
     ) -> impl std::future::Future<Output = MailResult<MailWriteOk>> + 'static {
+        let mut changed: Vec<u64> = match &op {
+            store::WriteOp::Append { mailbox_id, .. }
+            | store::WriteOp::StoreFlags { mailbox_id, .. }
+            | store::WriteOp::Expunge { mailbox_id, .. } => vec![*mailbox_id],
+            store::WriteOp::Copy { to_mailbox, .. } => vec![*to_mailbox],
+            _ => Vec::new(),
+        };
+        let notify = self.notify.clone();
         let queued = self.writer.submit_queued(op);
-        async move { Ok(from_store_result(queued.await?)) }
+        async move {
+            let result = queued.await?;
+            if let store::WriteResult::Deleted { mailbox_id, .. } = &result {
+                changed.push(*mailbox_id);
+            }
+            if let Some(notify) = notify
+                && !changed.is_empty()
+            {
+                notify(changed);
+            }
+            Ok(from_store_result(result))
+        }
     }
 
     /// Turns a change into the store's operation: looks up names and, for

@@ -4,6 +4,7 @@
 
 pub mod conn;
 pub mod fetch;
+pub mod hub;
 pub mod mail;
 pub mod proto;
 pub mod search;

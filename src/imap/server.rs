@@ -17,9 +17,11 @@ use super::conn::{Conn, ConnShared};
 use super::session::SessionConfig;
 use crate::auth::Authenticator;
 use crate::config::Config;
+use crate::imap::hub::{Changed, Hub};
 use crate::imap::mail::MailAccess;
 use crate::store::Store;
 use crate::tls;
+use actix::Actor as _;
 
 /// How long shutdown waits for sessions to say BYE before exiting anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -31,7 +33,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
     let tls = tls::server_config(&config).context("setting up TLS")?;
     let writer = store.start_writer().context("starting the store writer")?;
-    let mail = MailAccess::new(store.clone(), writer);
+    let hub = Hub::default().start();
+    let notify_hub = hub.clone();
+    let mail = MailAccess::new(store.clone(), writer).with_notifier(std::sync::Arc::new(
+        move |mailbox_ids| notify_hub.do_send(Changed { mailbox_ids }),
+    ));
     let auth =
         Authenticator::new(store.clone(), config.auth).context("setting up authentication")?;
 
@@ -64,6 +70,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             tls: TlsAcceptor::from(tls.clone()),
             auth: auth.clone(),
             mail: mail.clone(),
+            hub: hub.clone(),
             shutdown: shutdown_rx.clone(),
             live: live.clone(),
         });

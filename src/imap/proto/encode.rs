@@ -250,6 +250,14 @@ fn write_data(out: &mut Vec<u8>, d: &Data) {
             out.extend_from_slice(b"ID ");
             write_id_params(out, params.as_deref());
         }
+        Data::Namespace { prefix, delimiter } => {
+            out.extend_from_slice(b"NAMESPACE ((");
+            write_string(out, prefix.as_bytes());
+            out.push(b' ');
+            let mut d = [0u8; 4];
+            write_string(out, delimiter.encode_utf8(&mut d).as_bytes());
+            out.extend_from_slice(b")) NIL NIL");
+        }
     }
 }
 
@@ -642,6 +650,9 @@ pub fn encode_command(out: &mut Vec<u8>, c: &Command) {
             write_literal(out, message);
         }
         CommandBody::Check => out.extend_from_slice(b"CHECK"),
+        CommandBody::Idle => out.extend_from_slice(b"IDLE"),
+        CommandBody::Unselect => out.extend_from_slice(b"UNSELECT"),
+        CommandBody::Namespace => out.extend_from_slice(b"NAMESPACE"),
         CommandBody::Close => out.extend_from_slice(b"CLOSE"),
         CommandBody::Expunge => out.extend_from_slice(b"EXPUNGE"),
         CommandBody::Search {

@@ -143,6 +143,12 @@ pub enum Data {
         items: Vec<MessageDataItem>,
     },
     Id(Option<Vec<(String, Option<String>)>>),
+    /// RFC 2342 §5: one personal namespace (prefix, delimiter); no other
+    /// users' or shared ones.
+    Namespace {
+        prefix: String,
+        delimiter: char,
+    },
 }
 
 /// `msg-att` items of a FETCH response (RFC 3501 §7.4.2).

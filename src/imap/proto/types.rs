@@ -288,6 +288,12 @@ pub enum CommandBody {
         mailbox: Mailbox,
         uid: bool,
     },
+    /// RFC 2177: wait for changes until the client sends `DONE`.
+    Idle,
+    /// RFC 3691: leave the selected mailbox without expunging.
+    Unselect,
+    /// RFC 2342: the personal, other users' and shared namespaces.
+    Namespace,
     /// RFC 4315 §2.1: `UID EXPUNGE sequence-set` removes only the
     /// \Deleted messages whose UIDs are in the set.
     UidExpunge {
@@ -332,6 +338,9 @@ impl CommandBody {
             CommandBody::Copy { uid: false, .. } => "COPY",
             CommandBody::Copy { uid: true, .. } => "UID COPY",
             CommandBody::UidExpunge { .. } => "UID EXPUNGE",
+            CommandBody::Idle => "IDLE",
+            CommandBody::Unselect => "UNSELECT",
+            CommandBody::Namespace => "NAMESPACE",
             CommandBody::Id { .. } => "ID",
         }
     }

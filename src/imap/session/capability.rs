@@ -32,7 +32,7 @@ pub fn capabilities(ctx: CapabilityContext) -> Vec<String> {
     caps.extend(["SASL-IR", "LITERAL+", "ID"]);
     if ctx.authenticated {
         // Mail extensions matter once there is mail to act on.
-        caps.push("UIDPLUS");
+        caps.extend(["UIDPLUS", "IDLE", "NAMESPACE", "UNSELECT", "CHILDREN"]);
     }
     caps.into_iter().map(String::from).collect()
 }
@@ -79,7 +79,7 @@ mod tests {
     fn after_login() {
         assert_eq!(
             caps(true, true, true, true),
-            "IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS"
+            "IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN"
         );
     }
 }

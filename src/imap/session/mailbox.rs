@@ -149,34 +149,33 @@ impl Session {
             mailbox: mb,
             first_unseen,
         };
-        if read_only || info.mailbox.recent_floor >= info.mailbox.uidnext {
+        let mailbox = &info.mailbox;
+        let recent = if read_only {
             // EXAMINE looks at \Recent without taking it (RFC 3501 §6.3.2).
-            if read_only {
-                for &uid in view
-                    .uids()
-                    .to_vec()
-                    .iter()
-                    .filter(|&&u| u >= info.mailbox.recent_floor)
-                {
-                    view.mark_recent(uid);
-                }
-            }
-            self.finish_select(tag, command, now, now, view, info);
+            self.mail.recent_floor(mailbox.id, mailbox.recent_floor)..u32::MAX
         } else {
-            let op = MailWrite::ClaimRecent {
-                mailbox_id: info.mailbox.id,
-            };
-            self.start_write(
-                tag,
-                command,
-                now,
-                op,
-                Pending::Select {
-                    view,
-                    info: Box::new(info),
-                },
-            );
+            let taken = self
+                .mail
+                .claim_recent(mailbox.id, mailbox.recent_floor, mailbox.uidnext);
+            if !taken.is_empty()
+                && let Some(user_id) = self.user_id()
+            {
+                // Keep the store's copy of the floor for the next start.
+                self.actions.push_back(Action::Background {
+                    user_id,
+                    op: MailWrite::ClaimRecent {
+                        mailbox_id: mailbox.id,
+                    },
+                });
+            }
+            taken
+        };
+        for uid in view.uids().to_vec() {
+            if recent.contains(&uid) {
+                view.mark_recent(uid);
+            }
         }
+        self.finish_select(tag, command, now, now, view, info);
     }
 
     pub(super) fn finish_select(
@@ -383,10 +382,8 @@ impl Session {
                 return Ok(None);
             };
             let recent = if items.contains(&StatusItem::Recent) {
-                r.messages(mb.id)?
-                    .iter()
-                    .filter(|m| m.uid >= mb.recent_floor)
-                    .count() as u32
+                let floor = self.mail.recent_floor(mb.id, mb.recent_floor);
+                r.messages(mb.id)?.iter().filter(|m| m.uid >= floor).count() as u32
             } else {
                 0
             };
@@ -481,13 +478,7 @@ impl Session {
         let ok = match result {
             Ok(ok) => ok,
             Err(e) => {
-                if let Pending::Select { .. } = pending {
-                    // Could not take \Recent: select anyway, without it.
-                }
                 return match pending {
-                    Pending::Select { view, info } => {
-                        self.finish_select(tag, command, started, now, view, *info)
-                    }
                     _ => {
                         let e = if command == "COPY" || command == "UID COPY" {
                             if e == MailError::NonExistent {
@@ -529,19 +520,6 @@ impl Session {
                     code,
                     &format!("{command} completed"),
                 )
-            }
-            Pending::Select { mut view, info } => {
-                if let MailWriteOk::Recent { from, to } = ok {
-                    for &uid in view
-                        .uids()
-                        .to_vec()
-                        .iter()
-                        .filter(|&&u| u >= from && u < to)
-                    {
-                        view.mark_recent(uid);
-                    }
-                }
-                self.finish_select(tag, command, started, now, view, *info)
             }
             Pending::Selected(p) => self.finish_selected_write(tag, command, started, now, p, ok),
         }

@@ -35,7 +35,6 @@ use crate::imap::proto::response::{Code, Continue, Data, Response, StatusKind, S
 use crate::imap::proto::types::{Command, CommandBody, InitialResponse, Secret, Tag};
 
 use capability::{CapabilityContext, capabilities};
-use mailbox::SelectInfo;
 use sasl::decode_plain;
 use selected::SelectedPending;
 use view::View;
@@ -79,6 +78,9 @@ pub enum Action {
         user_id: u64,
         op: MailWrite,
     },
+    /// Carry out this change without reporting back: bookkeeping whose
+    /// result no command waits for (the store's copy of the \Recent floor).
+    Background { user_id: u64, op: MailWrite },
     /// Tell the session (`output_drained`) once everything taken as output
     /// so far has been written: it has more to say and waits for the
     /// client to read, so memory stays bounded.
@@ -113,11 +115,6 @@ enum State {
 enum Pending {
     /// Answer OK (after reporting any updates).
     Done,
-    /// SELECT took the \Recent messages; now answer.
-    Select {
-        view: View,
-        info: Box<SelectInfo>,
-    },
     Selected(SelectedPending),
 }
 
@@ -146,6 +143,12 @@ enum Wait {
         command: &'static str,
         started: Instant,
         pending: Pending,
+    },
+    /// IDLE (RFC 2177): changes are reported as they happen until the
+    /// client's `DONE` line.
+    Idle {
+        tag: Tag,
+        started: Instant,
     },
     /// A long answer waits for its last chunk to be written.
     Output(Box<selected::FetchJob>),
@@ -247,7 +250,7 @@ impl Session {
             return self.framer.buffered() < PAUSE_INPUT_AT;
         }
         match self.wait {
-            Wait::Nothing | Wait::SaslResponse { .. } => true,
+            Wait::Nothing | Wait::SaslResponse { .. } | Wait::Idle { .. } => true,
             Wait::Auth { .. } | Wait::Tls | Wait::Write { .. } | Wait::Output(_) => {
                 self.framer.buffered() < PAUSE_INPUT_AT
             }
@@ -318,6 +321,61 @@ impl Session {
             ),
         }
         self.process(now);
+    }
+
+    /// The mailbox this session has selected, which the driver watches for
+    /// changes (`mailbox_changed`).
+    pub fn selected_mailbox(&self) -> Option<u64> {
+        self.selected.as_ref().map(|v| v.mailbox_id)
+    }
+
+    /// Another session (or a delivery) changed the selected mailbox. An
+    /// idling session reports it at once (RFC 2177); otherwise the change
+    /// is reported at the next command, as usual.
+    pub fn mailbox_changed(&mut self) {
+        if matches!(self.wait, Wait::Idle { .. }) {
+            self.sync_view(true, false, &[]);
+        }
+    }
+
+    /// IDLE (RFC 2177): a continuation, then updates as they happen.
+    fn idle(&mut self, tag: Tag, now: Instant) {
+        self.respond(&Response::Continue(Continue::Text {
+            code: None,
+            text: "idling".into(),
+        }));
+        // The only thing the client may send now is `DONE`: a plain line.
+        self.framer.set_auth_mode(true);
+        self.wait = Wait::Idle { tag, started: now };
+        self.sync_view(true, false, &[]);
+    }
+
+    fn idle_line(&mut self, line: &[u8], now: Instant) {
+        self.framer.set_auth_mode(false);
+        let Wait::Idle { tag, started } = std::mem::replace(&mut self.wait, Wait::Nothing) else {
+            return;
+        };
+        if line.trim_ascii().eq_ignore_ascii_case(b"DONE") {
+            self.tagged(
+                tag,
+                "IDLE",
+                started,
+                now,
+                StatusKind::Ok,
+                None,
+                "IDLE terminated",
+            )
+        } else {
+            self.tagged(
+                tag,
+                "IDLE",
+                started,
+                now,
+                StatusKind::Bad,
+                None,
+                "Expected DONE.",
+            )
+        }
     }
 
     /// The write asked for by `Action::Write` finished (durably, if Ok).
@@ -513,7 +571,13 @@ impl Session {
                         text: "Ready for literal data".into(),
                     }))
                 }
-                FrameEvent::AuthLine(line) => self.sasl_response(&line, now),
+                FrameEvent::AuthLine(line) => {
+                    if matches!(self.wait, Wait::Idle { .. }) {
+                        self.idle_line(&line, now)
+                    } else {
+                        self.sasl_response(&line, now)
+                    }
+                }
                 FrameEvent::Refused { tag, error } => self.refused(tag, error, now),
                 FrameEvent::Fatal { error, .. } => {
                     tracing::info!(error = %error, "closing: input cannot be resynchronised");
@@ -527,9 +591,10 @@ impl Session {
     }
 
     fn refused(&mut self, tag: Option<Tag>, error: FrameError, now: Instant) {
-        // A line refused in the middle of an AUTHENTICATE exchange ends it.
+        // A line refused in the middle of an AUTHENTICATE exchange or an
+        // IDLE ends it.
         let tag = match std::mem::replace(&mut self.wait, Wait::Nothing) {
-            Wait::SaslResponse { tag, .. } => {
+            Wait::SaslResponse { tag, .. } | Wait::Idle { tag, .. } => {
                 self.framer.set_auth_mode(false);
                 Some(tag)
             }
@@ -733,6 +798,35 @@ impl Session {
                 uid,
             } => self.copy(tag, &sequence_set, mailbox, uid, now),
             CommandBody::UidExpunge { sequence_set } => self.uid_expunge(tag, &sequence_set, now),
+            CommandBody::Idle => self.idle(tag, now),
+            CommandBody::Unselect => {
+                // RFC 3691: like CLOSE, without the expunge.
+                self.selected = None;
+                self.tagged(
+                    tag,
+                    name,
+                    now,
+                    now,
+                    StatusKind::Ok,
+                    None,
+                    "UNSELECT completed",
+                )
+            }
+            CommandBody::Namespace => {
+                self.respond(&Response::Data(Data::Namespace {
+                    prefix: String::new(),
+                    delimiter: '/',
+                }));
+                self.tagged(
+                    tag,
+                    name,
+                    now,
+                    now,
+                    StatusKind::Ok,
+                    None,
+                    "NAMESPACE completed",
+                )
+            }
         }
     }
 
@@ -753,7 +847,8 @@ impl Session {
             | Fetch { .. }
             | Store { .. }
             | Copy { .. }
-            | UidExpunge { .. } => {
+            | UidExpunge { .. }
+            | Unselect => {
                 if !authenticated {
                     Some("Log in first.")
                 } else if self.selected.is_none() {

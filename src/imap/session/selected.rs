@@ -482,6 +482,19 @@ impl Session {
         let Some(view) = self.selected.as_ref() else {
             return;
         };
+        // A sequence number the client was never told of is as much an
+        // error in SEARCH as in FETCH (RFC 3501 §9, seq-number).
+        if !sequence_keys_valid(criteria, view) {
+            return self.tagged(
+                tag,
+                command,
+                now,
+                now,
+                StatusKind::Bad,
+                Some(Code::ClientBug),
+                "Invalid message sequence number.",
+            );
+        }
         let ctx = SearchContext {
             max_seq: view.exists(),
             max_uid: view.last_uid(),
@@ -665,15 +678,21 @@ impl Session {
                 return Ok(None);
             };
             if mb.highest_modseq == since {
-                return Ok(Some((mb.highest_modseq, Vec::new(), Vec::new())));
+                return Ok(Some((
+                    mb.highest_modseq,
+                    mb.recent_floor,
+                    Vec::new(),
+                    Vec::new(),
+                )));
             }
             Ok(Some((
                 mb.highest_modseq,
+                mb.recent_floor,
                 r.expunged_since(mailbox_id, since)?,
                 r.changed_since(mailbox_id, since)?,
             )))
         });
-        let (modseq, expunged, changed) = match snapshot {
+        let (modseq, stored_floor, expunged, changed) = match snapshot {
             Ok(Some(s)) => s,
             Ok(None) => {
                 // The mailbox was deleted under this session (RFC 2180 §3):
@@ -696,32 +715,48 @@ impl Session {
                 return;
             }
         };
-        let mut held_back = false;
+        if !allow_expunge && expunged.iter().any(|&uid| view.seq_of(uid).is_some()) {
+            // An EXPUNGE may not be sent now (RFC 3501 §7.4.1): report
+            // nothing, so the numbering the client knows stays whole, and
+            // tell it all at the next point where EXPUNGE is allowed.
+            return;
+        }
         for uid in expunged {
-            if view.seq_of(uid).is_none() {
-                continue;
+            if let Some(seq) = view.remove(uid) {
+                crate::imap::proto::encode::encode_response(
+                    &mut self.out,
+                    &Response::Data(Data::Expunge(seq)),
+                );
             }
-            if allow_expunge {
-                if let Some(seq) = view.remove(uid) {
-                    crate::imap::proto::encode::encode_response(
-                        &mut self.out,
-                        &Response::Data(Data::Expunge(seq)),
-                    );
-                }
+        }
+        let new: Vec<u32> = changed
+            .iter()
+            .map(|m| m.uid)
+            .filter(|&uid| uid > last_uid)
+            .collect();
+        if let Some(&highest) = new.last() {
+            // RFC 3501 §2.3.2: a message that arrives while the mailbox is
+            // selected is \Recent in the first session told of it, and in
+            // no other; a read-only session sees it without taking it.
+            let recent = if view.read_only {
+                self.mail.recent_floor(mailbox_id, stored_floor)..u32::MAX
             } else {
-                held_back = true;
+                self.mail
+                    .claim_recent(mailbox_id, stored_floor, highest.saturating_add(1))
+            };
+            for &uid in &new {
+                view.push(uid);
+                if recent.contains(&uid) {
+                    view.mark_recent(uid);
+                }
             }
-        }
-        let before = view.exists();
-        for m in changed.iter().filter(|m| m.uid > last_uid) {
-            if m.uid > view.last_uid() {
-                view.push(m.uid);
-            }
-        }
-        if view.exists() != before {
             crate::imap::proto::encode::encode_response(
                 &mut self.out,
                 &Response::Data(Data::Exists(view.exists())),
+            );
+            crate::imap::proto::encode::encode_response(
+                &mut self.out,
+                &Response::Data(Data::Recent(view.recent_count())),
             );
         }
         for m in changed
@@ -742,9 +777,7 @@ impl Session {
                 );
             }
         }
-        if !held_back {
-            view.modseq = modseq;
-        }
+        view.modseq = modseq;
     }
 }
 
@@ -762,4 +795,16 @@ fn flag_items(flags: Vec<Flag>, recent: bool, uid: Option<u32>) -> Vec<MessageDa
         items.push(MessageDataItem::Uid(u));
     }
     items
+}
+
+/// Whether every message-sequence-number set inside a SEARCH key names
+/// only messages the view has (UID sets may name any UID).
+fn sequence_keys_valid(key: &SearchKey, view: &super::view::View) -> bool {
+    match key {
+        SearchKey::SequenceSet(set) => view.resolve(set, false).is_ok(),
+        SearchKey::Not(k) => sequence_keys_valid(k, view),
+        SearchKey::Or(a, b) => sequence_keys_valid(a, view) && sequence_keys_valid(b, view),
+        SearchKey::And(keys) => keys.iter().all(|k| sequence_keys_valid(k, view)),
+        _ => true,
+    }
 }

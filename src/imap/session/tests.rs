@@ -80,7 +80,7 @@ impl T {
         );
         let out = self.out();
         assert!(
-            out.starts_with("a OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS]"),
+            out.starts_with("a OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN]"),
             "{out}"
         );
     }
@@ -408,6 +408,11 @@ impl M {
                     self.s.write_result(ticket, r, self.now);
                 }
                 Action::AwaitDrain => self.s.output_drained(self.now),
+                Action::Background { user_id, op } => {
+                    self.rt
+                        .block_on(self.mail.write(user_id, op))
+                        .expect("background write");
+                }
                 Action::StartTls | Action::Close => {}
             }
             out.push_str(&String::from_utf8_lossy(&self.s.take_output()));

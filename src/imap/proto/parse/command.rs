@@ -61,6 +61,10 @@ pub(crate) fn command_body<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, Comman
         b"APPEND" => append(i, lim)?,
         // §6.4: selected
         b"CHECK" => (i, CommandBody::Check),
+        // RFC 2177, RFC 3691, RFC 2342
+        b"IDLE" => (i, CommandBody::Idle),
+        b"UNSELECT" => (i, CommandBody::Unselect),
+        b"NAMESPACE" => (i, CommandBody::Namespace),
         b"CLOSE" => (i, CommandBody::Close),
         b"EXPUNGE" => (i, CommandBody::Expunge),
         b"SEARCH" => search(i, lim, false)?,
@@ -710,7 +714,6 @@ mod tests {
             b"a UID NOOP\r\n",
             b"a NOOPX\r\n",
             b"a NOOP.X\r\n",
-            b"a IDLE\r\n",
         ] {
             let e = error(input);
             assert_eq!(
