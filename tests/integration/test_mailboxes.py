@@ -669,3 +669,26 @@ def test_selected_state_commands_need_a_selection(account):
     for cmd in ["FETCH 1 FLAGS", "STORE 1 +FLAGS (\\Seen)", "SEARCH ALL", "EXPUNGE", "CLOSE", "COPY 1 INBOX", "UID FETCH 1 FLAGS"]:
         r = R.run(c, cmd)
         assert r.kind == "BAD", (cmd, r)
+
+
+def test_create_over_noselect_name_makes_it_selectable(account):
+    c = account.login()
+    R.ok(c, "CREATE foo/bar")
+    R.ok(c, "DELETE foo")
+    R.ok(c, "CREATE foo")
+    assert names(c, "", "foo") == {"foo": {"\\HasChildren"}}
+    R.ok(c, "SELECT foo")
+
+
+def test_rename_inbox_while_selected_elsewhere(account):
+    """Sessions with INBOX selected see its messages leave as EXPUNGEs."""
+    c = account.login()
+    for i in range(2):
+        assert R.append(c, "INBOX", msg(i)).kind == "OK"
+    other = account.login()
+    R.ok(other, "SELECT INBOX")
+    R.ok(c, "RENAME INBOX moved")
+    r = R.ok(other, "NOOP")
+    assert r.untagged == [b"* 1 EXPUNGE\r\n", b"* 1 EXPUNGE\r\n"], r
+    assert R.append(c, "INBOX", MSG).kind == "OK"
+    assert R.ok(other, "NOOP").numbers("EXISTS") == [1]

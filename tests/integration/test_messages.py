@@ -607,3 +607,24 @@ def test_search_sequence_past_exists_is_bad(searchbox):
     c, _ = searchbox
     r = R.run(c, "SEARCH 6")
     assert r.kind == "BAD", r
+
+
+def test_empty_mailbox_star(account):
+    """RFC 3501 §9: `*` in an empty mailbox is a sequence number past the
+    end (BAD); as a UID it is just a set that names nothing."""
+    c = account.login()
+    R.ok(c, "SELECT INBOX")
+    for cmd in ["FETCH * FLAGS", "FETCH 1:* FLAGS", "STORE * +FLAGS (\\Seen)", "COPY * INBOX"]:
+        r = R.run(c, cmd)
+        assert r.kind == "BAD", (cmd, r)
+    for cmd in ["UID FETCH * FLAGS", "UID FETCH 1:* FLAGS", "UID STORE 1:* +FLAGS (\\Seen)"]:
+        r = R.run(c, cmd)
+        assert r.kind == "OK" and r.untagged == [], (cmd, r)
+
+
+def test_partial_fetch_syntax(account):
+    c, _ = selected(account, "INBOX", [MULTI])
+    assert R.run(c, "FETCH 1 BODY.PEEK[]<0.0>").kind == "BAD"
+    assert R.run(c, "FETCH 1 BODY.PEEK[]<5>").kind == "BAD"
+    f = one(c, "FETCH 1 BODY.PEEK[TEXT]<2.7>")
+    assert f["BODY[TEXT]<2>"] == TEXT[2:9]
