@@ -11,9 +11,11 @@ as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# Debian packages the integration tests run (curl is a real IMAP client).
+# Debian packages the integration tests run (curl and mbsync are real IMAP
+# clients; mbsync comes in the isync package).
 apt_needed=()
 command -v curl >/dev/null 2>&1 || apt_needed+=(curl)
+command -v mbsync >/dev/null 2>&1 || apt_needed+=(isync)
 if [ "${#apt_needed[@]}" -gt 0 ]; then
     echo "installing: ${apt_needed[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -285,3 +285,44 @@ def pytest_sessionfinish(session, exitstatus):
     # Never leave a server behind, whatever happened.
     for srv in list(_live):
         srv.stop()
+
+
+# -- fresh accounts ----------------------------------------------------------
+
+_account_seq = [0]
+
+
+class Account:
+    """A user of its own on a running server, so tests that create
+    mailboxes and messages never see each other's."""
+
+    def __init__(self, srv: Server, name: str, password: str):
+        self.server = srv
+        self.name = name
+        self.password = password
+        self.conns: list[ImapConn] = []
+
+    def login(self) -> ImapConn:
+        c = self.server.login(self.name, self.password)
+        self.conns.append(c)
+        return c
+
+    def close(self) -> None:
+        for c in self.conns:
+            c.close()
+
+
+def new_account(srv: Server, prefix: str = "user") -> Account:
+    _account_seq[0] += 1
+    name = f"{prefix}{os.getpid()}x{_account_seq[0]}"
+    password = f"pw-{name}"
+    srv.add_user(name, password)
+    return Account(srv, name, password)
+
+
+@pytest.fixture
+def account(server) -> Account:
+    """A new user on the shared server; its connections close at the end."""
+    acct = new_account(server)
+    yield acct
+    acct.close()
