@@ -181,12 +181,6 @@ def test_recent_goes_to_exactly_one_session(account):
     assert R.ok(b, "SEARCH RECENT").untagged == [b"* SEARCH\r\n"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a message that arrives while sessions have the mailbox selected is \\Recent in none of them: "
-    "after `* 3 EXISTS` at NOOP, `FETCH 3 FLAGS` shows no \\Recent in either session and a later "
-    "SELECT by a third session still reports `* 1 RECENT` (RFC 3501 §2.3.2: the first session notified gets it)",
-)
 def test_recent_for_message_arriving_while_selected(account):
     a, b, _ = two_sessions(account, 2, "live")
     other = account.login()
