@@ -477,47 +477,31 @@ impl Session {
     ) {
         let ok = match result {
             Ok(ok) => ok,
-            Err(e) => {
-                return match pending {
-                    _ => {
-                        let e = if command == "COPY" || command == "UID COPY" {
-                            if e == MailError::NonExistent {
-                                return self.tagged(
-                                    tag,
-                                    command,
-                                    started,
-                                    now,
-                                    StatusKind::No,
-                                    Some(Code::TryCreate),
-                                    "Mailbox does not exist.",
-                                );
-                            }
-                            e
-                        } else {
-                            e
-                        };
-                        self.mail_error(tag, command, started, now, &e)
-                    }
-                };
+            // RFC 3501 §6.4.7: a COPY to a mailbox that does not exist says
+            // TRYCREATE, so the client knows to create it first.
+            Err(MailError::NonExistent) if command.ends_with("COPY") => {
+                return self.tagged(
+                    tag,
+                    command,
+                    started,
+                    now,
+                    StatusKind::No,
+                    Some(Code::TryCreate),
+                    "Mailbox does not exist.",
+                );
             }
+            Err(e) => return self.mail_error(tag, command, started, now, &e),
         };
         match pending {
             Pending::Done => {
                 self.sync_view(true, false, &[]);
-                // RFC 4315 §3: APPEND tells where the message went.
-                let code = match ok {
-                    MailWriteOk::Appended { uidvalidity, uid } => {
-                        Some(Code::AppendUid { uidvalidity, uid })
-                    }
-                    _ => None,
-                };
                 self.tagged(
                     tag,
                     command,
                     started,
                     now,
                     StatusKind::Ok,
-                    code,
+                    None,
                     &format!("{command} completed"),
                 )
             }
@@ -526,7 +510,7 @@ impl Session {
     }
 }
 
-/// What SELECT read before taking \Recent.
+/// What SELECT read of the mailbox, for its untagged responses.
 #[derive(Debug)]
 pub(super) struct SelectInfo {
     pub mailbox: MailboxSummary,
