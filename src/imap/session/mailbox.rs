@@ -355,15 +355,7 @@ impl Session {
             };
             self.respond(&Response::Data(data));
         }
-        self.tagged(
-            tag,
-            command,
-            now,
-            now,
-            StatusKind::Ok,
-            None,
-            &format!("{command} completed"),
-        );
+        self.completed(tag, command, now, now);
     }
 
     /// STATUS (RFC 3501 §6.3.10).
@@ -495,15 +487,7 @@ impl Session {
         match pending {
             Pending::Done => {
                 self.sync_view(true, false, &[]);
-                self.tagged(
-                    tag,
-                    command,
-                    started,
-                    now,
-                    StatusKind::Ok,
-                    None,
-                    &format!("{command} completed"),
-                )
+                self.completed(tag, command, started, now)
             }
             Pending::Selected(p) => self.finish_selected_write(tag, command, started, now, p, ok),
         }

@@ -994,6 +994,12 @@ impl Session {
         )));
     }
 
+    /// `tag OK <command> completed`, logged.
+    fn completed(&mut self, tag: Tag, command: &str, started: Instant, now: Instant) {
+        let text = format!("{command} completed");
+        self.tagged(tag, command, started, now, StatusKind::Ok, None, &text);
+    }
+
     /// Writes a tagged completion and logs the command's outcome.
     #[allow(clippy::too_many_arguments)]
     fn tagged(

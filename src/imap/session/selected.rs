@@ -107,15 +107,7 @@ impl Session {
 
     pub(super) fn check(&mut self, tag: Tag, command: &'static str, now: Instant) {
         self.sync_view(true, false, &[]);
-        self.tagged(
-            tag,
-            command,
-            now,
-            now,
-            StatusKind::Ok,
-            None,
-            &format!("{command} completed"),
-        );
+        self.completed(tag, command, now, now);
     }
 
     pub(super) fn close(&mut self, tag: Tag, now: Instant) {
@@ -339,15 +331,7 @@ impl Session {
                 "Some of the requested messages no longer exist.",
             )
         } else {
-            self.tagged(
-                tag,
-                command,
-                started,
-                now,
-                StatusKind::Ok,
-                None,
-                &format!("{command} completed"),
-            )
+            self.completed(tag, command, started, now)
         }
     }
 
@@ -374,15 +358,7 @@ impl Session {
         };
         if targets.is_empty() {
             self.sync_view(uid, uid, &[]);
-            return self.tagged(
-                tag,
-                command,
-                now,
-                now,
-                StatusKind::Ok,
-                None,
-                &format!("{command} completed"),
-            );
+            return self.completed(tag, command, now, now);
         }
         let op = MailWrite::StoreFlags {
             mailbox_id: view.mailbox_id,
@@ -419,15 +395,7 @@ impl Session {
             return;
         };
         if targets.is_empty() {
-            return self.tagged(
-                tag,
-                command,
-                now,
-                now,
-                StatusKind::Ok,
-                None,
-                &format!("{command} completed"),
-            );
+            return self.completed(tag, command, now, now);
         }
         let op = MailWrite::Copy {
             from_mailbox: view.mailbox_id,
@@ -520,15 +488,7 @@ impl Session {
             Ok(hits) => {
                 self.respond(&Response::Data(Data::Search(hits)));
                 self.sync_view(uid, uid, &[]);
-                self.tagged(
-                    tag,
-                    command,
-                    now,
-                    now,
-                    StatusKind::Ok,
-                    None,
-                    &format!("{command} completed"),
-                )
+                self.completed(tag, command, now, now)
             }
             Err(e) => self.mail_error(tag, command, now, now, &e),
         }
@@ -560,15 +520,7 @@ impl Session {
             }
             SelectedPending::Expunge => {
                 self.sync_view(true, false, &[]);
-                self.tagged(
-                    tag,
-                    command,
-                    started,
-                    now,
-                    StatusKind::Ok,
-                    None,
-                    &format!("{command} completed"),
-                )
+                self.completed(tag, command, started, now)
             }
             SelectedPending::Copy => {
                 self.sync_view(true, false, &[]);
@@ -626,15 +578,7 @@ impl Session {
                     targets.iter().map(|t| t.1).collect()
                 };
                 self.sync_view(uid, uid, &skip);
-                self.tagged(
-                    tag,
-                    command,
-                    started,
-                    now,
-                    StatusKind::Ok,
-                    None,
-                    &format!("{command} completed"),
-                )
+                self.completed(tag, command, started, now)
             }
         }
     }
