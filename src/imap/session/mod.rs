@@ -278,48 +278,30 @@ impl Session {
             tracing::error!("auth result without a pending authentication");
             return;
         };
-        match result {
+        let (kind, code, text) = match result {
             AuthResult::Success { username, user_id } => {
                 self.state = State::Authenticated { username, user_id };
                 let caps = self.capabilities();
-                self.tagged(
-                    tag,
-                    command,
-                    started,
-                    now,
-                    StatusKind::Ok,
-                    Some(Code::Capability(caps)),
-                    "Logged in",
-                );
+                (StatusKind::Ok, Code::Capability(caps), "Logged in")
             }
-            AuthResult::Failed => self.tagged(
-                tag,
-                command,
-                started,
-                now,
+            // The same answer whether the user exists or not: no oracle.
+            AuthResult::Failed => (
                 StatusKind::No,
-                Some(Code::AuthenticationFailed),
+                Code::AuthenticationFailed,
                 "Authentication failed.",
             ),
-            AuthResult::Throttled => self.tagged(
-                tag,
-                command,
-                started,
-                now,
+            AuthResult::Throttled => (
                 StatusKind::No,
-                Some(Code::Unavailable),
+                Code::Unavailable,
                 "Too many failed attempts; try again later.",
             ),
-            AuthResult::Unavailable => self.tagged(
-                tag,
-                command,
-                started,
-                now,
+            AuthResult::Unavailable => (
                 StatusKind::No,
-                Some(Code::Unavailable),
+                Code::Unavailable,
                 "Authentication is temporarily unavailable.",
             ),
-        }
+        };
+        self.tagged(tag, command, started, now, kind, Some(code), text);
         self.process(now);
     }
 
