@@ -15,6 +15,7 @@
 
 pub mod limiter;
 pub mod password;
+mod pool;
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -54,6 +55,9 @@ struct Inner {
     /// Verified against when the user does not exist, so that costs what a
     /// real check costs.
     dummy_hash: String,
+    /// Where hashes are checked: a few threads, so a burst of logins cannot
+    /// hold unbounded memory.
+    hashing: pool::HashPool,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -92,6 +96,8 @@ impl Authenticator {
                 config,
                 limiter: Mutex::new(FailureLimiter::new(&config, capacity)),
                 dummy_hash,
+                hashing: pool::HashPool::new(pool::HashPool::default_threads())
+                    .map_err(|e| PasswordError::Threads(e.to_string()))?,
             }),
         })
     }
@@ -125,8 +131,12 @@ impl Authenticator {
         }
 
         let inner = Arc::clone(&self.inner);
-        let checked =
-            tokio::task::spawn_blocking(move || check(&inner, name.as_deref(), password)).await;
+        let pool_inner = Arc::clone(&inner);
+        let checked = pool_inner
+            .hashing
+            .run(move || check(&inner, name.as_deref(), password))
+            .await
+            .ok_or(());
 
         match checked {
             Ok(Ok(Check::Match { user_id, username })) => {
@@ -145,8 +155,8 @@ impl Authenticator {
                 tracing::error!(user = %counter_key, %error, "cannot check a login");
                 AuthOutcome::Unavailable
             }
-            Err(error) => {
-                tracing::error!(user = %counter_key, %error, "login check did not finish");
+            Err(()) => {
+                tracing::error!(user = %counter_key, "login check did not finish");
                 AuthOutcome::Unavailable
             }
         }

@@ -33,8 +33,11 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long one write may wait for a client that does not read before the
 /// connection is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(300);
-/// Bytes read from the socket at a time.
-const READ_CHUNK: usize = 16 * 1024;
+/// The read buffer starts small, so thousands of idle connections cost
+/// little, and doubles up to `READ_BUF_MAX` while reads keep filling it (a
+/// client uploading a large message).
+const READ_BUF_MIN: usize = 4 * 1024;
+const READ_BUF_MAX: usize = 64 * 1024;
 
 /// What every connection on a listener shares.
 pub struct ConnShared {
@@ -413,7 +416,7 @@ async fn pump(
         },
         None => Stream::Plain(tcp),
     };
-    let mut buf = vec![0u8; READ_CHUNK];
+    let mut buf = vec![0u8; READ_BUF_MIN];
     let mut paused = false;
     loop {
         tokio::select! {
@@ -453,7 +456,12 @@ async fn pump(
             },
             read = stream.read(&mut buf), if !paused => match read {
                 Ok(0) | Err(_) => break,
-                Ok(n) => conn.do_send(IoEvent::Data(buf[..n].to_vec())),
+                Ok(n) => {
+                    conn.do_send(IoEvent::Data(buf[..n].to_vec()));
+                    if n == buf.len() && buf.len() < READ_BUF_MAX {
+                        buf.resize(buf.len() * 2, 0);
+                    }
+                }
             },
         }
     }
