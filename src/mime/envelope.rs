@@ -242,17 +242,16 @@ pub(crate) fn parse_address_list(value: &[u8]) -> Vec<Addr> {
                     adl = Some(concat(&inner[..colon]));
                     inner = &inner[colon + 1..];
                 }
-                if inner.is_empty() && name.is_none() {
-                    // "<>": the null return path names no one.
-                } else {
-                    let (mailbox, host) = addr_spec(inner);
-                    out.push(Addr::Mailbox {
-                        name,
-                        adl,
-                        mailbox,
-                        host,
-                    });
-                }
+                // "<>" is a null path only in Return-Path (RFC 5322 §3.6.7);
+                // in an address list it is a mailbox missing both parts, and
+                // stays in the list as such, like "Name <>".
+                let (mailbox, host) = addr_spec(inner);
+                out.push(Addr::Mailbox {
+                    name,
+                    adl,
+                    mailbox,
+                    host,
+                });
                 // Skip anything up to the next separator.
                 while i < toks.len() && !matches!(toks[i].0, Tok::Special(b',' | b';')) {
                     i += 1;
@@ -376,7 +375,16 @@ mod tests {
             vec![mb(None, "joe", "MISSING_DOMAIN")]
         );
         assert_eq!(parse_address_list(b""), vec![]);
-        assert_eq!(parse_address_list(b",,<>"), vec![]);
+        // Empty list members are obsolete syntax and name no one (RFC 5322
+        // §4.4); "<>" is a malformed mailbox, kept as a placeholder.
+        assert_eq!(parse_address_list(b",,"), vec![]);
+        assert_eq!(
+            parse_address_list(b",,<>, Name <>"),
+            vec![
+                mb(None, "MISSING_MAILBOX", "MISSING_DOMAIN"),
+                mb(Some("Name"), "MISSING_MAILBOX", "MISSING_DOMAIN")
+            ]
+        );
         assert_eq!(
             parse_address_list(b"Name <a@b"),
             vec![mb(Some("Name"), "a", "b")]

@@ -31,6 +31,9 @@
 //!   what `section` returns; a store that wants CRLF sizes for bare-LF
 //!   messages must convert the message before calling `analyze`.
 //!
+//! Where we still differ from Dovecot on the corpus, and why, is in
+//! `tests/mime-corpus/DOVECOT.md`; `tests::dovecot` keeps the rest equal.
+//!
 //! Limits: entities nested deeper than `MAX_DEPTH`, and entities beyond the
 //! first `MAX_PARTS`, are not descended into: they stay one opaque part.
 

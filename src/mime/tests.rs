@@ -532,3 +532,5 @@ mod fuzz {
         }
     }
 }
+
+mod dovecot;
