@@ -640,28 +640,12 @@ impl Session {
             CommandBody::Capability => {
                 let caps = self.capabilities();
                 self.respond(&Response::Data(Data::Capability(caps)));
-                self.tagged(
-                    tag,
-                    name,
-                    now,
-                    now,
-                    StatusKind::Ok,
-                    None,
-                    "CAPABILITY completed",
-                );
+                self.completed(tag, name, now, now);
             }
             CommandBody::Noop => self.check(tag, name, now),
             CommandBody::Logout => {
                 self.untagged(StatusKind::Bye, None, "Logging out.");
-                self.tagged(
-                    tag,
-                    name,
-                    now,
-                    now,
-                    StatusKind::Ok,
-                    None,
-                    "LOGOUT completed",
-                );
+                self.completed(tag, name, now, now);
                 self.state = State::Logout;
                 self.actions.push_back(Action::Close);
             }
@@ -677,7 +661,7 @@ impl Session {
                     ("name".into(), Some("Roost".into())),
                     ("version".into(), Some(env!("CARGO_PKG_VERSION").into())),
                 ]))));
-                self.tagged(tag, name, now, now, StatusKind::Ok, None, "ID completed");
+                self.completed(tag, name, now, now);
             }
             CommandBody::StartTls => {
                 if self.tls_active {
@@ -784,30 +768,14 @@ impl Session {
             CommandBody::Unselect => {
                 // RFC 3691: like CLOSE, without the expunge.
                 self.selected = None;
-                self.tagged(
-                    tag,
-                    name,
-                    now,
-                    now,
-                    StatusKind::Ok,
-                    None,
-                    "UNSELECT completed",
-                )
+                self.completed(tag, name, now, now)
             }
             CommandBody::Namespace => {
                 self.respond(&Response::Data(Data::Namespace {
                     prefix: String::new(),
                     delimiter: '/',
                 }));
-                self.tagged(
-                    tag,
-                    name,
-                    now,
-                    now,
-                    StatusKind::Ok,
-                    None,
-                    "NAMESPACE completed",
-                )
+                self.completed(tag, name, now, now)
             }
         }
     }
