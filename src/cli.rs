@@ -364,6 +364,19 @@ mod tests {
         assert!(verify_password(b"hunter2", &alice.password_hash).expect("verify"));
         let bob = store.get_user("bob").expect("get").expect("exists");
         assert!(verify_password(b"pw", &bob.password_hash).expect("verify"));
+        // `user add` gives the user INBOX and the special-use mailboxes.
+        let r = store.read().expect("read");
+        let names: Vec<String> = r
+            .mailboxes(bob.id)
+            .expect("mailboxes")
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
+        assert_eq!(
+            names,
+            ["Archive", "Drafts", "INBOX", "Junk", "Sent", "Trash"]
+        );
+        drop(r);
 
         let passwd = user_cmd(parse(&[
             "roost",
@@ -379,7 +392,7 @@ mod tests {
         let del = user_cmd(parse(&["roost", "user", "del", "ALICE"]));
         assert_eq!(
             run(&del, &config, "").expect("del"),
-            "deleted user alice (id 1) with 0 mailboxes and 0 messages\n"
+            "deleted user alice (id 1) with 6 mailboxes and 0 messages\n"
         );
         let e = run(&del, &config, "").expect_err("already gone");
         assert!(format!("{e:#}").contains("no such user"), "{e:#}");

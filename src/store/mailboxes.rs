@@ -335,8 +335,10 @@ impl Tables {
         }
         self.clear_mailbox(wtxn, old.id)?;
         if has_inferiors {
+            // A name that holds no messages serves no special use.
             let placeholder = MailboxInfo {
                 noselect: true,
+                special_use: SpecialUse::empty(),
                 messages: 0,
                 unseen: 0,
                 deleted: 0,

@@ -163,7 +163,7 @@ use heed::{CommitOrAbort, Database, Env, EnvOpenOptions, RoTxn, RwTxn, WithoutTl
 pub use mailboxes::normalize_mailbox_name;
 pub use read::Reader;
 pub use records::{BodyMeta, Flags, MailboxInfo, MessageInfo, SpecialUse};
-pub use users::{UserRecord, normalize_user_name};
+pub use users::{DEFAULT_MAILBOXES, UserRecord, normalize_user_name};
 pub use writer::{
     Appended, Copied, Expunged, FlagUpdate, NewMessage, StoreMode, Stored, WriteOp, WriteResult,
     Writer,

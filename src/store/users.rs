@@ -2,7 +2,21 @@
 
 use chrono::{DateTime, Utc};
 
+use super::records::SpecialUse;
 use super::{DB_META, DB_USERS, KEY_NEXT_USER_ID, Store, StoreError, decode_u64};
+
+/// The mailboxes a new user starts with, all subscribed: INBOX (RFC 3501
+/// §5.1) and one of each special use (RFC 6154) that is not virtual, so
+/// that clients find where drafts, sent mail, trash, junk and archives go
+/// without asking the user.
+pub const DEFAULT_MAILBOXES: [(&str, SpecialUse); 6] = [
+    ("INBOX", SpecialUse::empty()),
+    ("Drafts", SpecialUse::DRAFTS),
+    ("Sent", SpecialUse::SENT),
+    ("Trash", SpecialUse::TRASH),
+    ("Junk", SpecialUse::JUNK),
+    ("Archive", SpecialUse::ARCHIVE),
+];
 
 /// One user as stored. `Debug` leaves out the password hash: it is not the
 /// password, but it would let anyone who reads a log try to crack it.
@@ -143,8 +157,14 @@ pub(super) fn decode_record(name: &str, bytes: &[u8]) -> Result<UserRecord, Stor
 }
 
 impl Store {
-    /// Adds a user with a fresh id. Fails with `UserExists` if the
-    /// (normalised) name is taken.
+    /// Adds a user with a fresh id and the `DEFAULT_MAILBOXES`, subscribed,
+    /// in the same transaction: a user never exists without them. Fails
+    /// with `UserExists` if the (normalised) name is taken.
+    ///
+    /// This is the one write of mail tables outside the writer thread: it
+    /// is part of creating the user, whose rows nothing else can touch
+    /// before the commit, and LMDB orders it with the writer's
+    /// transactions.
     pub fn create_user(&self, name: &str, password_hash: &str) -> Result<UserRecord, StoreError> {
         let name = normalize_user_name(name)?;
         check_hash(password_hash)?;
@@ -180,6 +200,12 @@ impl Store {
         inner
             .users
             .put(&mut wtxn, &name, &encode_record(id, created, password_hash))?;
+        for (mailbox, special_use) in DEFAULT_MAILBOXES {
+            inner
+                .tables
+                .create_mailbox(&mut wtxn, id, mailbox, special_use)?;
+            inner.tables.subscribe(&mut wtxn, id, mailbox)?;
+        }
         wtxn.commit()?;
         Ok(UserRecord {
             id,
@@ -335,6 +361,34 @@ mod tests {
         let shown = format!("{rec:?}");
         assert!(!shown.contains("argon2"), "{shown}");
         assert!(shown.contains("REDACTED"), "{shown}");
+    }
+
+    #[test]
+    fn a_new_user_has_the_default_mailboxes_subscribed() {
+        let dir = TempDir::new("store-defaults");
+        let store = Store::open(dir.path()).expect("open");
+        let a = store.create_user("ann", HASH).expect("create");
+        let r = store.read().expect("read");
+        let got: Vec<(String, SpecialUse, bool)> = r
+            .mailboxes(a.id)
+            .expect("mailboxes")
+            .into_iter()
+            .map(|m| (m.name, m.special_use, m.noselect))
+            .collect();
+        let mut expected: Vec<(String, SpecialUse, bool)> = DEFAULT_MAILBOXES
+            .iter()
+            .map(|(n, u)| (n.to_string(), *u, false))
+            .collect();
+        expected.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(got, expected);
+        let mut names: Vec<String> = expected.into_iter().map(|(n, _, _)| n).collect();
+        names.sort();
+        assert_eq!(r.subscriptions(a.id).expect("subscriptions"), names);
+        drop(r);
+        // A refused user leaves no mailboxes behind: one transaction.
+        assert!(store.create_user("ANN", HASH).is_err());
+        let r = store.read().expect("read");
+        assert!(r.mailboxes(a.id + 1).expect("mailboxes").is_empty());
     }
 
     #[test]
