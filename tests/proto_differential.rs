@@ -266,7 +266,10 @@ fn to_theirs(c: &Command) -> Option<TCommand<'static>> {
         B::Examine { mailbox } => TBody::Examine {
             mailbox: mailbox_to(mailbox)?,
         },
-        B::Create { mailbox } => TBody::Create {
+        B::Create {
+            mailbox,
+            special_use,
+        } if special_use.is_empty() => TBody::Create {
             mailbox: mailbox_to(mailbox)?,
         },
         B::Delete { mailbox } => TBody::Delete {
@@ -311,6 +314,7 @@ fn to_theirs(c: &Command) -> Option<TCommand<'static>> {
         B::Check => TBody::Check,
         // Extensions the comparison leaves out.
         B::Idle | B::Unselect | B::Namespace => return None,
+        B::Create { .. } | B::ListExtended { .. } => return None,
         B::Close => TBody::Close,
         B::Expunge => TBody::Expunge,
         B::Search {
@@ -624,6 +628,7 @@ fn from_theirs(c: &TCommand) -> Mapped<Command> {
         },
         TBody::Create { mailbox } => B::Create {
             mailbox: mailbox_from(mailbox)?,
+            special_use: Vec::new(),
         },
         TBody::Delete { mailbox } => B::Delete {
             mailbox: mailbox_from(mailbox)?,

@@ -12,7 +12,7 @@ use std::num::NonZeroU32;
 use chrono::{DateTime, FixedOffset, TimeZone};
 
 use crate::imap::fetch::MessageFacts;
-use crate::imap::proto::types::{Flag, FlagFetch, StoreKind};
+use crate::imap::proto::types::{Flag, FlagFetch, StoreKind, UseAttr};
 use crate::mime;
 use crate::store::{self, Store, StoreError};
 
@@ -31,6 +31,8 @@ pub struct MailboxSummary {
     pub recent_floor: u32,
     /// Keywords in use in the mailbox, for FLAGS and PERMANENTFLAGS.
     pub keywords: Vec<String>,
+    /// Its special uses (RFC 6154), for LIST.
+    pub special_use: Vec<UseAttr>,
 }
 
 /// One message's flags and MODSEQ.
@@ -99,6 +101,8 @@ impl From<StoreError> for MailError {
 pub enum MailWrite {
     Create {
         name: String,
+        /// Special uses the new mailbox gets (RFC 6154 CREATE USE).
+        special_use: Vec<UseAttr>,
     },
     Delete {
         name: String,
@@ -250,6 +254,7 @@ impl MailAccess {
                 user_id,
                 MailWrite::Create {
                     name: "INBOX".into(),
+                    special_use: Vec::new(),
                 },
             )
             .await
@@ -307,10 +312,10 @@ impl MailAccess {
                 .id)
         };
         let op = match op {
-            MailWrite::Create { name } => W::CreateMailbox {
+            MailWrite::Create { name, special_use } => W::CreateMailbox {
                 user_id,
                 name,
-                special_use: store::SpecialUse::empty(),
+                special_use: to_special_use(&special_use)?,
             },
             MailWrite::Delete { name } => W::DeleteMailbox { user_id, name },
             MailWrite::Rename { from, to } => W::RenameMailbox { user_id, from, to },
@@ -499,7 +504,36 @@ fn summary(m: store::MailboxInfo) -> MailboxSummary {
         unseen: m.unseen,
         recent_floor: m.recent_floor,
         keywords: m.keywords,
+        special_use: SPECIAL_USES
+            .iter()
+            .filter(|(bit, _)| m.special_use.contains(*bit))
+            .map(|(_, attr)| attr.clone())
+            .collect(),
     }
+}
+
+/// The special uses the store can keep, in the order LIST shows them.
+const SPECIAL_USES: [(store::SpecialUse, UseAttr); 7] = [
+    (store::SpecialUse::ALL, UseAttr::All),
+    (store::SpecialUse::ARCHIVE, UseAttr::Archive),
+    (store::SpecialUse::DRAFTS, UseAttr::Drafts),
+    (store::SpecialUse::FLAGGED, UseAttr::Flagged),
+    (store::SpecialUse::JUNK, UseAttr::Junk),
+    (store::SpecialUse::SENT, UseAttr::Sent),
+    (store::SpecialUse::TRASH, UseAttr::Trash),
+];
+
+/// The store's bits for `attrs`; an extension attribute has none.
+fn to_special_use(attrs: &[UseAttr]) -> MailResult<store::SpecialUse> {
+    let mut bits = store::SpecialUse::empty();
+    for attr in attrs {
+        let (bit, _) = SPECIAL_USES
+            .iter()
+            .find(|(_, a)| a == attr)
+            .ok_or_else(|| MailError::Invalid(format!("{} is not supported.", attr.name())))?;
+        bits = bits | *bit;
+    }
+    Ok(bits)
 }
 
 fn message_summary(m: &store::MessageInfo) -> MessageSummary {

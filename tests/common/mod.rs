@@ -18,8 +18,9 @@ use proptest::sample::select;
 
 use roost::imap::proto::encode::encode_command;
 use roost::imap::proto::types::{
-    Command, CommandBody, FetchAttr, FetchItems, Flag, InitialResponse, Mailbox, SearchKey, Secret,
-    Section, SectionText, SeqOrUid, SeqRange, SequenceSet, StatusItem, StoreKind, Tag,
+    Command, CommandBody, FetchAttr, FetchItems, Flag, InitialResponse, ListReturn, ListSelect,
+    Mailbox, SearchKey, Secret, Section, SectionText, SeqOrUid, SeqRange, SequenceSet, StatusItem,
+    StoreKind, Tag, UseAttr,
 };
 
 /// `ATOM-CHAR`: CHAR (0x01–0x7f) except atom-specials (`(`, `)`, `{`, SP,
@@ -346,6 +347,52 @@ fn status_item() -> impl Strategy<Value = StatusItem> {
     ])
 }
 
+/// A special use for CREATE (RFC 6154), known or not.
+fn use_attr() -> impl Strategy<Value = UseAttr> {
+    prop_oneof![
+        4 => select(vec!["All", "archive", "DRAFTS", "Flagged", "junk", "Sent", "tRaSh"])
+            .prop_map(UseAttr::from_atom),
+        1 => "X[a-zA-Z0-9-]{0,6}".prop_map(UseAttr::Extension),
+    ]
+}
+
+/// LIST selection options the grammar allows: RECURSIVEMATCH only with
+/// SUBSCRIBED (RFC 5258 §6).
+fn list_select() -> impl Strategy<Value = ListSelect> {
+    (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+        |(subscribed, remote, recursive, special_use)| ListSelect {
+            subscribed,
+            remote,
+            recursive_match: recursive && subscribed,
+            special_use,
+        },
+    )
+}
+
+/// LIST return options; STATUS items are unique, as the parser makes them.
+fn list_return() -> impl Strategy<Value = ListReturn> {
+    (
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        proptest::option::of(vec(status_item(), 1..6)),
+    )
+        .prop_map(|(subscribed, children, special_use, status)| ListReturn {
+            subscribed,
+            children,
+            special_use,
+            status: status.map(|items| {
+                let mut unique = Vec::new();
+                for item in items {
+                    if !unique.contains(&item) {
+                        unique.push(item);
+                    }
+                }
+                unique
+            }),
+        })
+}
+
 /// An APPEND message: any bytes, NUL and bare CR/LF included, sometimes
 /// larger than a quoted string could be.
 fn message() -> impl Strategy<Value = Vec<u8>> {
@@ -382,7 +429,10 @@ pub fn command_body() -> impl Strategy<Value = CommandBody> {
         }),
         mailbox().prop_map(|mailbox| B::Select { mailbox }),
         mailbox().prop_map(|mailbox| B::Examine { mailbox }),
-        mailbox().prop_map(|mailbox| B::Create { mailbox }),
+        (mailbox(), vec(use_attr(), 0..3)).prop_map(|(mailbox, special_use)| B::Create {
+            mailbox,
+            special_use
+        }),
         mailbox().prop_map(|mailbox| B::Delete { mailbox }),
         (mailbox(), mailbox()).prop_map(|(from, to)| B::Rename { from, to }),
         mailbox().prop_map(|mailbox| B::Subscribe { mailbox }),
@@ -391,6 +441,18 @@ pub fn command_body() -> impl Strategy<Value = CommandBody> {
             .prop_map(|(reference, pattern)| B::List { reference, pattern }),
         (mailbox_name(), list_pattern())
             .prop_map(|(reference, pattern)| B::Lsub { reference, pattern }),
+        (
+            list_select(),
+            mailbox_name(),
+            vec(list_pattern(), 1..4),
+            list_return()
+        )
+            .prop_map(|(select, reference, patterns, returns)| B::ListExtended {
+                select,
+                reference,
+                patterns,
+                returns
+            }),
         (mailbox(), vec(status_item(), 1..6))
             .prop_map(|(mailbox, items)| B::Status { mailbox, items }),
         (

@@ -31,8 +31,8 @@ use super::mutf7;
 use super::response::{Code, Continue, Data, MessageDataItem, Response, StatusKind};
 use super::types::{
     Command, CommandBody, FetchAttr, FetchItems, Flag, FlagFetch, FlagPerm, InitialResponse,
-    Mailbox, SearchKey, Section, SectionText, SeqOrUid, SequenceSet, StatusItem, StoreKind,
-    is_astring_char, is_atom_char, is_list_char,
+    ListReturn, ListSelect, Mailbox, SearchKey, Section, SectionText, SeqOrUid, SequenceSet,
+    StatusItem, StoreKind, is_astring_char, is_atom_char, is_list_char,
 };
 
 /// Longest string written as a quoted string; longer ones are literals,
@@ -155,6 +155,7 @@ fn write_code(out: &mut Vec<u8>, code: &Code) {
         Code::AlreadyExists => "ALREADYEXISTS",
         Code::NonExistent => "NONEXISTENT",
         Code::TooBig => "TOOBIG",
+        Code::UseAttr => "USEATTR",
         Code::AppendUid { uidvalidity, uid } => {
             out.extend_from_slice(format!("APPENDUID {uidvalidity} {uid}").as_bytes());
             return;
@@ -211,7 +212,15 @@ fn write_data(out: &mut Vec<u8>, d: &Data) {
             attributes,
             delimiter,
             name,
-        } => write_mailbox_list(out, "LIST", attributes, *delimiter, name),
+            child_info,
+        } => {
+            write_mailbox_list(out, "LIST", attributes, *delimiter, name);
+            if *child_info {
+                // `mbox-list-extended` (RFC 5258 §6); the option is always
+                // quoted there.
+                out.extend_from_slice(b" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+            }
+        }
         Data::Lsub {
             attributes,
             delimiter,
@@ -607,7 +616,19 @@ pub fn encode_command(out: &mut Vec<u8>, c: &Command) {
         }
         CommandBody::Select { mailbox } => write_command_mailbox(out, "SELECT", mailbox),
         CommandBody::Examine { mailbox } => write_command_mailbox(out, "EXAMINE", mailbox),
-        CommandBody::Create { mailbox } => write_command_mailbox(out, "CREATE", mailbox),
+        CommandBody::Create {
+            mailbox,
+            special_use,
+        } => {
+            write_command_mailbox(out, "CREATE", mailbox);
+            if !special_use.is_empty() {
+                out.extend_from_slice(b" (USE (");
+                write_list(out, special_use, |out, u| {
+                    out.extend_from_slice(u.name().as_bytes())
+                });
+                out.extend_from_slice(b"))");
+            }
+        }
         CommandBody::Delete { mailbox } => write_command_mailbox(out, "DELETE", mailbox),
         CommandBody::Subscribe { mailbox } => write_command_mailbox(out, "SUBSCRIBE", mailbox),
         CommandBody::Unsubscribe { mailbox } => write_command_mailbox(out, "UNSUBSCRIBE", mailbox),
@@ -619,6 +640,12 @@ pub fn encode_command(out: &mut Vec<u8>, c: &Command) {
         CommandBody::List { reference, pattern } => {
             write_list_command(out, "LIST", reference, pattern)
         }
+        CommandBody::ListExtended {
+            select,
+            reference,
+            patterns,
+            returns,
+        } => write_list_extended(out, select, reference, patterns, returns),
         CommandBody::Lsub { reference, pattern } => {
             write_list_command(out, "LSUB", reference, pattern)
         }
@@ -770,13 +797,63 @@ fn write_list_command(out: &mut Vec<u8>, keyword: &str, reference: &str, pattern
     out.push(b' ');
     write_astring(out, wire_name(reference).as_bytes());
     out.push(b' ');
-    // `list-mailbox = 1*list-char / string`
+    write_list_mailbox(out, pattern);
+}
+
+/// `list-mailbox = 1*list-char / string`
+fn write_list_mailbox(out: &mut Vec<u8>, pattern: &str) {
     let pattern = wire_name(pattern);
     if is_bare(pattern.as_bytes(), is_list_char) {
         out.extend_from_slice(pattern.as_bytes());
     } else {
         write_string(out, pattern.as_bytes());
     }
+}
+
+/// `list = "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat
+/// [SP list-return-opts]` (RFC 5258 §6), in its one canonical form: every
+/// part present, the patterns in parentheses.
+fn write_list_extended(
+    out: &mut Vec<u8>,
+    select: &ListSelect,
+    reference: &str,
+    patterns: &[String],
+    returns: &ListReturn,
+) {
+    let mut opts: Vec<&str> = Vec::new();
+    for (on, name) in [
+        (select.subscribed, "SUBSCRIBED"),
+        (select.remote, "REMOTE"),
+        (select.recursive_match, "RECURSIVEMATCH"),
+        (select.special_use, "SPECIAL-USE"),
+    ] {
+        if on {
+            opts.push(name);
+        }
+    }
+    out.extend_from_slice(b"LIST (");
+    out.extend_from_slice(opts.join(" ").as_bytes());
+    out.extend_from_slice(b") ");
+    write_astring(out, wire_name(reference).as_bytes());
+    out.extend_from_slice(b" (");
+    write_list(out, patterns, |out, p| write_list_mailbox(out, p));
+    out.extend_from_slice(b") RETURN (");
+    let mut opts: Vec<String> = Vec::new();
+    for (on, name) in [
+        (returns.subscribed, "SUBSCRIBED"),
+        (returns.children, "CHILDREN"),
+        (returns.special_use, "SPECIAL-USE"),
+    ] {
+        if on {
+            opts.push(name.to_string());
+        }
+    }
+    if let Some(items) = &returns.status {
+        let items: Vec<&str> = items.iter().map(|i| status_item(*i)).collect();
+        opts.push(format!("STATUS ({})", items.join(" ")));
+    }
+    out.extend_from_slice(opts.join(" ").as_bytes());
+    out.push(b')');
 }
 
 /// `sequence-set`. An empty set (which the types rule out) is written as
@@ -942,7 +1019,7 @@ mod tests {
     use super::*;
     use crate::imap::proto::frame::{FrameEvent, FrameLimits, Framer};
     use crate::imap::proto::response::StatusResponse;
-    use crate::imap::proto::types::{Secret, SeqRange, Tag};
+    use crate::imap::proto::types::{Secret, SeqRange, Tag, UseAttr};
 
     fn nz(n: u32) -> NonZeroU32 {
         NonZeroU32::new(n).expect("test numbers are not 0")
@@ -956,14 +1033,32 @@ mod tests {
     fn response(r: Response) -> String {
         let mut out = Vec::new();
         encode_response(&mut out, &r);
-        if !matches!(r, Response::Data(Data::Id(_))) {
+        // imap-codec knows neither ID responses nor LIST-EXTENDED data.
+        if !matches!(
+            r,
+            Response::Data(
+                Data::Id(_)
+                    | Data::List {
+                        child_info: true,
+                        ..
+                    }
+            )
+        ) {
             assert_oracle_accepts_response(&out);
         }
         String::from_utf8(out).expect("ASCII test output")
     }
 
     fn command(body: CommandBody) -> Vec<u8> {
-        let is_id = matches!(body, CommandBody::Id { .. } | CommandBody::StartTls);
+        // Nor ID, STARTTLS (left out of its build), LIST-EXTENDED or
+        // CREATE-SPECIAL-USE commands.
+        let is_id = match &body {
+            CommandBody::Id { .. } | CommandBody::StartTls | CommandBody::ListExtended { .. } => {
+                true
+            }
+            CommandBody::Create { special_use, .. } => !special_use.is_empty(),
+            _ => false,
+        };
         let mut out = Vec::new();
         encode_command(
             &mut out,
@@ -1179,6 +1274,7 @@ mod tests {
             (Code::AlreadyExists, "ALREADYEXISTS"),
             (Code::NonExistent, "NONEXISTENT"),
             (Code::TooBig, "TOOBIG"),
+            (Code::UseAttr, "USEATTR"),
         ];
         for (code, wire) in cases {
             assert_eq!(
@@ -1220,6 +1316,7 @@ mod tests {
             attributes: vec!["\\Noselect".into(), "\\HasChildren".into()],
             delimiter,
             name: name.into(),
+            child_info: false,
         };
         let cases = [
             (
@@ -1257,6 +1354,16 @@ mod tests {
                     name: "Lists/rust".into(),
                 },
                 "* LSUB () \"/\" Lists/rust\r\n",
+            ),
+            (
+                // RFC 5258 §5 example 8, A2.
+                Data::List {
+                    attributes: vec!["\\NonExistent".into()],
+                    delimiter: Some('/'),
+                    name: "Foo".into(),
+                    child_info: true,
+                },
+                "* LIST (\\NonExistent) \"/\" Foo (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n",
             ),
             (
                 Data::Status {
@@ -1656,8 +1763,18 @@ mod tests {
                 b"A1 EXAMINE Sent\r\n",
             ),
             (
-                CommandBody::Create { mailbox: mb("a b") },
+                CommandBody::Create {
+                    mailbox: mb("a b"),
+                    special_use: vec![],
+                },
                 b"A1 CREATE \"a b\"\r\n",
+            ),
+            (
+                CommandBody::Create {
+                    mailbox: mb("MySpecial"),
+                    special_use: vec![UseAttr::Drafts, UseAttr::Extension("Xy".into())],
+                },
+                b"A1 CREATE MySpecial (USE (\\Drafts \\Xy))\r\n",
             ),
             (
                 CommandBody::Delete { mailbox: mb("NIL") },
@@ -1698,6 +1815,34 @@ mod tests {
                     pattern: "x y*".into(),
                 },
                 b"A1 LIST \"a b\" \"x y*\"\r\n",
+            ),
+            (
+                CommandBody::ListExtended {
+                    select: ListSelect::default(),
+                    reference: "".into(),
+                    patterns: vec!["".into()],
+                    returns: ListReturn::default(),
+                },
+                b"A1 LIST () \"\" (\"\") RETURN ()\r\n",
+            ),
+            (
+                CommandBody::ListExtended {
+                    select: ListSelect {
+                        subscribed: true,
+                        remote: true,
+                        recursive_match: true,
+                        special_use: true,
+                    },
+                    reference: "a".into(),
+                    patterns: vec!["INBOX".into(), "x y/%".into()],
+                    returns: ListReturn {
+                        subscribed: true,
+                        children: true,
+                        special_use: true,
+                        status: Some(vec![StatusItem::Messages, StatusItem::Unseen]),
+                    },
+                },
+                b"A1 LIST (SUBSCRIBED REMOTE RECURSIVEMATCH SPECIAL-USE) a (INBOX \"x y/%\") RETURN (SUBSCRIBED CHILDREN SPECIAL-USE STATUS (MESSAGES UNSEEN))\r\n",
             ),
             (
                 CommandBody::Status {

@@ -100,6 +100,8 @@ pub enum Code {
     NonExistent,
     /// RFC 7889 / RFC 4469: the message is larger than the server accepts.
     TooBig,
+    /// RFC 6154 §3: CREATE failed because of a special-use attribute.
+    UseAttr,
     /// RFC 4315 §3: the UIDVALIDITY and UID an APPEND gave the message.
     AppendUid {
         uidvalidity: u32,
@@ -123,6 +125,9 @@ pub enum Data {
         attributes: Vec<String>,
         delimiter: Option<char>,
         name: String,
+        /// RFC 5258 §3.5: `("CHILDINFO" ("SUBSCRIBED"))`, a descendant is
+        /// subscribed; only ever sent for RECURSIVEMATCH.
+        child_info: bool,
     },
     Lsub {
         attributes: Vec<String>,

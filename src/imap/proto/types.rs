@@ -224,8 +224,11 @@ pub enum CommandBody {
     Examine {
         mailbox: Mailbox,
     },
+    /// RFC 6154 §3: `CREATE mailbox (USE (use-attr ...))` gives the new
+    /// mailbox special uses; empty for a plain CREATE.
     Create {
         mailbox: Mailbox,
+        special_use: Vec<UseAttr>,
     },
     Delete {
         mailbox: Mailbox,
@@ -245,6 +248,15 @@ pub enum CommandBody {
     List {
         reference: String,
         pattern: String,
+    },
+    /// RFC 5258: LIST with selection options, several patterns or return
+    /// options (RFC 6154 SPECIAL-USE, RFC 5819 STATUS). Never the special
+    /// meaning of an empty pattern; `patterns` is never empty.
+    ListExtended {
+        select: ListSelect,
+        reference: String,
+        patterns: Vec<String>,
+        returns: ListReturn,
     },
     Lsub {
         reference: String,
@@ -322,7 +334,7 @@ impl CommandBody {
             CommandBody::Rename { .. } => "RENAME",
             CommandBody::Subscribe { .. } => "SUBSCRIBE",
             CommandBody::Unsubscribe { .. } => "UNSUBSCRIBE",
-            CommandBody::List { .. } => "LIST",
+            CommandBody::List { .. } | CommandBody::ListExtended { .. } => "LIST",
             CommandBody::Lsub { .. } => "LSUB",
             CommandBody::Status { .. } => "STATUS",
             CommandBody::Append { .. } => "APPEND",
@@ -354,6 +366,75 @@ pub enum StatusItem {
     UidNext,
     UidValidity,
     Unseen,
+}
+
+/// `use-attr` (RFC 6154 §6): a special use of a mailbox.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum UseAttr {
+    All,
+    Archive,
+    Drafts,
+    Flagged,
+    Junk,
+    Sent,
+    Trash,
+    /// `use-attr-ext = "\" atom`, the atom without the backslash; no
+    /// server supports one yet, so CREATE refuses it with USEATTR.
+    Extension(String),
+}
+
+impl UseAttr {
+    /// The attribute as LIST shows it, e.g. `\Sent`.
+    pub fn name(&self) -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(match self {
+            UseAttr::All => "\\All",
+            UseAttr::Archive => "\\Archive",
+            UseAttr::Drafts => "\\Drafts",
+            UseAttr::Flagged => "\\Flagged",
+            UseAttr::Junk => "\\Junk",
+            UseAttr::Sent => "\\Sent",
+            UseAttr::Trash => "\\Trash",
+            UseAttr::Extension(atom) => return format!("\\{atom}").into(),
+        })
+    }
+
+    /// The attribute named by an atom without its backslash, in any case.
+    pub fn from_atom(atom: &str) -> UseAttr {
+        match atom.to_ascii_uppercase().as_str() {
+            "ALL" => UseAttr::All,
+            "ARCHIVE" => UseAttr::Archive,
+            "DRAFTS" => UseAttr::Drafts,
+            "FLAGGED" => UseAttr::Flagged,
+            "JUNK" => UseAttr::Junk,
+            "SENT" => UseAttr::Sent,
+            "TRASH" => UseAttr::Trash,
+            _ => UseAttr::Extension(atom.to_owned()),
+        }
+    }
+}
+
+/// LIST selection options (RFC 5258 §3.1, RFC 6154 §2): which names a LIST
+/// reports. The parser has already refused RECURSIVEMATCH without
+/// SUBSCRIBED, as the grammar requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ListSelect {
+    pub subscribed: bool,
+    /// Remote mailboxes too; there are none here, so it changes nothing.
+    pub remote: bool,
+    pub recursive_match: bool,
+    pub special_use: bool,
+}
+
+/// LIST return options (RFC 5258 §3.2, RFC 6154 §2, RFC 5819 §2): what a
+/// LIST reports of each name.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListReturn {
+    pub subscribed: bool,
+    pub children: bool,
+    pub special_use: bool,
+    /// `STATUS (status-att ...)`: a STATUS response after each selectable
+    /// mailbox listed; never an empty list.
+    pub status: Option<Vec<StatusItem>>,
 }
 
 /// `STORE` data item name: `FLAGS`, `+FLAGS` or `-FLAGS` (RFC 3501 §6.4.6).

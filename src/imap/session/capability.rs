@@ -33,6 +33,13 @@ pub fn capabilities(ctx: CapabilityContext) -> Vec<String> {
     if ctx.authenticated {
         // Mail extensions matter once there is mail to act on.
         caps.extend(["UIDPLUS", "IDLE", "NAMESPACE", "UNSELECT", "CHILDREN"]);
+        // RFC 6154, RFC 5258, RFC 5819.
+        caps.extend([
+            "SPECIAL-USE",
+            "CREATE-SPECIAL-USE",
+            "LIST-EXTENDED",
+            "LIST-STATUS",
+        ]);
     }
     caps.into_iter().map(String::from).collect()
 }
@@ -79,7 +86,7 @@ mod tests {
     fn after_login() {
         assert_eq!(
             caps(true, true, true, true),
-            "IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN"
+            "IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS"
         );
     }
 }

@@ -1,8 +1,7 @@
 //! Commands of the authenticated state (RFC 3501 §6.3): SELECT, EXAMINE,
-//! CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS and
-//! APPEND.
+//! CREATE (with RFC 6154's USE), DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE,
+//! STATUS and APPEND; LIST and LSUB are in `listing`.
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use chrono::{FixedOffset, Utc};
@@ -10,9 +9,11 @@ use chrono::{FixedOffset, Utc};
 use super::list::{self, DELIMITER};
 use super::view::View;
 use super::{Action, Pending, Session, Wait};
-use crate::imap::mail::{MailError, MailWrite, MailWriteOk, MailboxSummary};
+use crate::imap::mail::{
+    MailError, MailReader, MailResult, MailWrite, MailWriteOk, MailboxSummary,
+};
 use crate::imap::proto::response::{Code, Data, Response, StatusKind};
-use crate::imap::proto::types::{Flag, FlagPerm, Mailbox, StatusItem, Tag};
+use crate::imap::proto::types::{Flag, FlagPerm, Mailbox, StatusItem, Tag, UseAttr};
 
 /// Longest mailbox name, in bytes of UTF-8.
 pub const MAX_NAME_BYTES: usize = 512;
@@ -234,16 +235,59 @@ impl Session {
         );
     }
 
-    pub(super) fn create(&mut self, tag: Tag, mailbox: Mailbox, now: Instant) {
+    pub(super) fn create(
+        &mut self,
+        tag: Tag,
+        mailbox: Mailbox,
+        special_use: Vec<UseAttr>,
+        now: Instant,
+    ) {
         if mailbox == Mailbox::Inbox {
             return self.mail_error(tag, "CREATE", now, now, &MailError::AlreadyExists);
+        }
+        // RFC 6154 §3: "If the server cannot create a mailbox with the
+        // designated special use defined, for whatever reason, it MUST NOT
+        // create the mailbox", and says why with USEATTR.
+        let mut uses: Vec<UseAttr> = Vec::with_capacity(special_use.len());
+        for attr in special_use {
+            let refusal = match &attr {
+                UseAttr::Archive
+                | UseAttr::Drafts
+                | UseAttr::Junk
+                | UseAttr::Sent
+                | UseAttr::Trash => None,
+                // Both mean a virtual mailbox gathering messages from the
+                // others, which this server does not have.
+                UseAttr::All | UseAttr::Flagged => {
+                    Some("is a virtual mailbox, which this server does not have")
+                }
+                UseAttr::Extension(_) => Some("is not a special use this server knows"),
+            };
+            if let Some(why) = refusal {
+                let text = format!("{} {why}.", attr.name());
+                return self.tagged(
+                    tag,
+                    "CREATE",
+                    now,
+                    now,
+                    StatusKind::No,
+                    Some(Code::UseAttr),
+                    &text,
+                );
+            }
+            if !uses.contains(&attr) {
+                uses.push(attr);
+            }
         }
         match valid_new_name(mailbox.as_str()) {
             Ok(name) => self.start_write(
                 tag,
                 "CREATE",
                 now,
-                MailWrite::Create { name },
+                MailWrite::Create {
+                    name,
+                    special_use: uses,
+                },
                 Pending::Done,
             ),
             Err(e) => self.mail_error(tag, "CREATE", now, now, &e),
@@ -290,74 +334,6 @@ impl Session {
         self.start_write(tag, command, now, op, Pending::Done);
     }
 
-    /// LIST (RFC 3501 §6.3.8) and LSUB (§6.3.9).
-    pub(super) fn list(
-        &mut self,
-        tag: Tag,
-        reference: &str,
-        pattern: &str,
-        lsub: bool,
-        now: Instant,
-    ) {
-        let command = if lsub { "LSUB" } else { "LIST" };
-        let Some(user_id) = self.user_id() else {
-            return;
-        };
-        if pattern.is_empty() && !lsub {
-            // The hierarchy delimiter and the root of the reference.
-            let root = reference.split(DELIMITER).next().unwrap_or("").to_string();
-            let root = if reference.contains(DELIMITER) {
-                format!("{root}{DELIMITER}")
-            } else {
-                root
-            };
-            self.respond(&Response::Data(Data::List {
-                attributes: vec!["\\Noselect".into()],
-                delimiter: Some(DELIMITER),
-                name: root,
-            }));
-            return self.tagged(
-                tag,
-                command,
-                now,
-                now,
-                StatusKind::Ok,
-                None,
-                "LIST completed",
-            );
-        }
-        let pattern = list::canonical_pattern(reference, pattern);
-        let found = self
-            .mail
-            .read(|r| Ok((r.mailboxes(user_id)?, r.subscriptions(user_id)?)));
-        let (mailboxes, subscriptions) = match found {
-            Ok(found) => found,
-            Err(e) => return self.mail_error(tag, command, now, now, &e),
-        };
-        let rows = if lsub {
-            lsub_rows(&pattern, &mailboxes, &subscriptions)
-        } else {
-            list_rows(&pattern, &mailboxes)
-        };
-        for (name, attributes) in rows {
-            let data = if lsub {
-                Data::Lsub {
-                    attributes,
-                    delimiter: Some(DELIMITER),
-                    name,
-                }
-            } else {
-                Data::List {
-                    attributes,
-                    delimiter: Some(DELIMITER),
-                    name,
-                }
-            };
-            self.respond(&Response::Data(data));
-        }
-        self.completed(tag, command, now, now);
-    }
-
     /// STATUS (RFC 3501 §6.3.10).
     pub(super) fn status(
         &mut self,
@@ -369,26 +345,47 @@ impl Session {
         let Some(user_id) = self.user_id() else {
             return;
         };
-        let found = self.mail.read(|r| {
-            let Some(mb) = r.mailbox(user_id, mailbox.as_str())? else {
-                return Ok(None);
-            };
-            let recent = if items.contains(&StatusItem::Recent) {
-                let floor = self.mail.recent_floor(mb.id, mb.recent_floor);
-                r.messages(mb.id)?.iter().filter(|m| m.uid >= floor).count() as u32
-            } else {
-                0
-            };
-            Ok(Some((mb, recent)))
-        });
-        let (mb, recent) = match found {
-            Ok(Some(found)) => found,
-            Ok(None) => return self.mail_error(tag, "STATUS", now, now, &MailError::NonExistent),
+        let data = match self
+            .mail
+            .read(|r| self.status_data(r, user_id, mailbox.as_str(), items))
+        {
+            Ok(data) => data,
             Err(e) => return self.mail_error(tag, "STATUS", now, now, &e),
         };
+        self.respond(&Response::Data(data));
+        self.tagged(
+            tag,
+            "STATUS",
+            now,
+            now,
+            StatusKind::Ok,
+            None,
+            "STATUS completed",
+        );
+    }
+
+    /// The STATUS response for one mailbox, read in the caller's snapshot.
+    /// The STATUS command and LIST's STATUS return option (RFC 5819) both
+    /// come here, so every item works in both.
+    pub(super) fn status_data(
+        &self,
+        r: &MailReader<'_>,
+        user_id: u64,
+        name: &str,
+        items: &[StatusItem],
+    ) -> MailResult<Data> {
+        let Some(mb) = r.mailbox(user_id, name)? else {
+            return Err(MailError::NonExistent);
+        };
         if mb.noselect {
-            return self.mail_error(tag, "STATUS", now, now, &MailError::NoSelect);
+            return Err(MailError::NoSelect);
         }
+        let recent = if items.contains(&StatusItem::Recent) {
+            let floor = self.mail.recent_floor(mb.id, mb.recent_floor);
+            r.messages(mb.id)?.iter().filter(|m| m.uid >= floor).count() as u32
+        } else {
+            0
+        };
         let values = items
             .iter()
             .map(|&item| {
@@ -402,19 +399,10 @@ impl Session {
                 (item, v)
             })
             .collect();
-        self.respond(&Response::Data(Data::Status {
+        Ok(Data::Status {
             name: mb.name.clone(),
             items: values,
-        }));
-        self.tagged(
-            tag,
-            "STATUS",
-            now,
-            now,
-            StatusKind::Ok,
-            None,
-            "STATUS completed",
-        );
+        })
     }
 
     /// APPEND (RFC 3501 §6.3.11).
@@ -499,70 +487,6 @@ impl Session {
 pub(super) struct SelectInfo {
     pub mailbox: MailboxSummary,
     pub first_unseen: Option<u32>,
-}
-
-/// LIST rows: every mailbox matching, with its attributes (RFC 3501
-/// §7.2.2, and \HasChildren / \HasNoChildren as RFC 3348 names them).
-fn list_rows(pattern: &str, mailboxes: &[MailboxSummary]) -> Vec<(String, Vec<String>)> {
-    let names: BTreeMap<&str, &MailboxSummary> =
-        mailboxes.iter().map(|m| (m.name.as_str(), m)).collect();
-    let mut rows = Vec::new();
-    for (name, mb) in &names {
-        if !list::matches(pattern, name) {
-            continue;
-        }
-        let prefix = format!("{name}{DELIMITER}");
-        let has_children = names
-            .range::<&str, _>(prefix.as_str()..)
-            .next()
-            .is_some_and(|(n, _)| n.starts_with(&prefix));
-        let mut attributes = Vec::new();
-        if mb.noselect {
-            attributes.push("\\Noselect".to_string());
-        }
-        attributes.push(
-            if has_children {
-                "\\HasChildren"
-            } else {
-                "\\HasNoChildren"
-            }
-            .to_string(),
-        );
-        rows.push((name.to_string(), attributes));
-    }
-    rows
-}
-
-/// LSUB rows: subscribed names matching; when `%` would match a level
-/// above a subscribed name that is not itself subscribed, that level is
-/// listed with \Noselect (RFC 3501 §6.3.9).
-fn lsub_rows(
-    pattern: &str,
-    mailboxes: &[MailboxSummary],
-    subscriptions: &[String],
-) -> Vec<(String, Vec<String>)> {
-    let mut rows: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for name in subscriptions {
-        if list::matches(pattern, name) {
-            let noselect = mailboxes
-                .iter()
-                .find(|m| &m.name == name)
-                .is_none_or(|m| m.noselect);
-            let attrs = if noselect {
-                vec!["\\Noselect".to_string()]
-            } else {
-                Vec::new()
-            };
-            rows.insert(name.clone(), attrs);
-        } else {
-            for parent in list::ancestors(name) {
-                if list::matches(pattern, parent) && !rows.contains_key(parent) {
-                    rows.insert(parent.to_string(), vec!["\\Noselect".to_string()]);
-                }
-            }
-        }
-    }
-    rows.into_iter().collect()
 }
 
 #[cfg(test)]

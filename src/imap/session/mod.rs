@@ -12,6 +12,9 @@
 
 pub mod capability;
 mod list;
+mod listing;
+#[cfg(test)]
+mod listing_tests;
 mod mailbox;
 mod sasl;
 mod selected;
@@ -720,7 +723,10 @@ impl Session {
             } => self.authenticate(tag, &mechanism, initial_response, now),
             CommandBody::Select { mailbox } => self.select(tag, mailbox, false, now),
             CommandBody::Examine { mailbox } => self.select(tag, mailbox, true, now),
-            CommandBody::Create { mailbox } => self.create(tag, mailbox, now),
+            CommandBody::Create {
+                mailbox,
+                special_use,
+            } => self.create(tag, mailbox, special_use, now),
             CommandBody::Delete { mailbox } => self.delete(tag, mailbox, now),
             CommandBody::Rename { from, to } => self.rename(tag, from, to, now),
             CommandBody::Subscribe { mailbox } => self.subscribe(tag, mailbox, true, now),
@@ -728,6 +734,12 @@ impl Session {
             CommandBody::List { reference, pattern } => {
                 self.list(tag, &reference, &pattern, false, now)
             }
+            CommandBody::ListExtended {
+                select,
+                reference,
+                patterns,
+                returns,
+            } => self.list_extended(tag, &select, &reference, &patterns, &returns, now),
             CommandBody::Lsub { reference, pattern } => {
                 self.list(tag, &reference, &pattern, true, now)
             }

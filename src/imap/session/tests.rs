@@ -80,7 +80,7 @@ impl T {
         );
         let out = self.out();
         assert!(
-            out.starts_with("a OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN]"),
+            out.starts_with("a OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS]"),
             "{out}"
         );
     }
@@ -323,7 +323,7 @@ fn id_answers_with_server_identity() {
 
 /// A session with a real store whose writes are carried out at once, as
 /// the connection actor would.
-struct M {
+pub(super) struct M {
     s: Session,
     mail: MailAccess,
     rt: tokio::runtime::Runtime,
@@ -331,7 +331,7 @@ struct M {
 }
 
 impl M {
-    fn new() -> M {
+    pub(super) fn new() -> M {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -380,7 +380,7 @@ impl M {
         m
     }
 
-    fn send(&mut self, input: &str) -> String {
+    pub(super) fn send(&mut self, input: &str) -> String {
         self.send_bytes(input.as_bytes())
     }
 

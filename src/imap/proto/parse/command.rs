@@ -15,7 +15,8 @@ use super::core::{
     sp_list, string, utf8,
 };
 use super::fetch::fetch_items;
-use super::mailbox::{append, list, one_mailbox, rename, status};
+use super::list::list;
+use super::mailbox::{append, create, lsub, one_mailbox, rename, status};
 use super::search::search_args;
 use super::sequence::sequence_set;
 use super::{ParseErrorKind, ParseLimits};
@@ -50,13 +51,13 @@ pub(crate) fn command_body<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, Comman
         // §6.3: authenticated
         b"SELECT" => one_mailbox(i, |mailbox| CommandBody::Select { mailbox })?,
         b"EXAMINE" => one_mailbox(i, |mailbox| CommandBody::Examine { mailbox })?,
-        b"CREATE" => one_mailbox(i, |mailbox| CommandBody::Create { mailbox })?,
+        b"CREATE" => create(i, lim)?,
         b"DELETE" => one_mailbox(i, |mailbox| CommandBody::Delete { mailbox })?,
         b"RENAME" => rename(i)?,
         b"SUBSCRIBE" => one_mailbox(i, |mailbox| CommandBody::Subscribe { mailbox })?,
         b"UNSUBSCRIBE" => one_mailbox(i, |mailbox| CommandBody::Unsubscribe { mailbox })?,
-        b"LIST" => list(i, false)?,
-        b"LSUB" => list(i, true)?,
+        b"LIST" => list(i, lim)?,
+        b"LSUB" => lsub(i)?,
         b"STATUS" => status(i, lim)?,
         b"APPEND" => append(i, lim)?,
         // §6.4: selected

@@ -1,14 +1,15 @@
 //! Arguments of the commands that name mailboxes (RFC 3501 §6.3, COPY in
-//! §6.4.7): SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE,
-//! UNSUBSCRIBE, LIST, LSUB, STATUS and APPEND. Each parser starts at the SP
-//! after the command name and stops before the CRLF.
+//! §6.4.7): SELECT, EXAMINE, CREATE (with RFC 6154's USE), DELETE, RENAME,
+//! SUBSCRIBE, UNSUBSCRIBE, LSUB, STATUS and APPEND; LIST is in `list`. Each
+//! parser starts at the SP after the command name and stops before the
+//! CRLF.
 
 use nom::Parser;
 
-use super::super::types::{CommandBody, StatusItem};
+use super::super::types::{CommandBody, StatusItem, UseAttr};
 use super::core::{
-    Res, failure, flag_list, keyword_token, list_mailbox, mailbox, mailbox_name, message_literal,
-    paren_list, sp,
+    Res, atom, failure, flag_list, keyword_token, list_mailbox, mailbox, mailbox_name,
+    message_literal, paren_list, sp,
 };
 use super::datetime::date_time;
 use super::{ParseErrorKind, ParseLimits};
@@ -29,20 +30,62 @@ pub(crate) fn rename(i: &[u8]) -> Res<'_, CommandBody> {
     Ok((i, CommandBody::Rename { from, to }))
 }
 
-/// `list = "LIST" SP mailbox SP list-mailbox` (LSUB alike); `lsub` picks
-/// which.
-pub(crate) fn list(i: &[u8], lsub: bool) -> Res<'_, CommandBody> {
-    let (i, (_, reference, _, pattern)) = (sp, mailbox_name, sp, list_mailbox).parse(i)?;
-    let body = if lsub {
-        CommandBody::Lsub { reference, pattern }
-    } else {
-        CommandBody::List { reference, pattern }
+/// `create = "CREATE" SP mailbox [create-params]` (RFC 4466 §2.2) with the
+/// one parameter there is, RFC 6154's `create-param =/ "USE" SP "("
+/// [use-attr *(SP use-attr)] ")"`. RFC 4466: "Any parameter not defined by
+/// extensions that the server supports must be rejected with a BAD
+/// response." An unknown `use-attr` is valid syntax; the session refuses
+/// it with NO [USEATTR].
+pub(crate) fn create<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, CommandBody> {
+    let (i, (_, mailbox)) = (sp, mailbox).parse(i)?;
+    let (i, special_use) = match i.split_first() {
+        Some((&b' ', params)) => {
+            let (i, uses) = paren_list(params, lim, false, |i| create_param(i, lim))?;
+            (i, uses.into_iter().flatten().collect())
+        }
+        _ => (i, Vec::new()),
     };
-    Ok((i, body))
+    Ok((
+        i,
+        CommandBody::Create {
+            mailbox,
+            special_use,
+        },
+    ))
 }
 
-/// `status-att = "MESSAGES" / "RECENT" / "UIDNEXT" / "UIDVALIDITY" / "UNSEEN"`
-fn status_att(i: &[u8]) -> Res<'_, StatusItem> {
+/// `create-param = create-param-name [SP create-param-value]`, of which
+/// only `USE` is known.
+fn create_param<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, Vec<UseAttr>> {
+    let (i, name) = atom(i)?;
+    if !name.eq_ignore_ascii_case("USE") {
+        return failure(ParseErrorKind::Syntax("unknown CREATE parameter"));
+    }
+    let (i, _) = sp(i)?;
+    paren_list(i, lim, true, use_attr)
+}
+
+/// `use-attr = "\All" / "\Archive" / ... / use-attr-ext`,
+/// `use-attr-ext = "\" atom` (RFC 6154 §6).
+fn use_attr(i: &[u8]) -> Res<'_, UseAttr> {
+    let Some((&b'\\', after)) = i.split_first() else {
+        return failure(ParseErrorKind::Syntax(
+            "expected a special-use attribute such as \\Sent",
+        ));
+    };
+    let (i, name) = atom(after)?;
+    Ok((i, UseAttr::from_atom(name)))
+}
+
+/// `lsub = "LSUB" SP mailbox SP list-mailbox`
+pub(crate) fn lsub(i: &[u8]) -> Res<'_, CommandBody> {
+    let (i, (_, reference, _, pattern)) = (sp, mailbox_name, sp, list_mailbox).parse(i)?;
+    Ok((i, CommandBody::Lsub { reference, pattern }))
+}
+
+/// `status-att = "MESSAGES" / "RECENT" / "UIDNEXT" / "UIDVALIDITY" / "UNSEEN"`;
+/// LIST's STATUS return option (RFC 5819) takes the same items.
+pub(crate) fn status_att(i: &[u8]) -> Res<'_, StatusItem> {
     let (i, name) = keyword_token(i)?;
     let item = match name.to_ascii_uppercase().as_slice() {
         b"MESSAGES" => StatusItem::Messages,
@@ -151,18 +194,21 @@ mod tests {
                 b"A003 CREATE owatagusiam/\r\n",
                 CommandBody::Create {
                     mailbox: other("owatagusiam/"),
+                    special_use: vec![],
                 },
             ),
             (
                 b"a CREATE {9}\r\nSent Mail\r\n",
                 CommandBody::Create {
                     mailbox: other("Sent Mail"),
+                    special_use: vec![],
                 },
             ),
             (
                 b"a CREATE {5+}\r\nInBoX\r\n",
                 CommandBody::Create {
                     mailbox: Mailbox::Inbox,
+                    special_use: vec![],
                 },
             ),
             (
@@ -227,6 +273,58 @@ mod tests {
                 to: other("old-mail")
             }
         );
+    }
+
+    #[test]
+    fn create_with_special_use() {
+        let create = |name: &str, special_use| CommandBody::Create {
+            mailbox: other(name),
+            special_use,
+        };
+        // RFC 6154 §5.3.
+        assert_eq!(
+            body(b"t2 CREATE MySpecial (USE (\\Drafts \\Sent))\r\n"),
+            create("MySpecial", vec![UseAttr::Drafts, UseAttr::Sent])
+        );
+        assert_eq!(
+            body(b"t3 CREATE Everything (USE (\\All))\r\n"),
+            create("Everything", vec![UseAttr::All])
+        );
+        assert_eq!(
+            body(b"a create x (use (\\trash \\JUNK \\archive \\flagged \\Important))\r\n"),
+            create(
+                "x",
+                vec![
+                    UseAttr::Trash,
+                    UseAttr::Junk,
+                    UseAttr::Archive,
+                    UseAttr::Flagged,
+                    UseAttr::Extension("Important".into())
+                ]
+            )
+        );
+        assert_eq!(body(b"a CREATE x (USE ())\r\n"), create("x", vec![]));
+        assert_eq!(
+            body(b"a CREATE x (USE (\\Sent) USE (\\Trash))\r\n"),
+            create("x", vec![UseAttr::Sent, UseAttr::Trash])
+        );
+        for input in [
+            &b"a CREATE x ()\r\n"[..],
+            b"a CREATE x (USE)\r\n",
+            b"a CREATE x (USE \\Sent)\r\n",
+            b"a CREATE x (USE (Sent))\r\n",
+            b"a CREATE x (USE (\\))\r\n",
+            b"a CREATE x (USE (\\Sent)\r\n",
+            b"a CREATE x (FOO (bar))\r\n",
+            b"a CREATE x (USE (\\Sent)) \r\n",
+            b"a CREATE x  (USE (\\Sent))\r\n",
+        ] {
+            assert!(
+                matches!(error(input).kind, ParseErrorKind::Syntax(_)),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
     }
 
     #[test]

@@ -13,13 +13,15 @@
 //!
 //! One file per job: `core` (atoms, strings, literals, numbers, mailbox
 //! names, flags, bounded lists), `sequence`, `datetime`, `fetch`, `search`,
-//! `mailbox` (the commands that name mailboxes) and `command` (tag, command
-//! name, dispatch, the remaining commands, final CRLF).
+//! `mailbox` (the commands that name mailboxes), `list` (LIST, extended by
+//! RFC 5258, 6154 and 5819) and `command` (tag, command name, dispatch, the
+//! remaining commands, final CRLF).
 
 mod command;
 mod core;
 mod datetime;
 mod fetch;
+mod list;
 mod mailbox;
 mod search;
 mod sequence;
