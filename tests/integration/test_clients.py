@@ -191,6 +191,9 @@ def _mbsync_two_way_sync(acct, work: Path) -> None:
     assert local_flags(mail / "INBOX") == want_inbox
     assert local_flags(mail / "Sub") == server_messages(c, "Sub")
     assert len(local_flags(mail / "Sub")) == SUB_COUNT
+    # A new account's special-use mailboxes come down too, empty.
+    for box in ("Drafts", "Sent", "Trash", "Junk", "Archive"):
+        assert local_flags(mail / box) == {}, box
 
     # 2. Local changes go up: new messages, a flag change, a deletion.
     for i in range(3):
@@ -287,7 +290,15 @@ def test_curl_lists_mailboxes(server, curl_account):
     acct, _, _ = curl_account
     p = curl("--url", f"imap://127.0.0.1:{server.imap_port}/", "-u", f"{acct.name}:{acct.password}")
     assert p.returncode == 0, p.stderr
-    assert p.stdout == b'* LIST (\\HasNoChildren) "/" INBOX\r\n', p.stdout
+    # A new account's mailboxes, special uses shown (RFC 6154 §2).
+    assert p.stdout == (
+        b'* LIST (\\Archive \\HasNoChildren) "/" Archive\r\n'
+        b'* LIST (\\Drafts \\HasNoChildren) "/" Drafts\r\n'
+        b'* LIST (\\HasNoChildren) "/" INBOX\r\n'
+        b'* LIST (\\Junk \\HasNoChildren) "/" Junk\r\n'
+        b'* LIST (\\Sent \\HasNoChildren) "/" Sent\r\n'
+        b'* LIST (\\Trash \\HasNoChildren) "/" Trash\r\n'
+    ), p.stdout
 
 
 def test_curl_missing_uid_fails(server, curl_account):

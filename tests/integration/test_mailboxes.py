@@ -14,6 +14,19 @@ import imapresp as R
 MSG = b"From: a@example.org\r\nSubject: one\r\n\r\nhello\r\n"
 
 
+# What a new account holds (RFC 6154 special uses; all subscribed), as
+# `LIST "" *` and `LSUB "" *` show it.
+FRESH = {
+    "INBOX": {"\\HasNoChildren"},
+    "Drafts": {"\\Drafts", "\\HasNoChildren"},
+    "Sent": {"\\Sent", "\\HasNoChildren"},
+    "Trash": {"\\Trash", "\\HasNoChildren"},
+    "Junk": {"\\Junk", "\\HasNoChildren"},
+    "Archive": {"\\Archive", "\\HasNoChildren"},
+}
+FRESH_LSUB = {name: set() for name in FRESH}
+
+
 def msg(n: int) -> bytes:
     return b"From: a@example.org\r\nSubject: m%d\r\nMessage-ID: <%d@t>\r\n\r\nbody %d\r\n" % (n, n, n)
 
@@ -66,8 +79,7 @@ def test_create_makes_intermediate_levels(account):
     c = account.login()
     R.ok(c, "CREATE a/b/c")
     got = names(c)
-    assert got == {
-        "INBOX": {"\\HasNoChildren"},
+    assert got == FRESH | {
         "a": {"\\HasChildren"},
         "a/b": {"\\HasChildren"},
         "a/b/c": {"\\HasNoChildren"},
@@ -101,7 +113,7 @@ def test_create_names_are_case_sensitive_except_inbox(account):
     R.ok(c, "CREATE Work")
     R.ok(c, "CREATE work")
     R.ok(c, "CREATE inbox/Sub")
-    assert set(names(c)) == {"INBOX", "INBOX/Sub", "Work", "work"}
+    assert set(names(c)) == set(FRESH) | {"INBOX/Sub", "Work", "work"}
 
 
 def test_create_modified_utf7_round_trips(account):
@@ -129,7 +141,7 @@ def test_create_invalid_name_is_no(account, name):
     c = account.login()
     r = R.run(c, f"CREATE {R.quote(name)}")
     assert_no(r)
-    assert set(names(c)) == {"INBOX"}, "nothing was created"
+    assert set(names(c)) == set(FRESH), "nothing was created"
 
 
 def test_rename_to_invalid_name_is_no(account):
@@ -137,7 +149,7 @@ def test_rename_to_invalid_name_is_no(account):
     R.ok(c, "CREATE src")
     assert_no(R.run(c, 'RENAME src "a//b"'))
     assert_no(R.run(c, f'RENAME src {R.quote("y" * 600)}'))
-    assert set(names(c)) == {"INBOX", "src"}
+    assert set(names(c)) == set(FRESH) | {"src"}
 
 
 def test_malformed_modified_utf7_is_bad(account):
@@ -145,7 +157,7 @@ def test_malformed_modified_utf7_is_bad(account):
     c = account.login()
     r = R.run(c, "CREATE &Jjo")
     assert r.kind == "BAD", r
-    assert set(names(c)) == {"INBOX"}
+    assert set(names(c)) == set(FRESH)
 
 
 # -- DELETE -------------------------------------------------------------------
@@ -157,8 +169,7 @@ def test_delete_rfc3501_example(account):
     R.ok(c, "CREATE blurdybloop")
     R.ok(c, "CREATE foo/bar")
     R.ok(c, "DELETE foo")  # foo had inferiors: becomes \Noselect
-    assert names(c) == {
-        "INBOX": {"\\HasNoChildren"},
+    assert names(c) == FRESH | {
         "blurdybloop": {"\\HasNoChildren"},
         "foo": {"\\Noselect", "\\HasChildren"},
         "foo/bar": {"\\HasNoChildren"},
@@ -167,9 +178,9 @@ def test_delete_rfc3501_example(account):
     # A \Noselect name with inferiors cannot be deleted.
     assert_no(R.run(c, "DELETE foo"))
     R.ok(c, "DELETE foo/bar")
-    assert names(c) == {"INBOX": {"\\HasNoChildren"}, "foo": {"\\Noselect", "\\HasNoChildren"}}
+    assert names(c) == FRESH | {"foo": {"\\Noselect", "\\HasNoChildren"}}
     R.ok(c, "DELETE foo")
-    assert names(c) == {"INBOX": {"\\HasNoChildren"}}
+    assert names(c) == FRESH
 
 
 def test_delete_with_inferiors_removes_messages(account):
@@ -223,8 +234,7 @@ def test_rename_moves_the_hierarchy(account):
     assert R.append(c, "foo/bar/zap", MSG).kind == "OK"
     assert R.append(c, "foo/bar/zap", MSG).kind == "OK"
     R.ok(c, "RENAME foo zowie")
-    assert names(c) == {
-        "INBOX": {"\\HasNoChildren"},
+    assert names(c) == FRESH | {
         "zowie": {"\\HasChildren"},
         "zowie/bar": {"\\HasChildren"},
         "zowie/bar/zap": {"\\HasNoChildren"},
@@ -257,7 +267,7 @@ def test_rename_errors(account):
     assert_no(R.run(c, "RENAME nosuch three"), "NONEXISTENT")
     assert_no(R.run(c, "RENAME one INBOX"), "ALREADYEXISTS")
     assert_no(R.run(c, "RENAME one one/inside"))
-    assert set(names(c)) == {"INBOX", "one", "two"}
+    assert set(names(c)) == set(FRESH) | {"one", "two"}
 
 
 def test_rename_creates_missing_superiors(account):
@@ -281,7 +291,7 @@ def test_rename_inbox_moves_messages_and_inbox_stays(account):
     assert status(c, "INBOX", "MESSAGES UIDNEXT")["MESSAGES"] == 0
     assert status(c, "old-mail", "MESSAGES")["MESSAGES"] == 3
     got = names(c)
-    assert set(got) == {"INBOX", "INBOX/kid", "old-mail"}
+    assert set(got) == set(FRESH) | {"INBOX/kid", "old-mail"}
     r = R.ok(c, "SELECT INBOX")
     assert r.numbers("EXISTS") == [0]
     r = R.ok(c, "SELECT old-mail")
@@ -312,11 +322,11 @@ def test_subscribe_and_lsub(account):
     # `%` matching a level above subscribed names that is not itself
     # subscribed: listed with \Noselect (RFC 3501 §6.3.9).
     assert names(c, "#news/", "comp/%", "LSUB") == {"#news/comp/mail": {"\\Noselect"}}
-    assert names(c, "", "%", "LSUB") == {"#news": {"\\Noselect"}}
+    assert names(c, "", "%", "LSUB") == FRESH_LSUB | {"#news": {"\\Noselect"}}
     # `*` lists only the subscribed names themselves.
-    assert set(names(c, "", "*", "LSUB")) == {"#news/comp/mail/mime", "#news/comp/mail/misc"}
+    assert set(names(c, "", "*", "LSUB")) == set(FRESH) | {"#news/comp/mail/mime", "#news/comp/mail/misc"}
     R.ok(c, "UNSUBSCRIBE #news/comp/mail/mime")
-    assert set(names(c, "", "*", "LSUB")) == {"#news/comp/mail/misc"}
+    assert set(names(c, "", "*", "LSUB")) == set(FRESH) | {"#news/comp/mail/misc"}
 
 
 def test_subscribed_parent_is_not_noselect(account):
@@ -324,7 +334,7 @@ def test_subscribed_parent_is_not_noselect(account):
     R.ok(c, "CREATE top/child")
     R.ok(c, "SUBSCRIBE top")
     R.ok(c, "SUBSCRIBE top/child")
-    assert names(c, "", "%", "LSUB") == {"top": set()}
+    assert names(c, "", "%", "LSUB") == FRESH_LSUB | {"top": set()}
 
 
 def test_subscription_outlives_the_mailbox(account):
@@ -336,13 +346,15 @@ def test_subscription_outlives_the_mailbox(account):
     R.ok(c, "DELETE gone")
     assert "gone" in names(c, "", "*", "LSUB")
     R.ok(c, "UNSUBSCRIBE gone")
-    assert names(c, "", "*", "LSUB") == {}
+    assert names(c, "", "*", "LSUB") == FRESH_LSUB
 
 
 def test_lsub_inbox(account):
     c = account.login()
+    R.ok(c, "UNSUBSCRIBE INBOX")
+    assert "INBOX" not in names(c, "", "*", "LSUB")
     R.ok(c, "SUBSCRIBE inbox")
-    assert names(c, "", "*", "LSUB") == {"INBOX": set()}
+    assert names(c, "", "*", "LSUB") == FRESH_LSUB
 
 
 # -- LIST ---------------------------------------------------------------------
@@ -371,9 +383,9 @@ def test_list_reference_and_wildcards(account):
     # RFC 3501 §6.3.8 example `LIST ~/Mail/ %`, adapted.
     assert names(c, "Mail/", "%") == {"Mail/bar": {"\\HasChildren"}, "Mail/foo": {"\\HasNoChildren"}}
     assert set(names(c, "Mail/", "*")) == {"Mail/foo", "Mail/bar", "Mail/bar/baz", "Mail/bar/qux"}
-    assert set(names(c, "", "%")) == {"INBOX", "Mail", "Other"}
+    assert set(names(c, "", "%")) == set(FRESH) | {"Mail", "Other"}
     assert set(names(c, "", "%/%")) == {"Mail/foo", "Mail/bar"}
-    assert set(names(c, "", "*a*")) == {"Mail", "Mail/foo", "Mail/bar", "Mail/bar/baz", "Mail/bar/qux"}
+    assert set(names(c, "", "*a*")) == {"Drafts", "Trash", "Mail", "Mail/foo", "Mail/bar", "Mail/bar/baz", "Mail/bar/qux"}
     assert set(names(c, "", "Mail/bar/q*")) == {"Mail/bar/qux"}
     assert names(c, "", "nothing*") == {}
     # Without wildcards: exactly that name.
