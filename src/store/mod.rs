@@ -139,7 +139,11 @@
 //! Mail is written by one thread ([`Writer`], `writer.rs`) that applies all
 //! the operations queued at a time in one transaction with one fsync (group
 //! commit), and answers each only after the commit. Reads ([`Reader`],
-//! `read.rs`) use their own read transactions and never wait for it.
+//! `read.rs`) use their own read transactions and never wait for it. The
+//! one exception is [`Store::create_user`], which writes the new user's
+//! default mailboxes and subscriptions in the transaction that adds the
+//! user: no session can know the user's id before that commit, and LMDB
+//! orders the transaction with the writer's.
 //!
 //! Files: `records.rs` (byte layouts), `mailboxes.rs` (mailbox and
 //! subscription operations), `messages.rs` (message and body operations),
