@@ -111,6 +111,7 @@ impl Session {
                 (StatusKind::No, Some(Code::Cannot))
             }
             MailError::Invalid(_) => (StatusKind::No, Some(Code::Cannot)),
+            MailError::OverQuota(_) => (StatusKind::No, Some(Code::OverQuota)),
             MailError::Internal(_) => (StatusKind::No, Some(Code::ServerBug)),
         };
         self.tagged(tag, command, started, now, kind, code, &e.to_string());
@@ -379,9 +380,15 @@ impl Session {
             } else {
                 0
             };
-            Ok(Some((mb, recent)))
+            // The one item that needs a scan, so only when asked for.
+            let deleted_storage = if items.contains(&StatusItem::DeletedStorage) {
+                r.deleted_size(mb.id)?
+            } else {
+                0
+            };
+            Ok(Some((mb, recent, deleted_storage)))
         });
-        let (mb, recent) = match found {
+        let (mb, recent, deleted_storage) = match found {
             Ok(Some(found)) => found,
             Ok(None) => return self.mail_error(tag, "STATUS", now, now, &MailError::NonExistent),
             Err(e) => return self.mail_error(tag, "STATUS", now, now, &e),
@@ -393,11 +400,15 @@ impl Session {
             .iter()
             .map(|&item| {
                 let v = match item {
-                    StatusItem::Messages => mb.messages,
-                    StatusItem::Recent => recent,
-                    StatusItem::UidNext => mb.uidnext,
-                    StatusItem::UidValidity => mb.uidvalidity,
-                    StatusItem::Unseen => mb.unseen,
+                    StatusItem::Messages => mb.messages.into(),
+                    StatusItem::Recent => recent.into(),
+                    StatusItem::UidNext => mb.uidnext.into(),
+                    StatusItem::UidValidity => mb.uidvalidity.into(),
+                    StatusItem::Unseen => mb.unseen.into(),
+                    StatusItem::Size => mb.size,
+                    StatusItem::Deleted => mb.deleted.into(),
+                    StatusItem::DeletedStorage => deleted_storage,
+                    StatusItem::AppendLimit => self.cfg.frame_limits.max_append_literal as u64,
                 };
                 (item, v)
             })

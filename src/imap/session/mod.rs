@@ -13,6 +13,7 @@
 pub mod capability;
 mod list;
 mod mailbox;
+mod quota;
 mod sasl;
 mod selected;
 #[cfg(test)]
@@ -520,6 +521,7 @@ impl Session {
             tls_active: self.tls_active,
             starttls_offered: self.cfg.starttls_available,
             plaintext_auth_allowed: self.plaintext_auth_allowed(),
+            append_limit: self.cfg.frame_limits.max_append_literal as u64,
         })
     }
 
@@ -770,6 +772,9 @@ impl Session {
                 self.selected = None;
                 self.completed(tag, name, now, now)
             }
+            CommandBody::GetQuota { root } => self.get_quota(tag, &root, now),
+            CommandBody::GetQuotaRoot { mailbox } => self.get_quota_root(tag, &mailbox, now),
+            CommandBody::SetQuota { .. } => self.set_quota(tag, now),
             CommandBody::Namespace => {
                 self.respond(&Response::Data(Data::Namespace {
                     prefix: String::new(),

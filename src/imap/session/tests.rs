@@ -9,6 +9,8 @@ use crate::config::Config;
 use crate::imap::mail::MailAccess;
 use crate::store::Store;
 
+mod quota;
+
 /// A real store in a fresh directory, with its writer.
 fn mail() -> (MailAccess, Store) {
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -80,7 +82,11 @@ impl T {
         );
         let out = self.out();
         assert!(
-            out.starts_with("a OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN]"),
+            out.starts_with(
+                "a OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS IDLE NAMESPACE UNSELECT \
+                 CHILDREN QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE STATUS=SIZE \
+                 APPENDLIMIT=52428800]"
+            ),
             "{out}"
         );
     }
@@ -326,6 +332,7 @@ fn id_answers_with_server_identity() {
 struct M {
     s: Session,
     mail: MailAccess,
+    store: Store,
     rt: tokio::runtime::Runtime,
     now: Instant,
 }
@@ -336,7 +343,7 @@ impl M {
             .enable_all()
             .build()
             .expect("runtime");
-        let (mail, _store) = mail();
+        let (mail, store) = mail();
         let now = Instant::now();
         let s = Session::new(
             config(PlaintextAuth::Loopback),
@@ -347,7 +354,13 @@ impl M {
             now,
             mail.clone(),
         );
-        let mut m = M { s, mail, rt, now };
+        let mut m = M {
+            s,
+            mail,
+            store,
+            rt,
+            now,
+        };
         m.s.take_output();
         m.send("a LOGIN alice secret\r\n");
         m
@@ -372,6 +385,7 @@ impl M {
         let mut m = M {
             s,
             mail: self.mail.clone(),
+            store: self.store.clone(),
             rt,
             now,
         };

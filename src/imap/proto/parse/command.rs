@@ -15,7 +15,7 @@ use super::core::{
     sp_list, string, utf8,
 };
 use super::fetch::fetch_items;
-use super::mailbox::{append, list, one_mailbox, rename, status};
+use super::mailbox::{append, getquota, list, one_mailbox, rename, setquota, status};
 use super::search::search_args;
 use super::sequence::sequence_set;
 use super::{ParseErrorKind, ParseLimits};
@@ -74,6 +74,10 @@ pub(crate) fn command_body<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, Comman
         b"UID" => uid(i, lim)?,
         // RFC 2971
         b"ID" => id(i, lim)?,
+        // RFC 9208
+        b"GETQUOTA" => getquota(i)?,
+        b"GETQUOTAROOT" => one_mailbox(i, |mailbox| CommandBody::GetQuotaRoot { mailbox })?,
+        b"SETQUOTA" => setquota(i, lim)?,
         _ => return failure(ParseErrorKind::UnknownCommand),
     };
     let (i, _) = crlf(i)?;
