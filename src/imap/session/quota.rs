@@ -17,7 +17,9 @@ pub const QUOTA_ROOT: &str = "";
 
 /// The QUOTA response's triplets. RFC 9208 §4.2.1: "Resources not named in
 /// the list are not limited in the quota root", so unlimited ones are left
-/// out.
+/// out, and "an empty list means there are no administrative resource
+/// limits" (the §7 ABNF asks for one or more; the prose and clients accept
+/// none).
 fn resources(q: &QuotaSummary) -> Vec<(&'static str, u64, u64)> {
     let mut out = Vec::new();
     if let Some(limit) = q.storage_limit_kib {
