@@ -14,9 +14,11 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::auth::hash_password;
-use crate::config::{Config, parse_listen};
+use crate::config::{Config, parse_listen, parse_storage_size};
 use crate::imap::proto::types::Secret;
-use crate::store::{Store, StoreError, WriteOp, WriteResult, normalize_user_name};
+use crate::store::{
+    LimitChange, Quota, Store, StoreError, WriteOp, WriteResult, normalize_user_name,
+};
 
 /// Roost: a single-binary IMAP mail server.
 #[derive(Debug, Parser)]
@@ -89,7 +91,80 @@ pub enum UserCommand {
     /// Delete a user.
     Del { name: String },
     /// List users, one name per line.
-    List,
+    List {
+        /// Also show each user's quota usage and limits.
+        #[arg(long)]
+        quota: bool,
+    },
+    /// Show a user's quota usage and limits, or change the limits. Limits
+    /// apply to all of the user's mailboxes together, from the next write
+    /// on, also while the server runs.
+    Quota {
+        name: String,
+        /// Storage limit: a size like 500M or 2G (K, M, G, T), or
+        /// `unlimited`.
+        #[arg(long, value_name = "SIZE", value_parser = storage_arg)]
+        storage: Option<Limit>,
+        /// Message count limit, or `unlimited`.
+        #[arg(long, value_name = "N", value_parser = messages_arg)]
+        messages: Option<Limit>,
+    },
+}
+
+/// A limit from the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    Unlimited,
+    /// KiB for storage, a count for messages.
+    Set(u64),
+}
+
+impl Limit {
+    fn change(limit: Option<Limit>) -> LimitChange {
+        match limit {
+            None => LimitChange::Keep,
+            Some(Limit::Unlimited) => LimitChange::Unlimited,
+            Some(Limit::Set(v)) => LimitChange::Set(v),
+        }
+    }
+}
+
+fn is_unlimited(s: &str) -> bool {
+    ["unlimited", "none"]
+        .iter()
+        .any(|w| s.eq_ignore_ascii_case(w))
+}
+
+fn storage_arg(s: &str) -> Result<Limit, String> {
+    if is_unlimited(s) {
+        return Ok(Limit::Unlimited);
+    }
+    parse_storage_size(s).map(Limit::Set)
+}
+
+fn messages_arg(s: &str) -> Result<Limit, String> {
+    if is_unlimited(s) {
+        return Ok(Limit::Unlimited);
+    }
+    match s.parse::<u64>() {
+        Ok(n) if n <= i64::MAX as u64 => Ok(Limit::Set(n)),
+        _ => Err(format!("`{s}` is not a message count or `unlimited`")),
+    }
+}
+
+/// `storage 12 KiB of 1024 KiB, messages 3 of unlimited`
+fn describe_quota(q: &Quota) -> String {
+    let of = |limit: Option<u64>, unit: &str| match limit {
+        Some(l) => format!("{l}{unit}"),
+        None => "unlimited".into(),
+    };
+    format!(
+        "storage {} KiB of {}, messages {} of {}",
+        q.used_kib(),
+        of(q.storage_limit_kib, " KiB"),
+        q.used_messages,
+        of(q.message_limit, "")
+    )
 }
 
 /// The configuration file (or defaults) with the command-line overrides
@@ -182,8 +257,9 @@ fn run_user_command_with(
     let name = match cmd {
         UserCommand::Add { name, .. }
         | UserCommand::Passwd { name, .. }
-        | UserCommand::Del { name } => Some(normalize_user_name(name)?),
-        UserCommand::List => None,
+        | UserCommand::Del { name }
+        | UserCommand::Quota { name, .. } => Some(normalize_user_name(name)?),
+        UserCommand::List { .. } => None,
     };
     let store = Store::open(&config.data_dir)
         .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
@@ -197,6 +273,14 @@ fn run_user_command_with(
             let hash = hash_password(password.expose())?;
             let user = store.create_user(&name, &hash)?;
             writeln!(out, "added user {} (id {})", user.name, user.id)?;
+            let defaults = config.quota;
+            if defaults.storage_kib.is_some() || defaults.messages.is_some() {
+                let set = |v: Option<u64>| v.map_or(LimitChange::Keep, LimitChange::Set);
+                let q = store
+                    .set_user_quota(&name, set(defaults.storage_kib), set(defaults.messages))
+                    .with_context(|| format!("setting the default quota of {name}"))?;
+                writeln!(out, "quota: {}", describe_quota(&q))?;
+            }
         }
         (UserCommand::Passwd { password_stdin, .. }, Some(name)) => {
             if store.get_user(&name)?.is_none() {
@@ -234,10 +318,28 @@ fn run_user_command_with(
                 writeln!(out, "deleted user {} (id {})", user.name, user.id)?;
             }
         }
-        (UserCommand::List, _) => {
+        (UserCommand::List { quota }, _) => {
             for user in store.list_users()? {
-                writeln!(out, "{}", user.name)?;
+                if *quota {
+                    let q = store.user_quota(&user.name)?;
+                    writeln!(out, "{}: {}", user.name, describe_quota(&q))?;
+                } else {
+                    writeln!(out, "{}", user.name)?;
+                }
             }
+        }
+        (
+            UserCommand::Quota {
+                storage, messages, ..
+            },
+            Some(name),
+        ) => {
+            let q = if storage.is_none() && messages.is_none() {
+                store.user_quota(&name)?
+            } else {
+                store.set_user_quota(&name, Limit::change(*storage), Limit::change(*messages))?
+            };
+            writeln!(out, "{name}: {}", describe_quota(&q))?;
         }
         (_, None) => bail!("a user name is required"),
     }
@@ -300,7 +402,10 @@ mod tests {
     fn global_args_after_subcommand() {
         let cli = parse(&["roost", "user", "list", "--data-dir", "/srv/mail"]);
         assert_eq!(cli.data_dir, Some(PathBuf::from("/srv/mail")));
-        assert!(matches!(cli.command, Commands::User(UserCommand::List)));
+        assert!(matches!(
+            cli.command,
+            Commands::User(UserCommand::List { quota: false })
+        ));
     }
 
     #[test]
@@ -399,6 +504,71 @@ mod tests {
         let e = run(&passwd, &config, "x\n").expect_err("missing user");
         assert!(format!("{e:#}").contains("no such user"), "{e:#}");
         assert_eq!(run(&list, &config, "").expect("list"), "bob\n");
+    }
+
+    #[test]
+    fn quota_show_set_clear_and_defaults() {
+        let dir = TempDir::new("cli-quota");
+        let mut config = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        let add = |name: &str| user_cmd(parse(&["roost", "user", "add", name, "--password-stdin"]));
+        run(&add("dora"), &config, "pw\n").expect("add");
+        let show = user_cmd(parse(&["roost", "user", "quota", "dora"]));
+        assert_eq!(
+            run(&show, &config, "").expect("show"),
+            "dora: storage 0 KiB of unlimited, messages 0 of unlimited\n"
+        );
+        let set = user_cmd(parse(&[
+            "roost",
+            "user",
+            "quota",
+            "DORA",
+            "--storage",
+            "2G",
+            "--messages",
+            "1000",
+        ]));
+        assert_eq!(
+            run(&set, &config, "").expect("set"),
+            "dora: storage 0 KiB of 2097152 KiB, messages 0 of 1000\n"
+        );
+        let clear = user_cmd(parse(&[
+            "roost",
+            "user",
+            "quota",
+            "dora",
+            "--messages",
+            "unlimited",
+        ]));
+        assert_eq!(
+            run(&clear, &config, "").expect("clear"),
+            "dora: storage 0 KiB of 2097152 KiB, messages 0 of unlimited\n"
+        );
+
+        config.quota.messages = Some(10);
+        assert_eq!(
+            run(&add("eli"), &config, "pw\n").expect("add with defaults"),
+            "added user eli (id 2)\nquota: storage 0 KiB of unlimited, messages 0 of 10\n"
+        );
+        let list = user_cmd(parse(&["roost", "user", "list", "--quota"]));
+        assert_eq!(
+            run(&list, &config, "").expect("list"),
+            "dora: storage 0 KiB of 2097152 KiB, messages 0 of unlimited\n\
+             eli: storage 0 KiB of unlimited, messages 0 of 10\n"
+        );
+
+        let nobody = user_cmd(parse(&["roost", "user", "quota", "nobody"]));
+        let e = run(&nobody, &config, "").expect_err("no such user");
+        assert!(format!("{e:#}").contains("no such user"), "{e:#}");
+        for bad in [
+            &["roost", "user", "quota", "dora", "--storage", "100"][..],
+            &["roost", "user", "quota", "dora", "--messages", "-1"],
+            &["roost", "user", "quota", "dora", "--storage", "lots"],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

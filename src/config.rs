@@ -52,6 +52,17 @@ pub struct Config {
     pub parse_limits: ParseLimits,
     pub auth: AuthConfig,
     pub log: LogConfig,
+    pub quota: QuotaDefaults,
+}
+
+/// Limits `roost user add` gives new users (RFC 9208 resources); `None`
+/// is unlimited, the default. Existing users keep theirs: change them with
+/// `roost user quota`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QuotaDefaults {
+    /// STORAGE, in KiB.
+    pub storage_kib: Option<u64>,
+    pub messages: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +130,7 @@ impl Default for Config {
                 level: "info".into(),
                 json: false,
             },
+            quota: QuotaDefaults::default(),
         }
     }
 }
@@ -145,6 +157,36 @@ impl Config {
         })?;
         validate(raw).map_err(|e| ConfigError::new(origin, text, Some(e.key), e.span, e.message))
     }
+}
+
+/// Parses a storage size as the config file and `roost user quota` accept
+/// it: a number and a binary unit, `K`, `M`, `G` or `T` (`KiB`, `MB`, ...
+/// alike, any case), e.g. `500M`. Returns KiB, the unit of the IMAP
+/// STORAGE resource (RFC 9208 §5.1). A bare number is refused: bytes or
+/// KiB would both be a plausible guess.
+pub fn parse_storage_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = s.split_at(digits);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size like 500M or 2G"))?;
+    let unit = unit.trim().to_ascii_uppercase();
+    let unit = unit
+        .strip_suffix("IB")
+        .or_else(|| unit.strip_suffix('B'))
+        .unwrap_or(&unit);
+    let kib_per_unit: u64 = match unit {
+        "K" => 1,
+        "M" => 1 << 10,
+        "G" => 1 << 20,
+        "T" => 1 << 30,
+        "" => return Err(format!("`{s}` has no unit: give K, M, G or T (e.g. {s}M)")),
+        other => return Err(format!("`{other}` is not a unit: give K, M, G or T")),
+    };
+    n.checked_mul(kib_per_unit)
+        .filter(|kib| *kib <= i64::MAX as u64 / 1024)
+        .ok_or_else(|| format!("`{s}` is too large"))
 }
 
 /// Parses a listen address as the config file and the command line accept
@@ -292,6 +334,15 @@ struct RawConfig {
     auth: RawAuth,
     #[serde(default)]
     log: RawLog,
+    #[serde(default)]
+    quota: RawQuota,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuota {
+    default_storage: Option<Spanned<String>>,
+    default_messages: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -359,6 +410,8 @@ const AUTH_TIMEOUT_SECS: (i64, i64) = (30 * 60, 7 * 86_400);
 const FAILURE_DELAY_MS: (i64, i64) = (0, 60_000);
 const MAX_FAILURES: (i64, i64) = (1, u32::MAX as i64);
 const WINDOW_SECS: (i64, i64) = (1, 7 * 86_400);
+/// RFC 9208: limits are `number64`.
+const QUOTA_MESSAGES: (i64, i64) = (0, i64::MAX);
 
 struct KeyError {
     key: String,
@@ -584,6 +637,17 @@ fn validate(raw: RawConfig) -> Result<Config, KeyError> {
         };
     }
 
+    // [quota]
+    if let Some(v) = &raw.quota.default_storage {
+        let kib =
+            parse_storage_size(v.get_ref()).map_err(|m| err("quota.default_storage", v, m))?;
+        c.quota.storage_kib = Some(kib);
+    }
+    if let Some(v) = &raw.quota.default_messages {
+        let n = int_in("quota.default_messages", v, QUOTA_MESSAGES)?;
+        c.quota.messages = Some(n.unsigned_abs());
+    }
+
     Ok(c)
 }
 
@@ -602,6 +666,36 @@ mod tests {
             Ok(c) => panic!("expected an error, got {c:?}"),
             Err(e) => e,
         }
+    }
+
+    #[test]
+    fn storage_sizes() {
+        assert_eq!(parse_storage_size("500M"), Ok(500 * 1024));
+        assert_eq!(parse_storage_size("2GiB"), Ok(2 << 20));
+        assert_eq!(parse_storage_size("1 tb"), Ok(1 << 30));
+        assert_eq!(parse_storage_size("64k"), Ok(64));
+        assert_eq!(parse_storage_size("0K"), Ok(0));
+        for bad in ["", "M", "100", "1.5G", "10X", "-1G", "99999999999T"] {
+            assert!(parse_storage_size(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn quota_defaults() {
+        assert_eq!(parse("").expect("empty").quota, QuotaDefaults::default());
+        let c =
+            parse("[quota]\ndefault_storage = \"1G\"\ndefault_messages = 50000\n").expect("quota");
+        assert_eq!(
+            c.quota,
+            QuotaDefaults {
+                storage_kib: Some(1 << 20),
+                messages: Some(50_000)
+            }
+        );
+        let e = parse_err("[quota]\ndefault_storage = \"1000\"\n");
+        assert_eq!(e.key.as_deref(), Some("quota.default_storage"), "{e}");
+        let e = parse_err("[quota]\ndefault_messages = -1\n");
+        assert!(e.message.contains("out of range"), "{e}");
     }
 
     #[test]

@@ -226,14 +226,19 @@ fn attr_to(a: &FetchAttr) -> Option<MessageDataItemName<'static>> {
     })
 }
 
-fn status_to(i: StatusItem) -> StatusDataItemName {
-    match i {
+fn status_to(i: StatusItem) -> Option<StatusDataItemName> {
+    Some(match i {
         StatusItem::Messages => StatusDataItemName::Messages,
         StatusItem::Recent => StatusDataItemName::Recent,
         StatusItem::UidNext => StatusDataItemName::UidNext,
         StatusItem::UidValidity => StatusDataItemName::UidValidity,
         StatusItem::Unseen => StatusDataItemName::Unseen,
-    }
+        StatusItem::Deleted => StatusDataItemName::Deleted,
+        StatusItem::DeletedStorage => StatusDataItemName::DeletedStorage,
+        // STATUS=SIZE is behind a feature not enabled here; APPENDLIMIT is
+        // unknown to imap-codec.
+        StatusItem::Size | StatusItem::AppendLimit => return None,
+    })
 }
 
 /// The command in imap-codec's types, or `None` if it cannot say it.
@@ -295,7 +300,13 @@ fn to_theirs(c: &Command) -> Option<TCommand<'static>> {
         },
         B::Status { mailbox, items } => TBody::Status {
             mailbox: mailbox_to(mailbox)?,
-            item_names: Cow::Owned(items.iter().copied().map(status_to).collect()),
+            item_names: Cow::Owned(
+                items
+                    .iter()
+                    .copied()
+                    .map(status_to)
+                    .collect::<Option<_>>()?,
+            ),
         },
         B::Append {
             mailbox,
@@ -403,6 +414,14 @@ fn to_theirs(c: &Command) -> Option<TCommand<'static>> {
                 ),
             },
         },
+        B::GetQuota { root } => TBody::GetQuota {
+            root: astring(root.as_bytes())?,
+        },
+        B::GetQuotaRoot { mailbox } => TBody::GetQuotaRoot {
+            mailbox: mailbox_to(mailbox)?,
+        },
+        // Resource names imap-codec reads into its own enum; not compared.
+        B::SetQuota { .. } => return None,
     };
     Some(TCommand {
         tag: TTag::try_from(c.tag.as_str().to_owned()).ok()?,
@@ -590,7 +609,8 @@ fn status_from(i: &StatusDataItemName) -> Mapped<StatusItem> {
         StatusDataItemName::UidNext => StatusItem::UidNext,
         StatusDataItemName::UidValidity => StatusItem::UidValidity,
         StatusDataItemName::Unseen => StatusItem::Unseen,
-        other => return Err(format!("no such STATUS item here: {other:?}")),
+        StatusDataItemName::Deleted => StatusItem::Deleted,
+        StatusDataItemName::DeletedStorage => StatusItem::DeletedStorage,
     })
 }
 
@@ -762,6 +782,12 @@ fn from_theirs(c: &TCommand) -> Mapped<Command> {
                         .collect::<Mapped<_>>()?,
                 ),
             },
+        },
+        TBody::GetQuota { root } => B::GetQuota {
+            root: text_of(root)?,
+        },
+        TBody::GetQuotaRoot { mailbox } => B::GetQuotaRoot {
+            mailbox: mailbox_from(mailbox)?,
         },
         other => return Err(format!("a command we do not have: {}", other.name())),
     };

@@ -27,6 +27,10 @@ pub struct MailboxSummary {
     pub noselect: bool,
     pub messages: u32,
     pub unseen: u32,
+    /// Messages with \Deleted.
+    pub deleted: u32,
+    /// Sum of the messages' RFC822.SIZE (RFC 8438 STATUS SIZE).
+    pub size: u64,
     /// UIDs at or above this are \Recent for the next session to claim them.
     pub recent_floor: u32,
     /// Keywords in use in the mailbox, for FLAGS and PERMANENTFLAGS.
@@ -64,8 +68,21 @@ pub enum MailError {
     HasInferiors,
     #[error("{0}")]
     Invalid(String),
+    /// RFC 9208 §4.3.1: the change would exceed a quota limit.
+    #[error("Quota exceeded ({0}).")]
+    OverQuota(String),
     #[error("Internal error; the change was not made.")]
     Internal(String),
+}
+
+/// A user's quota root (RFC 9208): usage and limits, `None` if unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaSummary {
+    /// STORAGE, in units of 1024 octets.
+    pub storage_kib: u64,
+    pub storage_limit_kib: Option<u64>,
+    pub messages: u64,
+    pub message_limit: Option<u64>,
 }
 
 impl From<StoreError> for MailError {
@@ -85,6 +102,7 @@ impl From<StoreError> for MailError {
             StoreError::InvalidKeyword { reason, .. } => {
                 MailError::Invalid(format!("Invalid keyword: {reason}."))
             }
+            StoreError::OverQuota(resource) => MailError::OverQuota(resource.to_string()),
             StoreError::TooManyKeywords { limit, .. } => {
                 MailError::Invalid(format!("The mailbox already uses {limit} keywords."))
             }
@@ -399,6 +417,22 @@ impl<'t> MailReader<'t> {
         Ok(self.r.mailbox_by_id(id)?.map(summary))
     }
 
+    /// The user's one quota root.
+    pub fn quota(&self, user_id: u64) -> MailResult<QuotaSummary> {
+        let q = self.r.quota(user_id)?;
+        Ok(QuotaSummary {
+            storage_kib: q.used_kib(),
+            storage_limit_kib: q.storage_limit_kib,
+            messages: q.used_messages,
+            message_limit: q.message_limit,
+        })
+    }
+
+    /// Octets an EXPUNGE of the mailbox would free (a scan).
+    pub fn deleted_size(&self, mailbox_id: u64) -> MailResult<u64> {
+        Ok(self.r.deleted_size(mailbox_id)?)
+    }
+
     pub fn subscriptions(&self, user_id: u64) -> MailResult<Vec<String>> {
         Ok(self.r.subscriptions(user_id)?)
     }
@@ -502,6 +536,8 @@ fn summary(m: store::MailboxInfo) -> MailboxSummary {
         noselect: m.noselect,
         messages: m.messages,
         unseen: m.unseen,
+        deleted: m.deleted,
+        size: m.size,
         recent_floor: m.recent_floor,
         keywords: m.keywords,
         special_use: SPECIAL_USES

@@ -11,13 +11,13 @@ use super::*;
 const ALICE: u64 = 1;
 const BOB: u64 = 2;
 
-struct Fixture {
-    store: Store,
-    writer: Writer,
+pub(super) struct Fixture {
+    pub(super) store: Store,
+    pub(super) writer: Writer,
     _dir: TempDir,
 }
 
-fn fixture(label: &str) -> Fixture {
+pub(super) fn fixture(label: &str) -> Fixture {
     let dir = TempDir::new(label);
     let store = Store::open(dir.path()).expect("open");
     let writer = store.start_writer().expect("writer");
@@ -29,14 +29,14 @@ fn fixture(label: &str) -> Fixture {
 }
 
 impl Fixture {
-    fn ok(&self, op: WriteOp) -> WriteResult {
+    pub(super) fn ok(&self, op: WriteOp) -> WriteResult {
         let shown = format!("{op:?}");
         self.writer
             .submit_blocking(op)
             .unwrap_or_else(|e| panic!("{shown}: {e}"))
     }
 
-    fn err(&self, op: WriteOp) -> StoreError {
+    pub(super) fn err(&self, op: WriteOp) -> StoreError {
         let shown = format!("{op:?}");
         match self.writer.submit_blocking(op) {
             Ok(r) => panic!("{shown} should fail, got {r:?}"),
@@ -44,7 +44,7 @@ impl Fixture {
         }
     }
 
-    fn create(&self, user_id: u64, name: &str) -> u64 {
+    pub(super) fn create(&self, user_id: u64, name: &str) -> u64 {
         match self.ok(WriteOp::CreateMailbox {
             user_id,
             name: name.into(),
@@ -55,7 +55,7 @@ impl Fixture {
         }
     }
 
-    fn append(&self, mailbox_id: u64, raw: &str, flags: Flags) -> Appended {
+    pub(super) fn append(&self, mailbox_id: u64, raw: &str, flags: Flags) -> Appended {
         match self.ok(WriteOp::Append {
             mailbox_id,
             message: message(raw, flags),
@@ -65,7 +65,13 @@ impl Fixture {
         }
     }
 
-    fn store_flags(&self, mailbox_id: u64, uids: &[u32], mode: StoreMode, flags: Flags) -> Stored {
+    pub(super) fn store_flags(
+        &self,
+        mailbox_id: u64,
+        uids: &[u32],
+        mode: StoreMode,
+        flags: Flags,
+    ) -> Stored {
         match self.ok(WriteOp::StoreFlags {
             mailbox_id,
             uids: uids.to_vec(),
@@ -79,7 +85,7 @@ impl Fixture {
         }
     }
 
-    fn expunge(&self, mailbox_id: u64, uids: Option<&[u32]>) -> Expunged {
+    pub(super) fn expunge(&self, mailbox_id: u64, uids: Option<&[u32]>) -> Expunged {
         match self.ok(WriteOp::Expunge {
             mailbox_id,
             uids: uids.map(<[u32]>::to_vec),
@@ -89,7 +95,7 @@ impl Fixture {
         }
     }
 
-    fn copy(&self, from_mailbox: u64, uids: &[u32], to_mailbox: u64) -> Copied {
+    pub(super) fn copy(&self, from_mailbox: u64, uids: &[u32], to_mailbox: u64) -> Copied {
         match self.ok(WriteOp::Copy {
             from_mailbox,
             uids: uids.to_vec(),
@@ -100,7 +106,7 @@ impl Fixture {
         }
     }
 
-    fn mailbox(&self, user_id: u64, name: &str) -> Option<MailboxInfo> {
+    pub(super) fn mailbox(&self, user_id: u64, name: &str) -> Option<MailboxInfo> {
         self.store
             .read()
             .expect("read")
@@ -132,11 +138,12 @@ impl Fixture {
     }
 
     /// Every invariant of the layout, over the whole store.
-    fn check(&self) {
+    pub(super) fn check(&self) {
         let t = self.store.inner.tables;
         let r = self.store.read().expect("read");
         let txn = &r_txn(&r);
         let mut body_refs: HashMap<u64, u32> = HashMap::new();
+        let mut usage: HashMap<u64, (u64, u64)> = HashMap::new();
         let mut mailbox_count = 0;
         for row in t.mailboxes.iter(txn).expect("iter") {
             let (key, bytes) = row.expect("row");
@@ -156,6 +163,9 @@ impl Fixture {
             assert_eq!(mb.deleted as usize, deleted.count(), "{name} deleted");
             let size: u64 = msgs.iter().map(|m| u64::from(m.size)).sum();
             assert_eq!(mb.size, size, "{name} size");
+            let used = usage.entry(user_id).or_default();
+            used.0 += size;
+            used.1 += msgs.len() as u64;
             for m in &msgs {
                 assert!(m.uid < mb.uidnext, "{name} uid {} >= uidnext", m.uid);
                 assert!(m.modseq <= mb.highest_modseq, "{name} modseq");
@@ -210,6 +220,19 @@ impl Fixture {
         let total: u64 = body_refs.values().map(|n| u64::from(*n)).sum();
         assert_eq!(t.messages.len(txn).expect("len"), total);
         assert_eq!(t.modseqs.len(txn).expect("len"), total);
+        // Every user's quota usage is the sum over their mailboxes.
+        for row in t.quotas.iter(txn).expect("iter") {
+            let (key, _) = row.expect("row");
+            usage.entry(decode_u64(key).expect("key")).or_default();
+        }
+        for (user_id, (bytes, messages)) in usage {
+            let q = t.quota(txn, user_id).expect("quota");
+            assert_eq!(
+                (q.used_bytes, q.used_messages),
+                (bytes, messages),
+                "usage of user {user_id}"
+            );
+        }
     }
 }
 
@@ -217,7 +240,7 @@ fn r_txn<'a>(r: &'a Reader<'_>) -> &'a heed::RoTxn<'a, heed::WithoutTls> {
     r.txn()
 }
 
-fn message(raw: &str, flags: Flags) -> NewMessage {
+pub(super) fn message(raw: &str, flags: Flags) -> NewMessage {
     NewMessage {
         raw: raw.as_bytes().to_vec(),
         envelope: format!("(env {raw})").into_bytes(),

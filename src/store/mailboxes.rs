@@ -333,7 +333,7 @@ impl Tables {
         if has_inferiors && old.noselect {
             return Err(StoreError::HasInferiors { mailbox: name });
         }
-        self.clear_mailbox(wtxn, old.id)?;
+        self.clear_mailbox(wtxn, &old)?;
         if has_inferiors {
             // A name that holds no messages serves no special use.
             let placeholder = MailboxInfo {
@@ -502,7 +502,7 @@ impl Tables {
         let all = self.user_mailboxes(wtxn, user_id)?;
         let mut messages = 0u64;
         for m in &all {
-            messages += u64::from(self.clear_mailbox(wtxn, m.id)?);
+            messages += u64::from(self.clear_mailbox(wtxn, m)?);
             self.mailbox_ids.delete(wtxn, &m.id.to_be_bytes())?;
         }
         let prefix = user_id.to_be_bytes();

@@ -182,6 +182,22 @@ impl Tables {
         Ok(out)
     }
 
+    /// Sum of the sizes of the mailbox's `\Deleted` messages.
+    pub(super) fn deleted_size(&self, txn: &RoTxn<'_>, mailbox_id: u64) -> Result<u64, StoreError> {
+        let mut total = 0u64;
+        for row in self.messages.prefix_iter(txn, &mailbox_id.to_be_bytes())? {
+            let (key, bytes) = row?;
+            let flags = records::message_flags(bytes)
+                .map_err(|e| corruption(DB_MESSAGES, format!("{key:?}"), e.0))?;
+            if flags.contains(Flags::DELETED) {
+                let size = records::message_size(bytes)
+                    .map_err(|e| corruption(DB_MESSAGES, format!("{key:?}"), e.0))?;
+                total = total.saturating_add(u64::from(size));
+            }
+        }
+        Ok(total)
+    }
+
     /// Messages whose MODSEQ is above `modseq` (RFC 7162 CHANGEDSINCE),
     /// UID ascending.
     pub(super) fn changed_since(
@@ -364,14 +380,17 @@ impl Tables {
     }
 
     /// Removes every message of a mailbox with its MODSEQ rows and expunge
-    /// history, releasing the bodies (DELETE). Returns how many there were.
+    /// history, releasing the bodies and the owner's quota usage (DELETE).
+    /// Returns how many there were.
     pub(super) fn clear_mailbox(
         &self,
         wtxn: &mut RwTxn<'_>,
-        mailbox_id: u64,
+        mb: &MailboxInfo,
     ) -> Result<u32, StoreError> {
+        let mailbox_id = mb.id;
         let prefix = mailbox_id.to_be_bytes();
         let mut bodies = Vec::new();
+        let mut freed = 0i64;
         for row in self.messages.prefix_iter(wtxn, &prefix)? {
             let (key, bytes) = row?;
             let (_, uid) = records::split_uid_key(key)
@@ -379,7 +398,10 @@ impl Tables {
             let msg = records::decode_message(uid, bytes)
                 .map_err(|e| corruption(DB_MESSAGES, message_key_text(mailbox_id, uid), e.0))?;
             bodies.push(msg.body_id);
+            freed += i64::from(msg.size);
         }
+        let count = i64::try_from(bodies.len()).unwrap_or(i64::MAX);
+        self.charge(wtxn, mb.user_id, -freed, -count)?;
         for body_id in &bodies {
             self.release_body(wtxn, *body_id)?;
         }
@@ -409,6 +431,7 @@ impl Tables {
                 });
             }
         }
+        self.charge(wtxn, mb.user_id, i64::from(size), 1)?;
         let keywords = normalize_keywords(&new.keywords)?;
         note_keywords(&mut mb, &keywords)?;
         let uid = next_uid(&mut mb)?;
@@ -573,6 +596,9 @@ impl Tables {
             });
         }
         let modseq = next_modseq(&mut mb)?;
+        let bytes: i64 = doomed.iter().map(|m| i64::from(m.size)).sum();
+        let count = i64::try_from(doomed.len()).unwrap_or(i64::MAX);
+        self.charge(wtxn, mb.user_id, -bytes, -count)?;
         let mut expunged = Vec::with_capacity(doomed.len());
         for msg in &doomed {
             self.drop_message_rows(wtxn, mb.id, msg)?;
@@ -605,6 +631,7 @@ impl Tables {
         let mut dst = self.selectable_by_id(wtxn, to_mailbox)?;
         let mut modseq = None;
         let mut pairs = Vec::new();
+        let mut bytes = 0i64;
         for uid in sorted_uids(uids) {
             let Some(msg) = self.message(wtxn, src.id, uid)? else {
                 continue;
@@ -627,9 +654,13 @@ impl Tables {
             };
             self.put_message(wtxn, dst.id, &copy, None)?;
             count_in(&mut dst, copy.flags, copy.size);
+            bytes += i64::from(copy.size);
             pairs.push((uid, new_uid));
         }
         if modseq.is_some() {
+            // All or nothing: a COPY past the quota stores none of it.
+            let count = i64::try_from(pairs.len()).unwrap_or(i64::MAX);
+            self.charge(wtxn, dst.user_id, bytes, count)?;
             self.put_mailbox(wtxn, &dst)?;
         }
         Ok(Copied {

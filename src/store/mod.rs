@@ -4,7 +4,7 @@
 //! knows nothing about IMAP sequence numbers, sockets or sessions, and never
 //! hashes or checks passwords (it keeps the PHC strings `auth` gives it).
 //!
-//! # On-disk layout (format version 1)
+//! # On-disk layout (format version 2)
 //!
 //! Every value has an explicit byte layout, written and read by hand in this
 //! module; there is no serde/bincode on disk. Integers are big-endian so
@@ -12,7 +12,9 @@
 //!
 //! `meta`: keys are ASCII names.
 //! - `format_version` → `u32` BE. The layout version of the whole store;
-//!   `1` today. Checked by [`Store::open`]: a newer version is refused (this
+//!   `2` today (version 1 had no `quotas` table; opening a version 1 store
+//!   creates it and computes every user's usage from the mailbox
+//!   counters). Checked by [`Store::open`]: a newer version is refused (this
 //!   binary cannot read it), an older one goes through `migrate`. A store
 //!   without the key is new and gets it, unless it holds users, in which
 //!   case it is corrupt.
@@ -128,6 +130,21 @@
 //! When the reference count reaches 0 the body and its meta are deleted in
 //! the same transaction.
 //!
+//! `quotas`: key = user id `u64` BE, value = a quota record (RFC 9208):
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 0 | record version, `1` |
+//! | 1 | limits set: bit 0 storage, bit 1 messages; others must be 0 |
+//! | 2..10 | storage limit in KiB, `u64` BE (0 if unset) |
+//! | 10..18 | message limit, `u64` BE (0 if unset) |
+//! | 18..26 | usage: sum of RFC822.SIZE over all the user's mailboxes, `u64` BE |
+//! | 26..34 | usage: messages over all the user's mailboxes, `u64` BE |
+//!
+//! Usage is kept exact by every write that adds or removes messages, in
+//! the same transaction (`quota.rs`). A user id without a row has no limits
+//! and no messages. The row goes with the user (`roost user del`).
+//!
 //! # Concurrency and durability
 //!
 //! LMDB allows one writer and many readers across processes, so `roost user`
@@ -147,10 +164,12 @@
 //!
 //! Files: `records.rs` (byte layouts), `mailboxes.rs` (mailbox and
 //! subscription operations), `messages.rs` (message and body operations),
-//! `writer.rs` (the writer thread), `read.rs` (the read API), `users.rs`.
+//! `writer.rs` (the writer thread), `read.rs` (the read API), `users.rs`,
+//! `quota.rs` (limits and usage).
 
 mod mailboxes;
 mod messages;
+mod quota;
 mod read;
 mod records;
 mod users;
@@ -165,6 +184,7 @@ use heed::types::{Bytes, Str};
 use heed::{CommitOrAbort, Database, Env, EnvOpenOptions, RoTxn, RwTxn, WithoutTls};
 
 pub use mailboxes::normalize_mailbox_name;
+pub use quota::{LimitChange, Quota, QuotaResource};
 pub use read::Reader;
 pub use records::{BodyMeta, Flags, MailboxInfo, MessageInfo, SpecialUse};
 pub use users::{DEFAULT_MAILBOXES, UserRecord, normalize_user_name};
@@ -174,14 +194,14 @@ pub use writer::{
 };
 
 /// The layout version this code reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The largest the data file may grow to. LMDB maps this much address space
 /// but the file only takes the space written to it (sparse), and growing it
 /// later needs every process to reopen, so it is generous from the start.
 const MAP_SIZE: usize = 64 << 30;
 
-/// Named databases the environment may hold: ten today, and room for the
+/// Named databases the environment may hold: eleven today, and room for the
 /// tables later formats add.
 const MAX_DBS: u32 = 32;
 
@@ -205,9 +225,10 @@ const DB_MODSEQS: &str = "modseqs";
 const DB_EXPUNGED: &str = "expunged";
 const DB_BODIES: &str = "bodies";
 const DB_BODY_META: &str = "body_meta";
+const DB_QUOTAS: &str = "quotas";
 
 /// The mail tables, in the order `Tables::from_array` takes them.
-const MAIL_DBS: [&str; 8] = [
+const MAIL_DBS: [&str; 9] = [
     DB_MAILBOXES,
     DB_MAILBOX_IDS,
     DB_SUBSCRIPTIONS,
@@ -216,6 +237,7 @@ const MAIL_DBS: [&str; 8] = [
     DB_EXPUNGED,
     DB_BODIES,
     DB_BODY_META,
+    DB_QUOTAS,
 ];
 
 type Table = Database<'static, Str, Bytes>;
@@ -234,10 +256,11 @@ pub(crate) struct Tables {
     expunged: Db,
     bodies: Db,
     body_meta: Db,
+    quotas: Db,
 }
 
 impl Tables {
-    fn from_array(meta: Table, dbs: [Db; 8]) -> Tables {
+    fn from_array(meta: Table, dbs: [Db; 9]) -> Tables {
         let [
             mailboxes,
             mailbox_ids,
@@ -247,6 +270,7 @@ impl Tables {
             expunged,
             bodies,
             body_meta,
+            quotas,
         ] = dbs;
         Tables {
             meta,
@@ -258,6 +282,7 @@ impl Tables {
             expunged,
             bodies,
             body_meta,
+            quotas,
         }
     }
 }
@@ -327,6 +352,9 @@ pub enum StoreError {
     TooManyKeywords { mailbox: String, limit: usize },
     #[error("mailbox {mailbox} has used every UID; it must be re-created")]
     UidsExhausted { mailbox: String },
+    /// The change would take the user past a quota limit (RFC 9208).
+    #[error("the {0} quota would be exceeded")]
+    OverQuota(QuotaResource),
     #[error("message of {size} bytes is larger than the store accepts")]
     MessageTooLarge { size: usize },
     /// The batch this operation was in could not be committed; nothing of
@@ -428,11 +456,11 @@ impl Store {
                     let db: Database<Bytes, Bytes> = opener.create_database(wtxn, Some(name))?;
                     mail.push(db);
                 }
-                let mail: [Database<Bytes, Bytes>; 8] = mail
+                let mail: [Database<Bytes, Bytes>; 9] = mail
                     .try_into()
                     .map_err(|_| corruption(DB_META, "tables", "table count"))?;
-                check_format(wtxn, meta, users, &path)?;
                 init_mail_counters(wtxn, meta, &mail)?;
+                check_format(wtxn, meta, users, &mail, &path)?;
                 Ok(CommitOrAbort::<_, ()>::Commit((meta, users, mail)))
             })?
             .unwrap_commit();
@@ -479,6 +507,7 @@ fn check_format(
     wtxn: &mut RwTxn<'_>,
     meta: Database<Str, Bytes>,
     users: Database<Str, Bytes>,
+    mail: &[Database<Bytes, Bytes>; 9],
     path: &Path,
 ) -> Result<(), StoreError> {
     let found = match meta.get(wtxn, KEY_FORMAT_VERSION)? {
@@ -508,7 +537,7 @@ fn check_format(
             found: v,
             supported: FORMAT_VERSION,
         }),
-        Some(v) => migrate(wtxn, meta, v),
+        Some(v) => migrate(wtxn, meta, mail, v),
     }
 }
 
@@ -518,9 +547,9 @@ fn check_format(
 fn init_mail_counters(
     wtxn: &mut RwTxn<'_>,
     meta: Database<Str, Bytes>,
-    mail: &[Database<Bytes, Bytes>; 8],
+    mail: &[Database<Bytes, Bytes>; 9],
 ) -> Result<(), StoreError> {
-    let [mailboxes, _, _, _, _, _, bodies, _] = mail;
+    let [mailboxes, _, _, _, _, _, bodies, _, _] = mail;
     let counters: [(&str, &[u8], Database<Bytes, Bytes>); 3] = [
         (KEY_NEXT_MAILBOX_ID, &1u64.to_be_bytes(), *mailboxes),
         (KEY_NEXT_BODY_ID, &1u64.to_be_bytes(), *bodies),
@@ -566,20 +595,33 @@ fn take_next_id(wtxn: &mut RwTxn<'_>, meta: Table, key: &'static str) -> Result<
 }
 
 /// Brings a store written by an older roost up to `FORMAT_VERSION` inside
-/// the opening transaction. Version 1 is the first format, so nothing older
-/// was ever written and there is no step yet. A future format change adds
-/// one step per version here (rewrite what changed from n to n + 1), then
-/// stores the new `format_version`.
+/// the opening transaction, one step per version, then stores the new
+/// `format_version`. Version 1 had no `quotas` table: 1 → 2 computes every
+/// user's usage from the mailbox counters (which version 1 kept exact).
 fn migrate(
-    _wtxn: &mut RwTxn<'_>,
-    _meta: Database<Str, Bytes>,
+    wtxn: &mut RwTxn<'_>,
+    meta: Database<Str, Bytes>,
+    mail: &[Database<Bytes, Bytes>; 9],
     from: u32,
 ) -> Result<(), StoreError> {
-    Err(StoreError::Corruption {
-        db: DB_META,
-        key: KEY_FORMAT_VERSION.into(),
-        detail: format!("format version {from} was never written by roost"),
-    })
+    let [mailboxes, _, _, _, _, _, _, _, quotas] = *mail;
+    let mut version = from;
+    while version < FORMAT_VERSION {
+        match version {
+            1 => quota::recount_usage(wtxn, mailboxes, quotas)?,
+            v => {
+                return Err(StoreError::Corruption {
+                    db: DB_META,
+                    key: KEY_FORMAT_VERSION.into(),
+                    detail: format!("format version {v} was never written by roost"),
+                });
+            }
+        }
+        version += 1;
+    }
+    tracing::info!(from, to = FORMAT_VERSION, "migrated the store");
+    meta.put(wtxn, KEY_FORMAT_VERSION, &FORMAT_VERSION.to_be_bytes())?;
+    Ok(())
 }
 
 fn decode_u32(bytes: &[u8]) -> Option<u32> {
@@ -592,6 +634,8 @@ fn decode_u64(bytes: &[u8]) -> Option<u64> {
 
 #[cfg(test)]
 mod mail_tests;
+#[cfg(test)]
+mod quota_tests;
 
 #[cfg(test)]
 pub(crate) mod testing {
@@ -645,7 +689,7 @@ mod tests {
             .meta
             .get(&rtxn, KEY_FORMAT_VERSION)
             .expect("get");
-        assert_eq!(v, Some(&[0u8, 0, 0, 1][..]));
+        assert_eq!(v, Some(&FORMAT_VERSION.to_be_bytes()[..]));
         let next = store.inner.meta.get(&rtxn, KEY_NEXT_USER_ID).expect("get");
         assert_eq!(next, Some(&[0u8, 0, 0, 0, 0, 0, 0, 1][..]));
     }
@@ -683,16 +727,20 @@ mod tests {
             store
                 .inner
                 .meta
-                .put(&mut wtxn, KEY_FORMAT_VERSION, &2u32.to_be_bytes())
+                .put(
+                    &mut wtxn,
+                    KEY_FORMAT_VERSION,
+                    &(FORMAT_VERSION + 1).to_be_bytes(),
+                )
                 .expect("put");
             wtxn.commit().expect("commit");
         }
         match Store::open(dir.path()) {
             Err(StoreError::NewerFormat {
-                found: 2,
-                supported: 1,
+                found,
+                supported: FORMAT_VERSION,
                 ..
-            }) => {}
+            }) if found == FORMAT_VERSION + 1 => {}
             other => panic!("expected NewerFormat, got {other:?}"),
         }
     }

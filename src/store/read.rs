@@ -34,6 +34,21 @@ impl Store {
 }
 
 impl<'s> Reader<'s> {
+    pub(super) fn tables(&self) -> &Tables {
+        &self.tables
+    }
+
+    pub(super) fn txn_ro(&self) -> &RoTxn<'s, WithoutTls> {
+        &self.txn
+    }
+
+    /// Sum of RFC822.SIZE of the messages with `\Deleted`: what an EXPUNGE
+    /// would free (RFC 9208 §4.1.4 DELETED-STORAGE). A scan of the
+    /// mailbox's records, done only when asked for.
+    pub fn deleted_size(&self, mailbox_id: u64) -> Result<u64, StoreError> {
+        self.tables.deleted_size(&self.txn, mailbox_id)
+    }
+
     /// The transaction, for checks in tests.
     #[cfg(test)]
     pub(super) fn txn(&self) -> &RoTxn<'s, WithoutTls> {

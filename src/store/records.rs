@@ -494,6 +494,19 @@ pub(super) fn message_flags(bytes: &[u8]) -> Decoded<Flags> {
     Flags::from_bits(bits).ok_or_else(|| DecodeError::new(format!("unknown flag bits {bits:#04x}")))
 }
 
+/// Reads only the RFC822.SIZE of a message record.
+pub(super) fn message_size(bytes: &[u8]) -> Decoded<u32> {
+    if bytes.first() != Some(&MESSAGE_V1) {
+        return Err(DecodeError::new("unknown record version"));
+    }
+    let field = bytes
+        .get(21..25)
+        .ok_or_else(|| DecodeError::new("truncated at size"))?;
+    let mut b = [0u8; 4];
+    b.copy_from_slice(field);
+    Ok(u32::from_be_bytes(b))
+}
+
 /// The pre-computed data of a new body, as given at append.
 pub(super) struct BodyMetaIn<'a> {
     pub(super) sent_date: Option<(i64, i32)>,
@@ -733,6 +746,7 @@ mod tests {
         assert_eq!(encode_message(&m), fixture);
         assert_eq!(decode_message(17, fixture).expect("decode"), m);
         assert_eq!(message_flags(fixture), Ok(Flags::SEEN | Flags::FLAGGED));
+        assert_eq!(message_size(fixture), Ok(8192));
     }
 
     #[test]

@@ -255,6 +255,11 @@ impl Store {
             None => return Err(StoreError::NoSuchUser(name)),
         };
         inner.users.delete(&mut wtxn, &name)?;
+        // Limits belong to the user; the id is never reused.
+        inner
+            .tables
+            .quotas
+            .delete(&mut wtxn, &old.id.to_be_bytes())?;
         wtxn.commit()?;
         Ok(old)
     }

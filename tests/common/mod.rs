@@ -344,6 +344,10 @@ fn status_item() -> impl Strategy<Value = StatusItem> {
         StatusItem::UidNext,
         StatusItem::UidValidity,
         StatusItem::Unseen,
+        StatusItem::Size,
+        StatusItem::Deleted,
+        StatusItem::DeletedStorage,
+        StatusItem::AppendLimit,
     ])
 }
 
@@ -511,6 +515,13 @@ pub fn command_body() -> impl Strategy<Value = CommandBody> {
         sequence_set().prop_map(|sequence_set| B::UidExpunge { sequence_set }),
         proptest::option::of(vec((id_text(), proptest::option::of(id_text())), 0..5))
             .prop_map(|parameters| B::Id { parameters }),
+        id_text().prop_map(|root| B::GetQuota { root }),
+        mailbox().prop_map(|mailbox| B::GetQuotaRoot { mailbox }),
+        (
+            id_text(),
+            vec(("[A-Z][A-Z-]{0,10}", 0..=i64::MAX as u64), 0..3)
+        )
+            .prop_map(|(root, limits)| B::SetQuota { root, limits }),
     ]
 }
 

@@ -259,6 +259,23 @@ fn write_data(out: &mut Vec<u8>, d: &Data) {
             out.extend_from_slice(b"ID ");
             write_id_params(out, params.as_deref());
         }
+        Data::Quota { root, resources } => {
+            out.extend_from_slice(b"QUOTA ");
+            write_astring(out, root.as_bytes());
+            out.extend_from_slice(b" (");
+            write_list(out, resources, |out, (name, usage, limit)| {
+                out.extend_from_slice(format!("{name} {usage} {limit}").as_bytes())
+            });
+            out.push(b')');
+        }
+        Data::QuotaRoot { mailbox, roots } => {
+            out.extend_from_slice(b"QUOTAROOT ");
+            write_mailbox(out, mailbox);
+            for root in roots {
+                out.push(b' ');
+                write_astring(out, root.as_bytes());
+            }
+        }
         Data::Namespace { prefix, delimiter } => {
             out.extend_from_slice(b"NAMESPACE ((");
             write_string(out, prefix.as_bytes());
@@ -304,6 +321,10 @@ fn status_item(item: StatusItem) -> &'static str {
         StatusItem::UidNext => "UIDNEXT",
         StatusItem::UidValidity => "UIDVALIDITY",
         StatusItem::Unseen => "UNSEEN",
+        StatusItem::Size => "SIZE",
+        StatusItem::Deleted => "DELETED",
+        StatusItem::DeletedStorage => "DELETED-STORAGE",
+        StatusItem::AppendLimit => "APPENDLIMIT",
     }
 }
 
@@ -675,6 +696,22 @@ pub fn encode_command(out: &mut Vec<u8>, c: &Command) {
             }
             out.push(b' ');
             write_literal(out, message);
+        }
+        CommandBody::GetQuota { root } => {
+            out.extend_from_slice(b"GETQUOTA ");
+            write_astring(out, root.as_bytes());
+        }
+        CommandBody::GetQuotaRoot { mailbox } => {
+            write_command_mailbox(out, "GETQUOTAROOT", mailbox)
+        }
+        CommandBody::SetQuota { root, limits } => {
+            out.extend_from_slice(b"SETQUOTA ");
+            write_astring(out, root.as_bytes());
+            out.extend_from_slice(b" (");
+            write_list(out, limits, |out, (name, limit)| {
+                out.extend_from_slice(format!("{name} {limit}").as_bytes())
+            });
+            out.push(b')');
         }
         CommandBody::Check => out.extend_from_slice(b"CHECK"),
         CommandBody::Idle => out.extend_from_slice(b"IDLE"),

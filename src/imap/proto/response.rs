@@ -134,9 +134,10 @@ pub enum Data {
         delimiter: Option<char>,
         name: String,
     },
+    /// Values are `number64` wide (RFC 8438 SIZE, RFC 9208 DELETED-STORAGE).
     Status {
         name: String,
-        items: Vec<(StatusItem, u32)>,
+        items: Vec<(StatusItem, u64)>,
     },
     Search(Vec<u32>),
     Flags(Vec<Flag>),
@@ -148,6 +149,17 @@ pub enum Data {
         items: Vec<MessageDataItem>,
     },
     Id(Option<Vec<(String, Option<String>)>>),
+    /// RFC 9208 §4.2.1: `QUOTA root (resource usage limit ...)`; only
+    /// limited resources are listed.
+    Quota {
+        root: String,
+        resources: Vec<(&'static str, u64, u64)>,
+    },
+    /// RFC 9208 §4.2.2: `QUOTAROOT mailbox root ...`.
+    QuotaRoot {
+        mailbox: String,
+        roots: Vec<String>,
+    },
     /// RFC 2342 §5: one personal namespace (prefix, delimiter); no other
     /// users' or shared ones.
     Namespace {

@@ -315,6 +315,21 @@ pub enum CommandBody {
     Id {
         parameters: Option<Vec<(String, Option<String>)>>,
     },
+    // RFC 9208 QUOTA
+    /// `GETQUOTA quota-root-name`
+    GetQuota {
+        root: String,
+    },
+    /// `GETQUOTAROOT mailbox`: the mailbox need not exist.
+    GetQuotaRoot {
+        mailbox: Mailbox,
+    },
+    /// `SETQUOTA quota-root-name (resource limit ...)`; resource names
+    /// upper-cased.
+    SetQuota {
+        root: String,
+        limits: Vec<(String, u64)>,
+    },
 }
 
 impl CommandBody {
@@ -354,11 +369,14 @@ impl CommandBody {
             CommandBody::Unselect => "UNSELECT",
             CommandBody::Namespace => "NAMESPACE",
             CommandBody::Id { .. } => "ID",
+            CommandBody::GetQuota { .. } => "GETQUOTA",
+            CommandBody::GetQuotaRoot { .. } => "GETQUOTAROOT",
+            CommandBody::SetQuota { .. } => "SETQUOTA",
         }
     }
 }
 
-/// `status-att` (RFC 3501 §6.3.10).
+/// `status-att` (RFC 3501 §6.3.10, and the extensions named).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StatusItem {
     Messages,
@@ -366,6 +384,14 @@ pub enum StatusItem {
     UidNext,
     UidValidity,
     Unseen,
+    /// RFC 8438: total RFC822.SIZE of the messages.
+    Size,
+    /// RFC 9208 §4.1.4: messages with `\Deleted`.
+    Deleted,
+    /// RFC 9208 §4.1.4: storage an EXPUNGE would free, in octets.
+    DeletedStorage,
+    /// RFC 7889 §4: the largest message APPEND accepts.
+    AppendLimit,
 }
 
 /// `use-attr` (RFC 6154 §6): a special use of a mailbox.

@@ -13,35 +13,53 @@ pub struct CapabilityContext {
     pub starttls_offered: bool,
     /// LOGIN and AUTHENTICATE PLAIN are allowed on this connection now.
     pub plaintext_auth_allowed: bool,
+    /// The largest message APPEND accepts, for all mailboxes (RFC 7889).
+    pub append_limit: u64,
 }
 
 /// The capability atoms, `IMAP4rev1` first as RFC 3501 §7.2.1 requires.
 pub fn capabilities(ctx: CapabilityContext) -> Vec<String> {
-    let mut caps = vec!["IMAP4rev1"];
+    let mut caps: Vec<String> = vec!["IMAP4rev1".into()];
     if !ctx.authenticated {
         if ctx.starttls_offered && !ctx.tls_active {
-            caps.push("STARTTLS");
+            caps.push("STARTTLS".into());
         }
         if ctx.plaintext_auth_allowed {
-            caps.push("AUTH=PLAIN");
+            caps.push("AUTH=PLAIN".into());
         } else {
             // RFC 3501 §6.2.3: LOGIN is refused until TLS is active.
-            caps.push("LOGINDISABLED");
+            caps.push("LOGINDISABLED".into());
         }
     }
-    caps.extend(["SASL-IR", "LITERAL+", "ID"]);
+    caps.extend(["SASL-IR", "LITERAL+", "ID"].map(String::from));
     if ctx.authenticated {
         // Mail extensions matter once there is mail to act on.
-        caps.extend(["UIDPLUS", "IDLE", "NAMESPACE", "UNSELECT", "CHILDREN"]);
+        caps.extend(["UIDPLUS", "IDLE", "NAMESPACE", "UNSELECT", "CHILDREN"].map(String::from));
         // RFC 6154, RFC 5258, RFC 5819.
-        caps.extend([
-            "SPECIAL-USE",
-            "CREATE-SPECIAL-USE",
-            "LIST-EXTENDED",
-            "LIST-STATUS",
-        ]);
+        caps.extend(
+            [
+                "SPECIAL-USE",
+                "CREATE-SPECIAL-USE",
+                "LIST-EXTENDED",
+                "LIST-STATUS",
+            ]
+            .map(String::from),
+        );
+        // RFC 9208 §3.1.1: each resource handled is advertised; no QUOTASET,
+        // limits are the administrator's (`roost user quota`).
+        caps.extend(
+            [
+                "QUOTA",
+                "QUOTA=RES-STORAGE",
+                "QUOTA=RES-MESSAGE",
+                "STATUS=SIZE",
+            ]
+            .map(String::from),
+        );
+        // RFC 7889 §3: one limit for every mailbox, given in the capability.
+        caps.push(format!("APPENDLIMIT={}", ctx.append_limit));
     }
-    caps.into_iter().map(String::from).collect()
+    caps
 }
 
 #[cfg(test)]
@@ -54,6 +72,7 @@ mod tests {
             tls_active: t,
             starttls_offered: s,
             plaintext_auth_allowed: p,
+            append_limit: 1000,
         })
         .join(" ")
     }
@@ -86,7 +105,9 @@ mod tests {
     fn after_login() {
         assert_eq!(
             caps(true, true, true, true),
-            "IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS"
+            "IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN \
+             SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS \
+             QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE STATUS=SIZE APPENDLIMIT=1000"
         );
     }
 }

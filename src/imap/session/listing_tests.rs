@@ -22,6 +22,8 @@ fn mailbox(name: &str) -> MailboxSummary {
         noselect: false,
         messages: 0,
         unseen: 0,
+        deleted: 0,
+        size: 0,
         recent_floor: 1,
         keywords: vec![],
         special_use: vec![],

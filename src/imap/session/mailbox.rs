@@ -112,6 +112,7 @@ impl Session {
                 (StatusKind::No, Some(Code::Cannot))
             }
             MailError::Invalid(_) => (StatusKind::No, Some(Code::Cannot)),
+            MailError::OverQuota(_) => (StatusKind::No, Some(Code::OverQuota)),
             MailError::Internal(_) => (StatusKind::No, Some(Code::ServerBug)),
         };
         self.tagged(tag, command, started, now, kind, code, &e.to_string());
@@ -386,15 +387,25 @@ impl Session {
         } else {
             0
         };
+        // The one item that needs a scan, so only when asked for.
+        let deleted_storage = if items.contains(&StatusItem::DeletedStorage) {
+            r.deleted_size(mb.id)?
+        } else {
+            0
+        };
         let values = items
             .iter()
             .map(|&item| {
                 let v = match item {
-                    StatusItem::Messages => mb.messages,
-                    StatusItem::Recent => recent,
-                    StatusItem::UidNext => mb.uidnext,
-                    StatusItem::UidValidity => mb.uidvalidity,
-                    StatusItem::Unseen => mb.unseen,
+                    StatusItem::Messages => mb.messages.into(),
+                    StatusItem::Recent => recent.into(),
+                    StatusItem::UidNext => mb.uidnext.into(),
+                    StatusItem::UidValidity => mb.uidvalidity.into(),
+                    StatusItem::Unseen => mb.unseen.into(),
+                    StatusItem::Size => mb.size,
+                    StatusItem::Deleted => mb.deleted.into(),
+                    StatusItem::DeletedStorage => deleted_storage,
+                    StatusItem::AppendLimit => self.cfg.frame_limits.max_append_literal as u64,
                 };
                 (item, v)
             })

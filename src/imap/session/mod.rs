@@ -16,6 +16,7 @@ mod listing;
 #[cfg(test)]
 mod listing_tests;
 mod mailbox;
+mod quota;
 mod sasl;
 mod selected;
 #[cfg(test)]
@@ -523,6 +524,7 @@ impl Session {
             tls_active: self.tls_active,
             starttls_offered: self.cfg.starttls_available,
             plaintext_auth_allowed: self.plaintext_auth_allowed(),
+            append_limit: self.cfg.frame_limits.max_append_literal as u64,
         })
     }
 
@@ -782,6 +784,9 @@ impl Session {
                 self.selected = None;
                 self.completed(tag, name, now, now)
             }
+            CommandBody::GetQuota { root } => self.get_quota(tag, &root, now),
+            CommandBody::GetQuotaRoot { mailbox } => self.get_quota_root(tag, &mailbox, now),
+            CommandBody::SetQuota { .. } => self.set_quota(tag, now),
             CommandBody::Namespace => {
                 self.respond(&Response::Data(Data::Namespace {
                     prefix: String::new(),

@@ -9,6 +9,8 @@ use crate::config::Config;
 use crate::imap::mail::MailAccess;
 use crate::store::Store;
 
+mod quota;
+
 /// A real store in a fresh directory, with its writer.
 fn mail() -> (MailAccess, Store) {
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -80,7 +82,11 @@ impl T {
         );
         let out = self.out();
         assert!(
-            out.starts_with("a OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS]"),
+            out.starts_with(
+                "a OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS IDLE NAMESPACE UNSELECT \
+                 CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS \
+                 QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE STATUS=SIZE APPENDLIMIT=52428800]"
+            ),
             "{out}"
         );
     }
@@ -326,17 +332,24 @@ fn id_answers_with_server_identity() {
 pub(super) struct M {
     s: Session,
     mail: MailAccess,
+    store: Store,
     rt: tokio::runtime::Runtime,
     now: Instant,
 }
 
 impl M {
     pub(super) fn new() -> M {
+        M::with_store(|_| {})
+    }
+
+    /// Like `new`, with `prepare` run on the store before the login.
+    pub(super) fn with_store(prepare: impl FnOnce(&Store)) -> M {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
-        let (mail, _store) = mail();
+        let (mail, store) = mail();
+        prepare(&store);
         let now = Instant::now();
         let s = Session::new(
             config(PlaintextAuth::Loopback),
@@ -347,7 +360,13 @@ impl M {
             now,
             mail.clone(),
         );
-        let mut m = M { s, mail, rt, now };
+        let mut m = M {
+            s,
+            mail,
+            store,
+            rt,
+            now,
+        };
         m.s.take_output();
         m.send("a LOGIN alice secret\r\n");
         m
@@ -372,6 +391,7 @@ impl M {
         let mut m = M {
             s,
             mail: self.mail.clone(),
+            store: self.store.clone(),
             rt,
             now,
         };

@@ -16,7 +16,7 @@ use super::core::{
 };
 use super::fetch::fetch_items;
 use super::list::list;
-use super::mailbox::{append, create, lsub, one_mailbox, rename, status};
+use super::mailbox::{append, create, getquota, lsub, one_mailbox, rename, setquota, status};
 use super::search::search_args;
 use super::sequence::sequence_set;
 use super::{ParseErrorKind, ParseLimits};
@@ -75,6 +75,10 @@ pub(crate) fn command_body<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, Comman
         b"UID" => uid(i, lim)?,
         // RFC 2971
         b"ID" => id(i, lim)?,
+        // RFC 9208
+        b"GETQUOTA" => getquota(i)?,
+        b"GETQUOTAROOT" => one_mailbox(i, |mailbox| CommandBody::GetQuotaRoot { mailbox })?,
+        b"SETQUOTA" => setquota(i, lim)?,
         _ => return failure(ParseErrorKind::UnknownCommand),
     };
     let (i, _) = crlf(i)?;

@@ -101,6 +101,21 @@ pub(crate) fn number(i: &[u8]) -> Res<'_, u32> {
     Ok((rest, n))
 }
 
+/// `number64 = 1*DIGIT` (RFC 9051: up to 2^63 - 1).
+pub(crate) fn number64(i: &[u8]) -> Res<'_, u64> {
+    let (rest, digits) =
+        context("expected a number", take_while1(|b: u8| b.is_ascii_digit())).parse(i)?;
+    let mut n: u64 = 0;
+    for &d in digits {
+        n = n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(d - b'0')))
+            .filter(|n| *n <= i64::MAX as u64)
+            .ok_or_else(|| hard(ParseErrorKind::Syntax("number too large")))?;
+    }
+    Ok((rest, n))
+}
+
 /// `nz-number = digit-nz *DIGIT` (leading zeros are tolerated, zero is not).
 pub(crate) fn nz_number(i: &[u8]) -> Res<'_, std::num::NonZeroU32> {
     let (rest, n) = number(i)?;

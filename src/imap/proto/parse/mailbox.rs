@@ -7,9 +7,11 @@
 use nom::Parser;
 
 use super::super::types::{CommandBody, StatusItem, UseAttr};
+use nom::bytes::complete::take_while1;
+
 use super::core::{
-    Res, atom, failure, flag_list, keyword_token, list_mailbox, mailbox, mailbox_name,
-    message_literal, paren_list, sp,
+    Res, astring, atom, failure, flag_list, list_mailbox, mailbox, mailbox_name, message_literal,
+    number64, paren_list, sp, utf8,
 };
 use super::datetime::date_time;
 use super::{ParseErrorKind, ParseLimits};
@@ -83,16 +85,22 @@ pub(crate) fn lsub(i: &[u8]) -> Res<'_, CommandBody> {
     Ok((i, CommandBody::Lsub { reference, pattern }))
 }
 
-/// `status-att = "MESSAGES" / "RECENT" / "UIDNEXT" / "UIDVALIDITY" / "UNSEEN"`;
-/// LIST's STATUS return option (RFC 5819) takes the same items.
+/// `status-att = "MESSAGES" / "RECENT" / "UIDNEXT" / "UIDVALIDITY" / "UNSEEN"`
+/// `status-att =/ "SIZE"` (RFC 8438), `"DELETED" / "DELETED-STORAGE"`
+/// (RFC 9208), `"APPENDLIMIT"` (RFC 7889); LIST's STATUS return option
+/// (RFC 5819) takes the same items.
 pub(crate) fn status_att(i: &[u8]) -> Res<'_, StatusItem> {
-    let (i, name) = keyword_token(i)?;
+    let (i, name) = take_while1(|b: u8| b.is_ascii_alphanumeric() || b == b'-').parse(i)?;
     let item = match name.to_ascii_uppercase().as_slice() {
         b"MESSAGES" => StatusItem::Messages,
         b"RECENT" => StatusItem::Recent,
         b"UIDNEXT" => StatusItem::UidNext,
         b"UIDVALIDITY" => StatusItem::UidValidity,
         b"UNSEEN" => StatusItem::Unseen,
+        b"SIZE" => StatusItem::Size,
+        b"DELETED" => StatusItem::Deleted,
+        b"DELETED-STORAGE" => StatusItem::DeletedStorage,
+        b"APPENDLIMIT" => StatusItem::AppendLimit,
         _ => return failure(ParseErrorKind::Syntax("unknown STATUS item")),
     };
     Ok((i, item))
@@ -103,6 +111,27 @@ pub(crate) fn status<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, CommandBody>
     let (i, (_, mailbox, _)) = (sp, mailbox, sp).parse(i)?;
     let (i, items) = paren_list(i, lim, false, status_att)?;
     Ok((i, CommandBody::Status { mailbox, items }))
+}
+
+/// `getquota = "GETQUOTA" SP quota-root-name`, `quota-root-name = astring`
+/// (RFC 9208 §7)
+pub(crate) fn getquota(i: &[u8]) -> Res<'_, CommandBody> {
+    let (i, (_, root)) = (sp, astring).parse(i)?;
+    let root = utf8(root, "the quota root name is not UTF-8")?;
+    Ok((i, CommandBody::GetQuota { root }))
+}
+
+/// `setquota = "SETQUOTA" SP quota-root-name SP setquota-list`,
+/// `setquota-list = "(" [setquota-resource *(SP setquota-resource)] ")"`,
+/// `setquota-resource = resource-name SP resource-limit` (RFC 9208 §7)
+pub(crate) fn setquota<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, CommandBody> {
+    let (i, (_, root, _)) = (sp, astring, sp).parse(i)?;
+    let root = utf8(root, "the quota root name is not UTF-8")?;
+    let (i, limits) = paren_list(i, lim, true, |i| {
+        let (i, (name, _, limit)) = (atom, sp, number64).parse(i)?;
+        Ok((i, (name.to_ascii_uppercase(), limit)))
+    })?;
+    Ok((i, CommandBody::SetQuota { root, limits }))
 }
 
 /// `append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal`.
@@ -447,6 +476,61 @@ mod tests {
     }
 
     #[test]
+    fn quota_commands() {
+        use StatusItem::*;
+        assert_eq!(
+            body(b"a STATUS x (size DELETED deleted-storage APPENDLIMIT)\r\n"),
+            CommandBody::Status {
+                mailbox: other("x"),
+                items: vec![Size, Deleted, DeletedStorage, AppendLimit]
+            }
+        );
+        assert_eq!(
+            body(b"G0001 GETQUOTA \"!partition/sda4\"\r\n"),
+            CommandBody::GetQuota {
+                root: "!partition/sda4".into()
+            }
+        );
+        assert_eq!(
+            body(b"a getquota \"\"\r\n"),
+            CommandBody::GetQuota { root: "".into() }
+        );
+        assert_eq!(
+            body(b"G0002 GETQUOTAROOT inbox\r\n"),
+            CommandBody::GetQuotaRoot {
+                mailbox: Mailbox::Inbox
+            }
+        );
+        assert_eq!(
+            body(b"S0001 SETQUOTA \"#user/alice\" (storage 510 MESSAGE 9223372036854775807)\r\n"),
+            CommandBody::SetQuota {
+                root: "#user/alice".into(),
+                limits: vec![("STORAGE".into(), 510), ("MESSAGE".into(), i64::MAX as u64)]
+            }
+        );
+        assert_eq!(
+            body(b"a SETQUOTA \"\" ()\r\n"),
+            CommandBody::SetQuota {
+                root: "".into(),
+                limits: vec![]
+            }
+        );
+        for input in [
+            &b"a GETQUOTA\r\n"[..],
+            b"a GETQUOTAROOT\r\n",
+            b"a SETQUOTA \"\" (STORAGE)\r\n",
+            b"a SETQUOTA \"\" (STORAGE 9223372036854775808)\r\n",
+            b"a SETQUOTA \"\" STORAGE 1\r\n",
+        ] {
+            assert!(
+                matches!(error(input).kind, ParseErrorKind::Syntax(_)),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    #[test]
     fn status_command() {
         use StatusItem::*;
         assert_eq!(
@@ -469,7 +553,7 @@ mod tests {
             b"a STATUS inbox MESSAGES\r\n",
             b"a STATUS inbox (MESSAGES\r\n",
             b"a STATUS inbox (MESSAGES))\r\n",
-            b"a STATUS inbox (SIZE)\r\n",
+            b"a STATUS inbox (SIZES)\r\n",
             b"a STATUS inbox (MESSAGES  UNSEEN)\r\n",
         ] {
             assert!(
