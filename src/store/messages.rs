@@ -15,7 +15,7 @@ use heed::{RoTxn, RwTxn};
 
 use super::mailboxes::delete_prefix;
 use super::records::{self, BodyMeta, BodyMetaIn, Flags, MailboxInfo, MessageInfo};
-use super::writer::{Appended, Copied, Expunged, FlagUpdate, NewMessage, StoreMode, Stored};
+use super::writer::{Appended, Copied, Expunged, FlagUpdate, Moved, NewMessage, StoreMode, Stored};
 use super::{
     DB_BODY_META, DB_EXPUNGED, DB_MESSAGES, DB_MODSEQS, KEY_NEXT_BODY_ID, StoreError, Tables,
     corruption, take_next_id,
@@ -537,7 +537,7 @@ impl Tables {
         mailbox_id: u64,
         uids: Option<&[u32]>,
     ) -> Result<Expunged, StoreError> {
-        let mut mb = self.selectable_by_id(wtxn, mailbox_id)?;
+        let mb = self.selectable_by_id(wtxn, mailbox_id)?;
         let mut doomed = Vec::new();
         match uids {
             Some(uids) => {
@@ -566,6 +566,19 @@ impl Tables {
                 }
             }
         }
+        self.remove_messages(wtxn, mb, &doomed)
+    }
+
+    /// Removes `doomed` from the mailbox under one new MODSEQ, recorded in
+    /// the expunge history (RFC 7162 §3.2: expunges raise the mailbox's
+    /// MODSEQ and remember it per UID). Nothing to remove leaves the
+    /// mailbox untouched.
+    fn remove_messages(
+        &self,
+        wtxn: &mut RwTxn<'_>,
+        mut mb: MailboxInfo,
+        doomed: &[MessageInfo],
+    ) -> Result<Expunged, StoreError> {
         if doomed.is_empty() {
             return Ok(Expunged {
                 uids: Vec::new(),
@@ -574,7 +587,7 @@ impl Tables {
         }
         let modseq = next_modseq(&mut mb)?;
         let mut expunged = Vec::with_capacity(doomed.len());
-        for msg in &doomed {
+        for msg in doomed {
             self.drop_message_rows(wtxn, mb.id, msg)?;
             self.expunged.put(
                 wtxn,
@@ -637,6 +650,30 @@ impl Tables {
             pairs,
             modseq,
         })
+    }
+
+    /// MOVE (RFC 6851 §3.3): COPY, then the originals expunged whatever
+    /// their flags, in the caller's one transaction, so no other reader
+    /// ever sees a message in both mailboxes or in neither. The copies get
+    /// a new MODSEQ in the destination, the expunge one in the source.
+    pub(super) fn move_messages(
+        &self,
+        wtxn: &mut RwTxn<'_>,
+        from_mailbox: u64,
+        uids: &[u32],
+        to_mailbox: u64,
+    ) -> Result<Moved, StoreError> {
+        let copied = self.copy(wtxn, from_mailbox, uids, to_mailbox)?;
+        // Read after the copy: moving into the same mailbox changed it.
+        let src = self.selectable_by_id(wtxn, from_mailbox)?;
+        let mut doomed = Vec::with_capacity(copied.pairs.len());
+        for &(uid, _) in &copied.pairs {
+            if let Some(msg) = self.message(wtxn, src.id, uid)? {
+                doomed.push(msg);
+            }
+        }
+        let expunged = self.remove_messages(wtxn, src, &doomed)?;
+        Ok(Moved { copied, expunged })
     }
 
     /// RENAME INBOX (RFC 3501 §6.3.5): moves every message of `inbox` into

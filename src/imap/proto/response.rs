@@ -112,6 +112,12 @@ pub enum Code {
         source: Vec<u32>,
         destination: Vec<u32>,
     },
+    // RFC 7162
+    HighestModSeq(u64),
+    /// Messages (numbers, or UIDs for UID STORE) that failed UNCHANGEDSINCE.
+    Modified(Vec<u32>),
+    /// §3.2.11: the boundary between the old mailbox and the new one.
+    Closed,
 }
 
 /// Untagged data responses (RFC 3501 §7.2–§7.4, RFC 2971 ID).
@@ -131,7 +137,7 @@ pub enum Data {
     },
     Status {
         name: String,
-        items: Vec<(StatusItem, u32)>,
+        items: Vec<(StatusItem, u64)>,
     },
     Search(Vec<u32>),
     Flags(Vec<Flag>),
@@ -148,6 +154,18 @@ pub enum Data {
     Namespace {
         prefix: String,
         delimiter: char,
+    },
+    // RFC 5161, RFC 7162
+    Enabled(Vec<String>),
+    /// `SEARCH` with the highest MODSEQ of the hits (RFC 7162 §3.1.6).
+    SearchModSeq {
+        hits: Vec<u32>,
+        modseq: u64,
+    },
+    /// `VANISHED [(EARLIER)] uids` (RFC 7162 §3.2.10); UIDs ascending.
+    Vanished {
+        earlier: bool,
+        uids: Vec<u32>,
     },
 }
 
@@ -174,4 +192,6 @@ pub enum MessageDataItem {
     Rfc822(Option<Vec<u8>>),
     Rfc822Header(Option<Vec<u8>>),
     Rfc822Text(Option<Vec<u8>>),
+    /// RFC 7162 `MODSEQ (n)`.
+    ModSeq(u64),
 }

@@ -33,6 +33,8 @@ pub fn capabilities(ctx: CapabilityContext) -> Vec<String> {
     if ctx.authenticated {
         // Mail extensions matter once there is mail to act on.
         caps.extend(["UIDPLUS", "IDLE", "NAMESPACE", "UNSELECT", "CHILDREN"]);
+        // RFC 5161, RFC 7162, RFC 6851
+        caps.extend(["ENABLE", "CONDSTORE", "QRESYNC", "MOVE"]);
     }
     caps.into_iter().map(String::from).collect()
 }
@@ -79,7 +81,8 @@ mod tests {
     fn after_login() {
         assert_eq!(
             caps(true, true, true, true),
-            "IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN"
+            "IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN \
+             ENABLE CONDSTORE QRESYNC MOVE"
         );
     }
 }

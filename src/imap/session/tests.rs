@@ -80,7 +80,8 @@ impl T {
         );
         let out = self.out();
         assert!(
-            out.starts_with("a OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN]"),
+            out.starts_with("a OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN \
+                 ENABLE CONDSTORE QRESYNC MOVE]"),
             "{out}"
         );
     }
@@ -323,7 +324,7 @@ fn id_answers_with_server_identity() {
 
 /// A session with a real store whose writes are carried out at once, as
 /// the connection actor would.
-struct M {
+pub(super) struct M {
     s: Session,
     mail: MailAccess,
     rt: tokio::runtime::Runtime,
@@ -331,7 +332,7 @@ struct M {
 }
 
 impl M {
-    fn new() -> M {
+    pub(super) fn new() -> M {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -354,7 +355,7 @@ impl M {
     }
 
     /// A second session on the same store, logged in as the same user.
-    fn second(&self) -> M {
+    pub(super) fn second(&self) -> M {
         let now = Instant::now();
         let s = Session::new(
             config(PlaintextAuth::Loopback),
@@ -380,7 +381,7 @@ impl M {
         m
     }
 
-    fn send(&mut self, input: &str) -> String {
+    pub(super) fn send(&mut self, input: &str) -> String {
         self.send_bytes(input.as_bytes())
     }
 
@@ -420,7 +421,7 @@ impl M {
         out
     }
 
-    fn append(&mut self, mailbox: &str, flags: &str, body: &str) -> String {
+    pub(super) fn append(&mut self, mailbox: &str, flags: &str, body: &str) -> String {
         self.send(&format!(
             "ap APPEND {mailbox} {flags} {{{}+}}\r\n{body}\r\n",
             body.len()
@@ -428,8 +429,8 @@ impl M {
     }
 }
 
-const MSG1: &str = "From: Ann <ann@example.org>\r\nTo: bob@example.org\r\nSubject: hello\r\nDate: Mon, 7 Feb 1994 21:52:25 -0800\r\n\r\nHi Bob, the quokka says hello.\r\n";
-const MSG2: &str = "From: carl@example.org\r\nSubject: second\r\n\r\nnothing here\r\n";
+pub(super) const MSG1: &str = "From: Ann <ann@example.org>\r\nTo: bob@example.org\r\nSubject: hello\r\nDate: Mon, 7 Feb 1994 21:52:25 -0800\r\n\r\nHi Bob, the quokka says hello.\r\n";
+pub(super) const MSG2: &str = "From: carl@example.org\r\nSubject: second\r\n\r\nnothing here\r\n";
 
 #[test]
 fn select_fetch_store_expunge() {

@@ -101,6 +101,25 @@ pub(crate) fn number(i: &[u8]) -> Res<'_, u32> {
     Ok((rest, n))
 }
 
+/// `mod-sequence-valzer = "0" / mod-sequence-value` (RFC 7162 §7): at
+/// most 2^63 - 1. Callers that need `mod-sequence-value` refuse 0.
+pub(crate) fn mod_sequence(i: &[u8]) -> Res<'_, u64> {
+    let (rest, digits) = context(
+        "expected a mod-sequence",
+        take_while1(|b: u8| b.is_ascii_digit()),
+    )
+    .parse(i)?;
+    let mut n: u64 = 0;
+    for &d in digits {
+        n = n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(d - b'0')))
+            .filter(|&n| n <= i64::MAX as u64)
+            .ok_or_else(|| hard(ParseErrorKind::Syntax("mod-sequence too large")))?;
+    }
+    Ok((rest, n))
+}
+
 /// `nz-number = digit-nz *DIGIT` (leading zeros are tolerated, zero is not).
 pub(crate) fn nz_number(i: &[u8]) -> Res<'_, std::num::NonZeroU32> {
     let (rest, n) = number(i)?;
