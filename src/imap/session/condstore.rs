@@ -148,7 +148,7 @@ impl Session {
             let (Some(seq), Some(uid)) = (view.seq_of(m.uid), NonZeroU32::new(m.uid)) else {
                 continue;
             };
-            let flags = super::selected::to_fetch_flags(&m.flags, view.is_recent(m.uid));
+            let flags = super::updates::to_fetch_flags(&m.flags, view.is_recent(m.uid));
             let items = vec![
                 MessageDataItem::Uid(uid),
                 MessageDataItem::Flags(flags),

@@ -21,6 +21,7 @@ mod selected;
 mod tests;
 #[cfg(test)]
 mod tests_condstore;
+mod updates;
 mod view;
 
 use std::collections::VecDeque;
