@@ -320,3 +320,27 @@ fn move_copies_then_expunges() {
     a.send("s EXAMINE Archive\r\n");
     assert!(a.send("m MOVE 1 INBOX\r\n").contains("m NO [READ-ONLY]"));
 }
+
+#[test]
+fn held_back_expunge_keeps_highestmodseq_below_it() {
+    let mut a = three();
+    let start = highest(&a.send("s SELECT INBOX (CONDSTORE)\r\n"));
+    let mut b = a.second();
+    b.send("s SELECT INBOX\r\n");
+    b.send("t STORE 1 +FLAGS.SILENT (\\Deleted)\r\n");
+    b.send("x EXPUNGE\r\n");
+    // A FETCH may not say EXPUNGE, but it shows a MODSEQ above the
+    // expunge's: the answer says the real HIGHESTMODSEQ is still `start`.
+    let out = a.send("f STORE 2 +FLAGS (\\Seen)\r\n");
+    assert_eq!(
+        out,
+        format!(
+            "* 2 FETCH (FLAGS (\\Seen \\Recent) UID 2 MODSEQ ({}))\r\n\
+             * OK [HIGHESTMODSEQ {start}] Highest mailbox MODSEQ reported so far.\r\n\
+             f OK STORE completed\r\n",
+            start + 3
+        )
+    );
+    let out = a.send("n NOOP\r\n");
+    assert!(out.starts_with("* 1 EXPUNGE\r\n"), "{out}");
+}

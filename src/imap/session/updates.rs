@@ -12,7 +12,9 @@
 use std::num::NonZeroU32;
 
 use super::Session;
-use crate::imap::proto::response::{Data, MessageDataItem, Response};
+use crate::imap::proto::response::{
+    Code, Data, MessageDataItem, Response, StatusKind, StatusResponse,
+};
 use crate::imap::proto::types::{Flag, FlagFetch};
 
 impl Session {
@@ -104,6 +106,20 @@ impl Session {
             // An EXPUNGE may not be sent now (RFC 3501 §7.4.1): report
             // nothing, so the numbering the client knows stays whole, and
             // tell it all at the next point where EXPUNGE is allowed.
+            if condstore {
+                // RFC 7162 §3.2: this command may have shown MODSEQs above
+                // the held-back expunge's; a HIGHESTMODSEQ below it keeps
+                // a client that reconnects from losing the expunge.
+                let modseq = view.modseq;
+                crate::imap::proto::encode::encode_response(
+                    &mut self.out,
+                    &Response::Status(StatusResponse::untagged(
+                        StatusKind::Ok,
+                        Some(Code::HighestModSeq(modseq)),
+                        "Highest mailbox MODSEQ reported so far.",
+                    )),
+                );
+            }
             return;
         }
         super::condstore::report_expunges(&mut self.out, view, &expunged, qresync);
