@@ -129,6 +129,7 @@ fn date_to(d: &chrono::NaiveDate) -> Option<TNaiveDate> {
 fn key_to(k: &SearchKey) -> Option<TKey<'static>> {
     use SearchKey as K;
     Some(match k {
+        K::ModSeq(_) => return None,
         K::All => TKey::All,
         K::Answered => TKey::Answered,
         K::Bcc(s) => TKey::Bcc(astring(s)?),
@@ -214,6 +215,8 @@ fn attr_to(a: &FetchAttr) -> Option<MessageDataItemName<'static>> {
         FetchAttr::Body => N::Body,
         FetchAttr::BodyStructure => N::BodyStructure,
         FetchAttr::Uid => N::Uid,
+        // RFC 7162: imap-codec is built without it here.
+        FetchAttr::ModSeq => return None,
         FetchAttr::BodySection {
             peek,
             section,
@@ -236,8 +239,8 @@ fn status_to(i: StatusItem) -> Option<StatusDataItemName> {
         StatusItem::Deleted => StatusDataItemName::Deleted,
         StatusItem::DeletedStorage => StatusDataItemName::DeletedStorage,
         // STATUS=SIZE is behind a feature not enabled here; APPENDLIMIT is
-        // unknown to imap-codec.
-        StatusItem::Size | StatusItem::AppendLimit => return None,
+        // unknown to imap-codec, and its CONDSTORE is unfinished.
+        StatusItem::Size | StatusItem::AppendLimit | StatusItem::HighestModSeq => return None,
     })
 }
 
@@ -265,10 +268,19 @@ fn to_theirs(c: &Command) -> Option<TCommand<'static>> {
             username: astring(username)?,
             password: TSecret::new(astring(password.expose())?),
         },
-        B::Select { mailbox } => TBody::Select {
+        // CONDSTORE / QRESYNC parameters are left out of the comparison.
+        B::Select { params, .. } | B::Examine { params, .. } if *params != Default::default() => {
+            return None;
+        }
+        B::Fetch { modifiers, .. } if *modifiers != Default::default() => return None,
+        B::Store {
+            unchanged_since: Some(_),
+            ..
+        } => return None,
+        B::Select { mailbox, .. } => TBody::Select {
             mailbox: mailbox_to(mailbox)?,
         },
-        B::Examine { mailbox } => TBody::Examine {
+        B::Examine { mailbox, .. } => TBody::Examine {
             mailbox: mailbox_to(mailbox)?,
         },
         B::Create {
@@ -324,7 +336,7 @@ fn to_theirs(c: &Command) -> Option<TCommand<'static>> {
         },
         B::Check => TBody::Check,
         // Extensions the comparison leaves out.
-        B::Idle | B::Unselect | B::Namespace => return None,
+        B::Idle | B::Unselect | B::Namespace | B::Enable { .. } | B::Move { .. } => return None,
         B::Create { .. } | B::ListExtended { .. } => return None,
         B::Close => TBody::Close,
         B::Expunge => TBody::Expunge,
@@ -353,6 +365,7 @@ fn to_theirs(c: &Command) -> Option<TCommand<'static>> {
             sequence_set,
             items,
             uid,
+            ..
         } => TBody::Fetch {
             sequence_set: set_to(sequence_set)?,
             macro_or_item_names: match items {
@@ -371,6 +384,7 @@ fn to_theirs(c: &Command) -> Option<TCommand<'static>> {
             silent,
             flags,
             uid,
+            ..
         } => TBody::Store {
             sequence_set: set_to(sequence_set)?,
             kind: match kind {
@@ -641,9 +655,11 @@ fn from_theirs(c: &TCommand) -> Mapped<Command> {
             password: Secret(bytes_of(password.declassify())),
         },
         TBody::Select { mailbox } => B::Select {
+            params: Default::default(),
             mailbox: mailbox_from(mailbox)?,
         },
         TBody::Examine { mailbox } => B::Examine {
+            params: Default::default(),
             mailbox: mailbox_from(mailbox)?,
         },
         TBody::Create { mailbox } => B::Create {
@@ -726,6 +742,7 @@ fn from_theirs(c: &TCommand) -> Mapped<Command> {
             macro_or_item_names,
             uid,
         } => B::Fetch {
+            modifiers: Default::default(),
             sequence_set: set_from(sequence_set),
             items: match macro_or_item_names {
                 MacroOrMessageDataItemNames::Macro(Macro::All) => FetchItems::All,
@@ -745,6 +762,7 @@ fn from_theirs(c: &TCommand) -> Mapped<Command> {
             flags,
             uid,
         } => B::Store {
+            unchanged_since: None,
             sequence_set: set_from(sequence_set),
             kind: match kind {
                 StoreType::Replace => StoreKind::Replace,

@@ -54,6 +54,8 @@ pub struct MessageFacts<'a> {
     pub parts: &'a [u8],
     /// `mime::Analysis::sent_date`: the `Date:` header, if readable.
     pub sent_date: Option<DateTime<FixedOffset>>,
+    /// RFC 7162 MODSEQ: the last change to the message.
+    pub modseq: u64,
 }
 
 impl MessageFacts<'_> {
@@ -109,6 +111,7 @@ pub fn fetch_items(attrs: &[FetchAttr], m: &MessageFacts<'_>, uid_command: bool)
             FetchAttr::Body => MessageDataItem::Body(m.body.to_vec()),
             FetchAttr::BodyStructure => MessageDataItem::BodyStructure(m.bodystructure.to_vec()),
             FetchAttr::Uid => MessageDataItem::Uid(m.uid),
+            FetchAttr::ModSeq => MessageDataItem::ModSeq(m.modseq),
             FetchAttr::Rfc822 => {
                 wants_seen = true;
                 MessageDataItem::Rfc822(Some(m.raw.to_vec()))

@@ -146,6 +146,8 @@ pub enum MailWrite {
         uids: Vec<u32>,
         kind: StoreKind,
         flags: Vec<Flag>,
+        /// RFC 7162 UNCHANGEDSINCE.
+        unchanged_since: Option<u64>,
     },
     /// Removes the \Deleted messages among `uids`, or all \Deleted ones.
     Expunge {
@@ -153,6 +155,12 @@ pub enum MailWrite {
         uids: Option<Vec<u32>>,
     },
     Copy {
+        from_mailbox: u64,
+        uids: Vec<u32>,
+        to: String,
+    },
+    /// RFC 6851 MOVE: copy and expunge as one change.
+    Move {
         from_mailbox: u64,
         uids: Vec<u32>,
         to: String,
@@ -171,13 +179,21 @@ pub enum MailWriteOk {
         uidvalidity: u32,
         uid: u32,
     },
-    /// The MODSEQ the change was given, and the UIDs whose flags changed.
+    /// The MODSEQ the change was given, the UIDs whose flags changed, and
+    /// those left alone because they failed UNCHANGEDSINCE.
     Stored {
         modseq: u64,
         changed: Vec<u32>,
+        modified: Vec<u32>,
     },
     Expunged(Vec<u32>),
     Copied {
+        uidvalidity: u32,
+        pairs: Vec<(u32, u32)>,
+    },
+    /// MOVE: the destination's UIDVALIDITY and (source, new) UID pairs;
+    /// the sources are expunged.
+    Moved {
         uidvalidity: u32,
         pairs: Vec<(u32, u32)>,
     },
@@ -300,6 +316,11 @@ impl MailAccess {
             | store::WriteOp::StoreFlags { mailbox_id, .. }
             | store::WriteOp::Expunge { mailbox_id, .. } => vec![*mailbox_id],
             store::WriteOp::Copy { to_mailbox, .. } => vec![*to_mailbox],
+            store::WriteOp::Move {
+                from_mailbox,
+                to_mailbox,
+                ..
+            } => vec![*from_mailbox, *to_mailbox],
             _ => Vec::new(),
         };
         let notify = self.notify.clone();
@@ -362,6 +383,7 @@ impl MailAccess {
                 uids,
                 kind,
                 flags,
+                unchanged_since,
             } => {
                 let (bits, keywords) = split_flags(&flags);
                 let mode = match kind {
@@ -375,7 +397,7 @@ impl MailAccess {
                     mode,
                     flags: bits,
                     keywords,
-                    unchanged_since: None,
+                    unchanged_since,
                 }
             }
             MailWrite::Expunge { mailbox_id, uids } => W::Expunge { mailbox_id, uids },
@@ -384,6 +406,15 @@ impl MailAccess {
                 uids,
                 to,
             } => W::Copy {
+                from_mailbox,
+                uids,
+                to_mailbox: mailbox_id(&to)?,
+            },
+            MailWrite::Move {
+                from_mailbox,
+                uids,
+                to,
+            } => W::Move {
                 from_mailbox,
                 uids,
                 to_mailbox: mailbox_id(&to)?,
@@ -512,6 +543,7 @@ impl<'t> MailReader<'t> {
             bodystructure: meta.bodystructure,
             parts: meta.parts,
             sent_date: meta.sent_date.map(|(t, off)| internal_date(t, off)),
+            modseq: m.modseq,
         }))
     }
 }
@@ -652,11 +684,16 @@ fn from_store_result(r: store::WriteResult) -> MailWriteOk {
                 .filter(|u| u.changed)
                 .map(|u| u.uid)
                 .collect(),
+            modified: st.modified,
         },
         R::Expunged(e) => MailWriteOk::Expunged(e.uids),
         R::Copied(c) => MailWriteOk::Copied {
             uidvalidity: c.uidvalidity,
             pairs: c.pairs,
+        },
+        R::Moved(m) => MailWriteOk::Moved {
+            uidvalidity: m.copied.uidvalidity,
+            pairs: m.copied.pairs,
         },
         R::RecentClaimed(range) => MailWriteOk::Recent {
             from: range.start,

@@ -247,6 +247,8 @@ enum Node {
     Text(String),
     Seq(SequenceSet),
     Uid(SequenceSet),
+    /// RFC 7162 MODSEQ: at least this.
+    ModSeq(u64),
     Not(Box<Node>),
     Or(Box<Node>, Box<Node>),
     And(Vec<Node>),
@@ -293,6 +295,7 @@ impl Node {
             SearchKey::Text(v) => Node::Text(needle(v)),
             SearchKey::SequenceSet(s) => Node::Seq(s.clone()),
             SearchKey::Uid(s) => Node::Uid(s.clone()),
+            SearchKey::ModSeq(n) => Node::ModSeq(*n),
             SearchKey::Not(k) => not(Node::prepare(k, cs)),
             SearchKey::Or(a, b) => {
                 let (mut a, mut b) = (Node::prepare(a, cs), Node::prepare(b, cs));
@@ -360,6 +363,7 @@ impl Eval<'_, '_, '_> {
             }
             Node::Seq(s) => s.contains(m.seq.get(), self.max_seq),
             Node::Uid(s) => s.contains(m.uid.get(), self.max_uid),
+            Node::ModSeq(n) => m.modseq >= *n,
             Node::Not(n) => !self.node(n),
             Node::Or(a, b) => self.node(a) || self.node(b),
             Node::And(v) => v.iter().all(|n| self.node(n)),

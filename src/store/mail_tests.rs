@@ -890,6 +890,77 @@ fn copy_shares_bodies_until_the_last_reference_goes() {
 }
 
 #[test]
+fn move_copies_and_expunges_in_one_step() {
+    let f = fixture("mail-move");
+    let src = f.create(ALICE, "INBOX");
+    let dst = f.create(ALICE, "Archive");
+    let a = f.append(src, "alpha", Flags::SEEN);
+    f.append(src, "beta", Flags::empty());
+    f.append(src, "gamma", Flags::FLAGGED);
+    let src_before = f.mailbox(ALICE, "INBOX").expect("INBOX").highest_modseq;
+
+    let moved = |uids: &[u32], to: u64| match f.ok(WriteOp::Move {
+        from_mailbox: src,
+        uids: uids.to_vec(),
+        to_mailbox: to,
+    }) {
+        WriteResult::Moved(m) => m,
+        other => panic!("{other:?}"),
+    };
+    // Not \Deleted, and one UID that does not exist: moved all the same.
+    let m = moved(&[3, 1, 99], dst);
+    assert_eq!(m.copied.pairs, [(1, 1), (3, 2)]);
+    assert_eq!(m.expunged.uids, [1, 3]);
+    assert_eq!(m.expunged.modseq, src_before + 1);
+    assert_eq!(f.uids(src), [2]);
+    assert_eq!(f.uids(dst), [1, 2]);
+    let r = f.store.read().expect("read");
+    // Flags travel; \Deleted is never set; the body is shared, not copied.
+    let first = r.message(dst, 1).expect("get").expect("moved");
+    assert_eq!((first.flags, first.body_id), (Flags::SEEN, a.body_id));
+    assert_eq!(
+        r.message(dst, 2).expect("get").expect("moved").flags,
+        Flags::FLAGGED
+    );
+    assert_eq!(
+        r.body_meta(a.body_id)
+            .expect("meta")
+            .expect("some")
+            .refcount,
+        1
+    );
+    // The source remembers the expunges for QRESYNC.
+    assert_eq!(r.expunged_since(src, src_before).expect("x"), [1, 3]);
+    let (s, d) = (
+        r.mailbox(ALICE, "INBOX").expect("get").expect("INBOX"),
+        r.mailbox(ALICE, "Archive").expect("get").expect("Archive"),
+    );
+    assert_eq!((s.messages, s.unseen), (1, 1));
+    assert_eq!((d.messages, d.unseen), (2, 1));
+    drop(r);
+
+    // Within one mailbox: a new UID, the old one expunged.
+    let m = moved(&[2], src);
+    assert_eq!(m.copied.pairs, [(2, 4)]);
+    assert_eq!(m.expunged.uids, [2]);
+    assert_eq!(f.uids(src), [4]);
+    // Nothing to move changes nothing.
+    let m = moved(&[1], dst);
+    assert!(m.copied.pairs.is_empty() && m.expunged.uids.is_empty());
+    // A missing destination refuses the whole move.
+    assert!(matches!(
+        f.err(WriteOp::Move {
+            from_mailbox: src,
+            uids: vec![4],
+            to_mailbox: 12345,
+        }),
+        StoreError::NotFound { .. }
+    ));
+    assert_eq!(f.uids(src), [4]);
+    f.check();
+}
+
+#[test]
 fn deleting_a_mailbox_keeps_bodies_shared_elsewhere() {
     let f = fixture("mail-delete-shared");
     let src = f.create(ALICE, "INBOX");

@@ -15,7 +15,7 @@ use heed::{RoTxn, RwTxn};
 
 use super::mailboxes::delete_prefix;
 use super::records::{self, BodyMeta, BodyMetaIn, Flags, MailboxInfo, MessageInfo};
-use super::writer::{Appended, Copied, Expunged, FlagUpdate, NewMessage, StoreMode, Stored};
+use super::writer::{Appended, Copied, Expunged, FlagUpdate, Moved, NewMessage, StoreMode, Stored};
 use super::{
     DB_BODY_META, DB_EXPUNGED, DB_MESSAGES, DB_MODSEQS, KEY_NEXT_BODY_ID, StoreError, Tables,
     corruption, take_next_id,
@@ -560,7 +560,7 @@ impl Tables {
         mailbox_id: u64,
         uids: Option<&[u32]>,
     ) -> Result<Expunged, StoreError> {
-        let mut mb = self.selectable_by_id(wtxn, mailbox_id)?;
+        let mb = self.selectable_by_id(wtxn, mailbox_id)?;
         let mut doomed = Vec::new();
         match uids {
             Some(uids) => {
@@ -589,6 +589,20 @@ impl Tables {
                 }
             }
         }
+        self.remove_messages(wtxn, mb, &doomed, true)
+    }
+
+    /// Removes `doomed` from the mailbox under one new MODSEQ, recorded in
+    /// the expunge history (RFC 7162 §3.2: expunges raise the mailbox's
+    /// MODSEQ and remember it per UID). Nothing to remove leaves the
+    /// mailbox untouched.
+    fn remove_messages(
+        &self,
+        wtxn: &mut RwTxn<'_>,
+        mut mb: MailboxInfo,
+        doomed: &[MessageInfo],
+        charge: bool,
+    ) -> Result<Expunged, StoreError> {
         if doomed.is_empty() {
             return Ok(Expunged {
                 uids: Vec::new(),
@@ -596,11 +610,13 @@ impl Tables {
             });
         }
         let modseq = next_modseq(&mut mb)?;
-        let bytes: i64 = doomed.iter().map(|m| i64::from(m.size)).sum();
-        let count = i64::try_from(doomed.len()).unwrap_or(i64::MAX);
-        self.charge(wtxn, mb.user_id, -bytes, -count)?;
+        if charge {
+            let bytes: i64 = doomed.iter().map(|m| i64::from(m.size)).sum();
+            let count = i64::try_from(doomed.len()).unwrap_or(i64::MAX);
+            self.charge(wtxn, mb.user_id, -bytes, -count)?;
+        }
         let mut expunged = Vec::with_capacity(doomed.len());
-        for msg in &doomed {
+        for msg in doomed {
             self.drop_message_rows(wtxn, mb.id, msg)?;
             self.expunged.put(
                 wtxn,
@@ -626,6 +642,18 @@ impl Tables {
         from_mailbox: u64,
         uids: &[u32],
         to_mailbox: u64,
+    ) -> Result<Copied, StoreError> {
+        self.copy_charging(wtxn, from_mailbox, uids, to_mailbox, true)
+    }
+
+    /// COPY's work; `charge` is false for a MOVE, which changes no usage.
+    fn copy_charging(
+        &self,
+        wtxn: &mut RwTxn<'_>,
+        from_mailbox: u64,
+        uids: &[u32],
+        to_mailbox: u64,
+        charge: bool,
     ) -> Result<Copied, StoreError> {
         let src = self.selectable_by_id(wtxn, from_mailbox)?;
         let mut dst = self.selectable_by_id(wtxn, to_mailbox)?;
@@ -658,9 +686,11 @@ impl Tables {
             pairs.push((uid, new_uid));
         }
         if modseq.is_some() {
-            // All or nothing: a COPY past the quota stores none of it.
-            let count = i64::try_from(pairs.len()).unwrap_or(i64::MAX);
-            self.charge(wtxn, dst.user_id, bytes, count)?;
+            if charge {
+                // All or nothing: a COPY past the quota stores none of it.
+                let count = i64::try_from(pairs.len()).unwrap_or(i64::MAX);
+                self.charge(wtxn, dst.user_id, bytes, count)?;
+            }
             self.put_mailbox(wtxn, &dst)?;
         }
         Ok(Copied {
@@ -668,6 +698,33 @@ impl Tables {
             pairs,
             modseq,
         })
+    }
+
+    /// MOVE (RFC 6851 §3.3): COPY, then the originals expunged whatever
+    /// their flags, in the caller's one transaction, so no other reader
+    /// ever sees a message in both mailboxes or in neither. The copies get
+    /// a new MODSEQ in the destination, the expunge one in the source.
+    pub(super) fn move_messages(
+        &self,
+        wtxn: &mut RwTxn<'_>,
+        from_mailbox: u64,
+        uids: &[u32],
+        to_mailbox: u64,
+    ) -> Result<Moved, StoreError> {
+        // Every mailbox of a user shares the one quota root, so a MOVE
+        // leaves usage as it was and is never refused for quota (RFC 6851
+        // §4.1: a MOVE may succeed where a COPY would overrun the quota).
+        let copied = self.copy_charging(wtxn, from_mailbox, uids, to_mailbox, false)?;
+        // Read after the copy: moving into the same mailbox changed it.
+        let src = self.selectable_by_id(wtxn, from_mailbox)?;
+        let mut doomed = Vec::with_capacity(copied.pairs.len());
+        for &(uid, _) in &copied.pairs {
+            if let Some(msg) = self.message(wtxn, src.id, uid)? {
+                doomed.push(msg);
+            }
+        }
+        let expunged = self.remove_messages(wtxn, src, &doomed, false)?;
+        Ok(Moved { copied, expunged })
     }
 
     /// RENAME INBOX (RFC 3501 §6.3.5): moves every message of `inbox` into

@@ -189,8 +189,8 @@ pub use read::Reader;
 pub use records::{BodyMeta, Flags, MailboxInfo, MessageInfo, SpecialUse};
 pub use users::{DEFAULT_MAILBOXES, UserRecord, normalize_user_name};
 pub use writer::{
-    Appended, Copied, Expunged, FlagUpdate, NewMessage, StoreMode, Stored, WriteOp, WriteResult,
-    Writer,
+    Appended, Copied, Expunged, FlagUpdate, Moved, NewMessage, StoreMode, Stored, WriteOp,
+    WriteResult, Writer,
 };
 
 /// The layout version this code reads and writes.

@@ -101,6 +101,20 @@ fn limits_refuse_what_would_exceed_them_and_nothing_else() {
     ));
     assert_eq!(f.mailbox(alice, "Other").expect("Other").messages, 0);
     assert_eq!(usage(&f, alice), (2048, 2));
+    // A MOVE at the limit goes through (RFC 6851 §4.1) and changes no usage.
+    f.ok(WriteOp::Move {
+        from_mailbox: inbox,
+        uids: vec![1],
+        to_mailbox: other,
+    });
+    assert_eq!(usage(&f, alice), (2048, 2));
+    f.ok(WriteOp::Move {
+        from_mailbox: other,
+        uids: vec![1],
+        to_mailbox: inbox,
+    });
+    assert_eq!(usage(&f, alice), (2048, 2));
+    f.check();
 
     // Lowering a limit below the usage still lets mail go.
     f.store

@@ -123,6 +123,12 @@ pub enum WriteOp {
         uids: Vec<u32>,
         to_mailbox: u64,
     },
+    /// MOVE (RFC 6851): `Copy` and the expunge of the originals, atomic.
+    Move {
+        from_mailbox: u64,
+        uids: Vec<u32>,
+        to_mailbox: u64,
+    },
     /// Takes the mailbox's `\Recent` messages for one session.
     ClaimRecent {
         mailbox_id: u64,
@@ -202,6 +208,14 @@ pub struct Copied {
     pub modseq: Option<u64>,
 }
 
+/// The answer to `Move`: what the copy did in the destination and what
+/// the expunge did in the source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    pub copied: Copied,
+    pub expunged: Expunged,
+}
+
 /// What an operation did, one variant per kind of `WriteOp`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteResult {
@@ -237,6 +251,7 @@ pub enum WriteResult {
     Stored(Stored),
     Expunged(Expunged),
     Copied(Copied),
+    Moved(Moved),
     /// The UIDs that are `\Recent` for the claiming session.
     RecentClaimed(Range<u32>),
     UserMailDeleted {
@@ -541,6 +556,11 @@ fn apply(t: &Tables, wtxn: &mut RwTxn<'_>, op: &WriteOp) -> Result<WriteResult, 
             uids,
             to_mailbox,
         } => WriteResult::Copied(t.copy(wtxn, *from_mailbox, uids, *to_mailbox)?),
+        WriteOp::Move {
+            from_mailbox,
+            uids,
+            to_mailbox,
+        } => WriteResult::Moved(t.move_messages(wtxn, *from_mailbox, uids, *to_mailbox)?),
         WriteOp::ClaimRecent { mailbox_id } => {
             WriteResult::RecentClaimed(t.claim_recent(wtxn, *mailbox_id)?)
         }

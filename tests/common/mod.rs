@@ -18,9 +18,9 @@ use proptest::sample::select;
 
 use roost::imap::proto::encode::encode_command;
 use roost::imap::proto::types::{
-    Command, CommandBody, FetchAttr, FetchItems, Flag, InitialResponse, ListReturn, ListSelect,
-    Mailbox, SearchKey, Secret, Section, SectionText, SeqOrUid, SeqRange, SequenceSet, StatusItem,
-    StoreKind, Tag, UseAttr,
+    Command, CommandBody, FetchAttr, FetchItems, FetchModifiers, Flag, InitialResponse, ListReturn,
+    ListSelect, Mailbox, QResync, SearchKey, Secret, Section, SectionText, SelectParams, SeqOrUid,
+    SeqRange, SequenceSet, StatusItem, StoreKind, Tag, UseAttr,
 };
 
 /// `ATOM-CHAR`: CHAR (0x01–0x7f) except atom-specials (`(`, `)`, `{`, SP,
@@ -221,6 +221,7 @@ pub fn fetch_attr() -> impl Strategy<Value = FetchAttr> {
             FetchAttr::Body,
             FetchAttr::BodyStructure,
             FetchAttr::Uid,
+            FetchAttr::ModSeq,
         ]),
         3 => (any::<bool>(), section(), proptest::option::of((any::<u32>(), nz()))).prop_map(
             |(peek, section, partial)| FetchAttr::BodySection {
@@ -269,6 +270,56 @@ fn leaf_key() -> impl Strategy<Value = SearchKey> {
         1 => any::<u32>().prop_map(Smaller),
         1 => sequence_set().prop_map(Uid),
         1 => sequence_set().prop_map(SequenceSet),
+        1 => mod_sequence().prop_map(ModSeq),
+    ]
+}
+
+/// `mod-sequence-valzer` (RFC 7162 §7): 0 to 2^63 - 1.
+pub fn mod_sequence() -> impl Strategy<Value = u64> {
+    prop_oneof![0..10u64, 0..=(i64::MAX as u64)]
+}
+
+/// A sequence set without `*`, as QRESYNC's sets are.
+fn known_set() -> impl Strategy<Value = SequenceSet> {
+    vec((nz(), nz()), 1..4).prop_map(|v| {
+        SequenceSet(
+            v.into_iter()
+                .map(|(a, b)| SeqRange {
+                    start: SeqOrUid::Value(a),
+                    end: SeqOrUid::Value(b),
+                })
+                .collect(),
+        )
+    })
+}
+
+/// RFC 7162 SELECT / EXAMINE parameters, none most often.
+pub fn select_params() -> impl Strategy<Value = SelectParams> {
+    let qresync = (
+        nz(),
+        mod_sequence(),
+        proptest::option::of(known_set()),
+        proptest::option::of((known_set(), known_set())),
+    )
+        .prop_map(|(uidvalidity, modseq, known_uids, seq_match)| QResync {
+            uidvalidity,
+            modseq,
+            known_uids,
+            seq_match,
+        });
+    prop_oneof![
+        3 => Just(SelectParams::default()),
+        1 => (any::<bool>(), proptest::option::of(qresync))
+            .prop_map(|(condstore, qresync)| SelectParams { condstore, qresync }),
+    ]
+}
+
+/// RFC 7162 FETCH modifiers, none most often.
+pub fn fetch_modifiers() -> impl Strategy<Value = FetchModifiers> {
+    prop_oneof![
+        3 => Just(FetchModifiers::default()),
+        1 => (proptest::option::of(mod_sequence()), any::<bool>())
+            .prop_map(|(changed_since, vanished)| FetchModifiers { changed_since, vanished }),
     ]
 }
 
@@ -348,6 +399,7 @@ fn status_item() -> impl Strategy<Value = StatusItem> {
         StatusItem::Deleted,
         StatusItem::DeletedStorage,
         StatusItem::AppendLimit,
+        StatusItem::HighestModSeq,
     ])
 }
 
@@ -431,8 +483,8 @@ pub fn command_body() -> impl Strategy<Value = CommandBody> {
             username,
             password: Secret(password)
         }),
-        mailbox().prop_map(|mailbox| B::Select { mailbox }),
-        mailbox().prop_map(|mailbox| B::Examine { mailbox }),
+        (mailbox(), select_params()).prop_map(|(mailbox, params)| B::Select { mailbox, params }),
+        (mailbox(), select_params()).prop_map(|(mailbox, params)| B::Examine { mailbox, params }),
         (mailbox(), vec(use_attr(), 0..3)).prop_map(|(mailbox, special_use)| B::Create {
             mailbox,
             special_use
@@ -484,27 +536,36 @@ pub fn command_body() -> impl Strategy<Value = CommandBody> {
                 criteria,
                 uid
             }),
-        (sequence_set(), fetch_items(), any::<bool>()).prop_map(|(sequence_set, items, uid)| {
-            B::Fetch {
+        (
+            sequence_set(),
+            fetch_items(),
+            any::<bool>(),
+            fetch_modifiers()
+        )
+            .prop_map(|(sequence_set, items, uid, modifiers)| B::Fetch {
                 sequence_set,
                 items,
                 uid,
-            }
-        }),
+                modifiers,
+            }),
         (
             sequence_set(),
             select(vec![StoreKind::Replace, StoreKind::Add, StoreKind::Remove]),
             any::<bool>(),
             vec(flag(), 0..5),
-            any::<bool>()
+            any::<bool>(),
+            proptest::option::of(mod_sequence())
         )
-            .prop_map(|(sequence_set, kind, silent, flags, uid)| B::Store {
-                sequence_set,
-                kind,
-                silent,
-                flags,
-                uid
-            }),
+            .prop_map(
+                |(sequence_set, kind, silent, flags, uid, unchanged_since)| B::Store {
+                    unchanged_since,
+                    sequence_set,
+                    kind,
+                    silent,
+                    flags,
+                    uid
+                }
+            ),
         (sequence_set(), mailbox(), any::<bool>()).prop_map(|(sequence_set, mailbox, uid)| {
             B::Copy {
                 sequence_set,
@@ -522,6 +583,16 @@ pub fn command_body() -> impl Strategy<Value = CommandBody> {
             vec(("[A-Z][A-Z-]{0,10}", 0..=i64::MAX as u64), 0..3)
         )
             .prop_map(|(root, limits)| B::SetQuota { root, limits }),
+        vec(atom(), 1..4).prop_map(|names| B::Enable {
+            capabilities: names.iter().map(|n| n.to_ascii_uppercase()).collect()
+        }),
+        (sequence_set(), mailbox(), any::<bool>()).prop_map(|(sequence_set, mailbox, uid)| {
+            B::Move {
+                sequence_set,
+                mailbox,
+                uid,
+            }
+        }),
     ]
 }
 

@@ -11,6 +11,7 @@ from conftest import SHARED_CONFIG, USERS, module_server
 from imapwire import HOST, b64, client_tls_context, plain_blob, status
 
 AUTHED = {"IMAP4REV1", "SASL-IR", "LITERAL+", "ID", "UIDPLUS", "IDLE", "NAMESPACE", "UNSELECT", "CHILDREN"}
+AUTHED |= {"ENABLE", "CONDSTORE", "QRESYNC", "MOVE"}
 AUTHED |= {"SPECIAL-USE", "CREATE-SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS"}
 AUTHED |= {"QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "STATUS=SIZE", "APPENDLIMIT=52428800"}
 SHARED_DELAY = SHARED_CONFIG["auth"]["failure_delay_ms"] / 1000

@@ -100,7 +100,7 @@ def test_raw_transcript(account):
 def test_cli_limits_take_effect_without_restart(account):
     srv = account.server
     c = account.login()
-    R.ok(c, "CREATE Archive")
+    R.ok(c, "CREATE Saved")
     for n in range(3):
         assert R.append(c, "INBOX", msg(n, 200)).kind == "OK"
 
@@ -108,13 +108,13 @@ def test_cli_limits_take_effect_without_restart(account):
     r = R.append(c, "INBOX", msg(9, 200))
     assert (r.kind, r.code) == ("NO", "OVERQUOTA"), r
     R.ok(c, "SELECT INBOX")
-    r = R.run(c, "COPY 1:2 Archive")
+    r = R.run(c, "COPY 1:2 Saved")
     assert (r.kind, r.code) == ("NO", "OVERQUOTA"), r
-    assert status(c, "Archive", "MESSAGES") == {"MESSAGES": 0}, "an over-quota COPY copies nothing"
+    assert status(c, "Saved", "MESSAGES") == {"MESSAGES": 0}, "an over-quota COPY copies nothing"
 
     srv.cli("user", "quota", account.name, "--messages", "unlimited", "--storage", "1K", check=True)
-    assert R.run(c, "COPY 1 Archive").kind == "OK", "800 bytes fit in 1 KiB"
-    r = R.run(c, "COPY 2:3 Archive")
+    assert R.run(c, "COPY 1 Saved").kind == "OK", "800 bytes fit in 1 KiB"
+    r = R.run(c, "COPY 2:3 Saved")
     assert (r.kind, r.code) == ("NO", "OVERQUOTA"), "800 + 400 bytes > 1 KiB"
     p = srv.cli("user", "quota", account.name, check=True)
     assert p.stdout == f"{account.name}: storage 1 KiB of 1 KiB, messages 4 of unlimited\n"
@@ -124,7 +124,7 @@ def test_cli_limits_take_effect_without_restart(account):
     R.ok(c, "STORE 1 +FLAGS.SILENT (\\Deleted)")
     R.ok(c, "EXPUNGE")
     srv.cli("user", "quota", account.name, "--storage", "unlimited", check=True)
-    assert R.run(c, "COPY 1:2 Archive").kind == "OK"
+    assert R.run(c, "COPY 1:2 Saved").kind == "OK"
     p = srv.cli("user", "list", "--quota", check=True)
     assert f"{account.name}: storage 1 KiB of unlimited, messages 5 of unlimited\n" in p.stdout
 

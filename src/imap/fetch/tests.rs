@@ -62,6 +62,7 @@ fn facts(s: &Stored, flags: Vec<FlagFetch>) -> MessageFacts<'_> {
         bodystructure: &s.analysis.bodystructure,
         parts: &s.parts,
         sent_date: s.analysis.sent_date,
+        modseq: 1,
     }
 }
 

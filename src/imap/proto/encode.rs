@@ -31,8 +31,8 @@ use super::mutf7;
 use super::response::{Code, Continue, Data, MessageDataItem, Response, StatusKind};
 use super::types::{
     Command, CommandBody, FetchAttr, FetchItems, Flag, FlagFetch, FlagPerm, InitialResponse,
-    ListReturn, ListSelect, Mailbox, SearchKey, Section, SectionText, SeqOrUid, SequenceSet,
-    StatusItem, StoreKind, is_astring_char, is_atom_char, is_list_char,
+    ListReturn, ListSelect, Mailbox, SearchKey, Section, SectionText, SelectParams, SeqOrUid,
+    SequenceSet, StatusItem, StoreKind, is_astring_char, is_atom_char, is_list_char,
 };
 
 /// Longest string written as a quoted string; longer ones are literals,
@@ -171,6 +171,13 @@ fn write_code(out: &mut Vec<u8>, code: &Code) {
             write_uid_set(out, destination);
             return;
         }
+        // RFC 7162
+        Code::HighestModSeq(n) => return write_keyword_num(out, "HIGHESTMODSEQ", n),
+        Code::Modified(set) => {
+            out.extend_from_slice(b"MODIFIED ");
+            return write_uid_set(out, set);
+        }
+        Code::Closed => "CLOSED",
     };
     out.extend_from_slice(simple.as_bytes());
 }
@@ -284,6 +291,33 @@ fn write_data(out: &mut Vec<u8>, d: &Data) {
             write_string(out, delimiter.encode_utf8(&mut d).as_bytes());
             out.extend_from_slice(b")) NIL NIL");
         }
+        // RFC 5161, RFC 7162
+        Data::Enabled(caps) => {
+            out.extend_from_slice(b"ENABLED");
+            for cap in caps {
+                out.push(b' ');
+                out.extend_from_slice(cap.as_bytes());
+            }
+        }
+        Data::SearchModSeq { hits, modseq } => {
+            out.extend_from_slice(b"SEARCH");
+            for n in hits {
+                out.push(b' ');
+                write_num(out, n);
+            }
+            // `search-sort-mod-seq` only follows a non-empty result.
+            if !hits.is_empty() {
+                write_num(out, format_args!(" (MODSEQ {modseq})"));
+            }
+        }
+        Data::Vanished { earlier, uids } => {
+            out.extend_from_slice(if *earlier {
+                b"VANISHED (EARLIER) "
+            } else {
+                b"VANISHED "
+            });
+            write_uid_set(out, uids);
+        }
     }
 }
 
@@ -325,6 +359,7 @@ fn status_item(item: StatusItem) -> &'static str {
         StatusItem::Deleted => "DELETED",
         StatusItem::DeletedStorage => "DELETED-STORAGE",
         StatusItem::AppendLimit => "APPENDLIMIT",
+        StatusItem::HighestModSeq => "HIGHESTMODSEQ",
     }
 }
 
@@ -371,6 +406,7 @@ fn write_message_data_item(out: &mut Vec<u8>, item: &MessageDataItem) {
         MessageDataItem::Rfc822Text(data) => {
             write_nstring_item(out, "RFC822.TEXT", data.as_deref())
         }
+        MessageDataItem::ModSeq(n) => write_num(out, format_args!("MODSEQ ({n})")),
     }
 }
 
@@ -635,8 +671,14 @@ pub fn encode_command(out: &mut Vec<u8>, c: &Command) {
             out.push(b' ');
             write_string(out, password.expose());
         }
-        CommandBody::Select { mailbox } => write_command_mailbox(out, "SELECT", mailbox),
-        CommandBody::Examine { mailbox } => write_command_mailbox(out, "EXAMINE", mailbox),
+        CommandBody::Select { mailbox, params } => {
+            write_command_mailbox(out, "SELECT", mailbox);
+            write_select_params(out, params);
+        }
+        CommandBody::Examine { mailbox, params } => {
+            write_command_mailbox(out, "EXAMINE", mailbox);
+            write_select_params(out, params);
+        }
         CommandBody::Create {
             mailbox,
             special_use,
@@ -743,6 +785,7 @@ pub fn encode_command(out: &mut Vec<u8>, c: &Command) {
             sequence_set,
             items,
             uid,
+            modifiers,
         } => {
             write_uid(out, *uid);
             out.extend_from_slice(b"FETCH ");
@@ -761,6 +804,16 @@ pub fn encode_command(out: &mut Vec<u8>, c: &Command) {
                     out.push(b')');
                 }
             }
+            let mut mods = Vec::new();
+            if let Some(n) = modifiers.changed_since {
+                mods.push(format!("CHANGEDSINCE {n}"));
+            }
+            if modifiers.vanished {
+                mods.push("VANISHED".to_string());
+            }
+            if !mods.is_empty() {
+                out.extend_from_slice(format!(" ({})", mods.join(" ")).as_bytes());
+            }
         }
         CommandBody::Store {
             sequence_set,
@@ -768,10 +821,14 @@ pub fn encode_command(out: &mut Vec<u8>, c: &Command) {
             silent,
             flags,
             uid,
+            unchanged_since,
         } => {
             write_uid(out, *uid);
             out.extend_from_slice(b"STORE ");
             write_sequence_set(out, sequence_set);
+            if let Some(n) = unchanged_since {
+                write_num(out, format_args!(" (UNCHANGEDSINCE {n})"));
+            }
             out.extend_from_slice(match kind {
                 StoreKind::Replace => b" FLAGS",
                 StoreKind::Add => b" +FLAGS",
@@ -803,8 +860,55 @@ pub fn encode_command(out: &mut Vec<u8>, c: &Command) {
             out.extend_from_slice(b"ID ");
             write_id_params(out, parameters.as_deref());
         }
+        CommandBody::Enable { capabilities } => {
+            out.extend_from_slice(b"ENABLE");
+            for c in capabilities {
+                out.push(b' ');
+                out.extend_from_slice(c.as_bytes());
+            }
+        }
+        CommandBody::Move {
+            sequence_set,
+            mailbox,
+            uid,
+        } => {
+            write_uid(out, *uid);
+            out.extend_from_slice(b"MOVE ");
+            write_sequence_set(out, sequence_set);
+            out.push(b' ');
+            write_mailbox_arg(out, mailbox);
+        }
     }
     out.extend_from_slice(b"\r\n");
+}
+
+/// ` (CONDSTORE QRESYNC (...))`, or nothing without parameters.
+fn write_select_params(out: &mut Vec<u8>, params: &SelectParams) {
+    let mut parts: Vec<Vec<u8>> = Vec::new();
+    if params.condstore {
+        parts.push(b"CONDSTORE".to_vec());
+    }
+    if let Some(q) = &params.qresync {
+        let mut p = format!("QRESYNC ({} {}", q.uidvalidity, q.modseq).into_bytes();
+        if let Some(known) = &q.known_uids {
+            p.push(b' ');
+            write_sequence_set(&mut p, known);
+        }
+        if let Some((seqs, uids)) = &q.seq_match {
+            p.extend_from_slice(b" (");
+            write_sequence_set(&mut p, seqs);
+            p.push(b' ');
+            write_sequence_set(&mut p, uids);
+            p.push(b')');
+        }
+        p.push(b')');
+        parts.push(p);
+    }
+    if !parts.is_empty() {
+        out.extend_from_slice(b" (");
+        write_list(out, &parts, |out, p| out.extend_from_slice(p));
+        out.push(b')');
+    }
 }
 
 fn write_uid(out: &mut Vec<u8>, uid: bool) {
@@ -925,6 +1029,7 @@ fn write_fetch_attr(out: &mut Vec<u8>, attr: &FetchAttr) {
         FetchAttr::Rfc822 => "RFC822",
         FetchAttr::Rfc822Header => "RFC822.HEADER",
         FetchAttr::Rfc822Size => "RFC822.SIZE",
+        FetchAttr::ModSeq => "MODSEQ",
         FetchAttr::Rfc822Text => "RFC822.TEXT",
         FetchAttr::Body => "BODY",
         FetchAttr::BodyStructure => "BODYSTRUCTURE",
@@ -1005,6 +1110,7 @@ fn write_search_key(out: &mut Vec<u8>, key: &SearchKey) {
         SearchKey::Unkeyword(k) => ("UNKEYWORD", Arg::Atom(k)),
         SearchKey::Unseen => ("UNSEEN", Arg::None),
         SearchKey::SequenceSet(set) => return write_sequence_set(out, set),
+        SearchKey::ModSeq(n) => return write_num(out, format_args!("MODSEQ {n}")),
         // An empty AND (which the types rule out) matches everything.
         SearchKey::And(keys) if keys.is_empty() => ("ALL", Arg::None),
         SearchKey::And(keys) => {
@@ -1318,6 +1424,77 @@ mod tests {
                 response(status(Some("a"), StatusKind::No, Some(code), "x")),
                 format!("a NO [{wire}] x\r\n")
             );
+        }
+    }
+
+    /// RFC 5161 / RFC 7162 responses, which the oracle is built without.
+    #[test]
+    fn condstore_qresync_responses() {
+        let wire = |r: Response| {
+            let mut out = Vec::new();
+            encode_response(&mut out, &r);
+            String::from_utf8(out).expect("ASCII")
+        };
+        for (code, text) in [
+            (
+                Code::HighestModSeq(90060115205545359),
+                "HIGHESTMODSEQ 90060115205545359",
+            ),
+            (Code::Modified(vec![7, 9, 10, 11]), "MODIFIED 7,9:11"),
+            (Code::Closed, "CLOSED"),
+        ] {
+            assert_eq!(
+                wire(status(None, StatusKind::Ok, Some(code), "x")),
+                format!("* OK [{text}] x\r\n")
+            );
+        }
+        let cases = [
+            (
+                Data::SearchModSeq {
+                    hits: vec![2, 5],
+                    modseq: 917162500,
+                },
+                "* SEARCH 2 5 (MODSEQ 917162500)\r\n",
+            ),
+            (
+                Data::SearchModSeq {
+                    hits: vec![],
+                    modseq: 0,
+                },
+                "* SEARCH\r\n",
+            ),
+            (
+                Data::Enabled(vec!["CONDSTORE".into(), "QRESYNC".into()]),
+                "* ENABLED CONDSTORE QRESYNC\r\n",
+            ),
+            (Data::Enabled(vec![]), "* ENABLED\r\n"),
+            (
+                Data::Vanished {
+                    earlier: true,
+                    uids: vec![41, 43, 44, 45, 116],
+                },
+                "* VANISHED (EARLIER) 41,43:45,116\r\n",
+            ),
+            (
+                Data::Vanished {
+                    earlier: false,
+                    uids: vec![405],
+                },
+                "* VANISHED 405\r\n",
+            ),
+            (
+                Data::Fetch {
+                    seq: NonZeroU32::new(50).expect("nz"),
+                    items: vec![
+                        MessageDataItem::Uid(NonZeroU32::new(8).expect("nz")),
+                        MessageDataItem::ModSeq(12111230047),
+                    ],
+                },
+                "* 50 FETCH (UID 8 MODSEQ (12111230047))\r\n",
+            ),
+        ];
+        for (d, text) in cases {
+            assert_eq!(wire(Response::Data(d)), text);
         }
     }
 
@@ -1789,12 +1966,14 @@ mod tests {
             ),
             (
                 CommandBody::Select {
+                    params: Default::default(),
                     mailbox: mb("inbox"),
                 },
                 b"A1 SELECT INBOX\r\n",
             ),
             (
                 CommandBody::Examine {
+                    params: Default::default(),
                     mailbox: mb("Sent"),
                 },
                 b"A1 EXAMINE Sent\r\n",
@@ -1946,6 +2125,7 @@ mod tests {
             ),
             (
                 CommandBody::Fetch {
+                    modifiers: Default::default(),
                     sequence_set: set(&[(Some(1), None)]),
                     items: FetchItems::All,
                     uid: false,
@@ -1954,6 +2134,7 @@ mod tests {
             ),
             (
                 CommandBody::Fetch {
+                    modifiers: Default::default(),
                     sequence_set: set(&[(Some(2), Some(4))]),
                     items: FetchItems::Fast,
                     uid: true,
@@ -1962,6 +2143,7 @@ mod tests {
             ),
             (
                 CommandBody::Fetch {
+                    modifiers: Default::default(),
                     sequence_set: set(&[(Some(3), Some(3))]),
                     items: FetchItems::Full,
                     uid: false,
@@ -1970,6 +2152,7 @@ mod tests {
             ),
             (
                 CommandBody::Fetch {
+                    modifiers: Default::default(),
                     sequence_set: set(&[(Some(1), Some(1))]),
                     items: FetchItems::Attributes(vec![peek_header.clone()]),
                     uid: false,
@@ -1978,6 +2161,7 @@ mod tests {
             ),
             (
                 CommandBody::Fetch {
+                    modifiers: Default::default(),
                     sequence_set: set(&[(None, Some(4)), (Some(9), Some(9))]),
                     items: FetchItems::Attributes(vec![
                         FetchAttr::Envelope,
@@ -2005,6 +2189,7 @@ mod tests {
             ),
             (
                 CommandBody::Store {
+                    unchanged_since: None,
                     sequence_set: set(&[(Some(2), Some(4))]),
                     kind: StoreKind::Add,
                     silent: true,
@@ -2015,6 +2200,7 @@ mod tests {
             ),
             (
                 CommandBody::Store {
+                    unchanged_since: None,
                     sequence_set: set(&[(Some(1), Some(1))]),
                     kind: StoreKind::Remove,
                     silent: false,
@@ -2025,6 +2211,7 @@ mod tests {
             ),
             (
                 CommandBody::Store {
+                    unchanged_since: None,
                     sequence_set: set(&[(Some(1), Some(1))]),
                     kind: StoreKind::Replace,
                     silent: false,

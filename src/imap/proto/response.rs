@@ -114,6 +114,12 @@ pub enum Code {
         source: Vec<u32>,
         destination: Vec<u32>,
     },
+    // RFC 7162
+    HighestModSeq(u64),
+    /// Messages (numbers, or UIDs for UID STORE) that failed UNCHANGEDSINCE.
+    Modified(Vec<u32>),
+    /// §3.2.11: the boundary between the old mailbox and the new one.
+    Closed,
 }
 
 /// Untagged data responses (RFC 3501 §7.2–§7.4, RFC 2971 ID).
@@ -166,6 +172,18 @@ pub enum Data {
         prefix: String,
         delimiter: char,
     },
+    // RFC 5161, RFC 7162
+    Enabled(Vec<String>),
+    /// `SEARCH` with the highest MODSEQ of the hits (RFC 7162 §3.1.6).
+    SearchModSeq {
+        hits: Vec<u32>,
+        modseq: u64,
+    },
+    /// `VANISHED [(EARLIER)] uids` (RFC 7162 §3.2.10); UIDs ascending.
+    Vanished {
+        earlier: bool,
+        uids: Vec<u32>,
+    },
 }
 
 /// `msg-att` items of a FETCH response (RFC 3501 §7.4.2).
@@ -191,4 +209,6 @@ pub enum MessageDataItem {
     Rfc822(Option<Vec<u8>>),
     Rfc822Header(Option<Vec<u8>>),
     Rfc822Text(Option<Vec<u8>>),
+    /// RFC 7162 `MODSEQ (n)`.
+    ModSeq(u64),
 }

@@ -218,11 +218,14 @@ pub enum CommandBody {
         password: Secret<Vec<u8>>,
     },
     // §6.3: authenticated
+    /// With RFC 7162's `select-param`s (CONDSTORE, QRESYNC).
     Select {
         mailbox: Mailbox,
+        params: SelectParams,
     },
     Examine {
         mailbox: Mailbox,
+        params: SelectParams,
     },
     /// RFC 6154 §3: `CREATE mailbox (USE (use-attr ...))` gives the new
     /// mailbox special uses; empty for a plain CREATE.
@@ -287,6 +290,8 @@ pub enum CommandBody {
         sequence_set: SequenceSet,
         items: FetchItems,
         uid: bool,
+        /// RFC 7162 `fetch-modifier`s: CHANGEDSINCE, VANISHED.
+        modifiers: FetchModifiers,
     },
     Store {
         sequence_set: SequenceSet,
@@ -294,6 +299,8 @@ pub enum CommandBody {
         silent: bool,
         flags: Vec<Flag>,
         uid: bool,
+        /// RFC 7162 §3.1.3 `UNCHANGEDSINCE` store modifier.
+        unchanged_since: Option<u64>,
     },
     Copy {
         sequence_set: SequenceSet,
@@ -330,6 +337,44 @@ pub enum CommandBody {
         root: String,
         limits: Vec<(String, u64)>,
     },
+    // RFC 5161 ENABLE, RFC 6851 MOVE
+    /// `ENABLE 1*(SP capability)`; names upper-cased.
+    Enable {
+        capabilities: Vec<String>,
+    },
+    Move {
+        sequence_set: SequenceSet,
+        mailbox: Mailbox,
+        uid: bool,
+    },
+}
+
+/// The `select-param`s of RFC 7162 §3.1.8 and §3.2.5.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SelectParams {
+    /// `CONDSTORE`: the client is CONDSTORE-aware from now on.
+    pub condstore: bool,
+    pub qresync: Option<QResync>,
+}
+
+/// `"QRESYNC" SP "(" uidvalidity SP mod-sequence-value [SP known-uids]
+/// [SP seq-match-data] ")"` (RFC 7162 §3.2.5). No set contains `*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QResync {
+    pub uidvalidity: NonZeroU32,
+    pub modseq: u64,
+    pub known_uids: Option<SequenceSet>,
+    /// (known-sequence-set, known-uid-set).
+    pub seq_match: Option<(SequenceSet, SequenceSet)>,
+}
+
+/// The FETCH modifiers of RFC 7162 §3.1.4 and §3.2.6.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FetchModifiers {
+    /// `CHANGEDSINCE n`: only messages whose MODSEQ is above n.
+    pub changed_since: Option<u64>,
+    /// `VANISHED` (UID FETCH only, with CHANGEDSINCE).
+    pub vanished: bool,
 }
 
 impl CommandBody {
@@ -372,6 +417,9 @@ impl CommandBody {
             CommandBody::GetQuota { .. } => "GETQUOTA",
             CommandBody::GetQuotaRoot { .. } => "GETQUOTAROOT",
             CommandBody::SetQuota { .. } => "SETQUOTA",
+            CommandBody::Enable { .. } => "ENABLE",
+            CommandBody::Move { uid: false, .. } => "MOVE",
+            CommandBody::Move { uid: true, .. } => "UID MOVE",
         }
     }
 }
@@ -392,6 +440,8 @@ pub enum StatusItem {
     DeletedStorage,
     /// RFC 7889 §4: the largest message APPEND accepts.
     AppendLimit,
+    /// RFC 7162 §3.1.7.
+    HighestModSeq,
 }
 
 /// `use-attr` (RFC 6154 §6): a special use of a mailbox.
@@ -513,6 +563,8 @@ pub enum FetchAttr {
     Body,
     BodyStructure,
     Uid,
+    /// RFC 7162 `MODSEQ`.
+    ModSeq,
     /// `BODY[section]<partial>` or `BODY.PEEK[section]<partial>`.
     BodySection {
         peek: bool,
@@ -585,6 +637,10 @@ pub enum SearchKey {
     Unkeyword(String),
     Unseen,
     SequenceSet(SequenceSet),
+    /// RFC 7162 §3.1.5 `MODSEQ [entry-name entry-type-req] n`: MODSEQ at
+    /// least n. Flags share one MODSEQ here, so the entry is ignored, as
+    /// the RFC requires of such a server.
+    ModSeq(u64),
     /// A parenthesised list, or the implicit AND of several top-level keys;
     /// never empty.
     And(Vec<SearchKey>),

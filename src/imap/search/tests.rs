@@ -190,6 +190,7 @@ fn facts(i: usize, m: &Msg) -> MessageFacts<'_> {
         bodystructure: &m.analysis.bodystructure,
         parts: &m.parts,
         sent_date: m.analysis.sent_date,
+        modseq: 1,
     }
 }
 
@@ -601,6 +602,7 @@ fn messages_mail_parser_cannot_read() {
             bodystructure: &a.bodystructure,
             parts: &parts,
             sent_date: a.sent_date,
+            modseq: 1,
         };
         let ctx = SearchContext {
             max_seq: 1,
@@ -681,6 +683,7 @@ mod props {
                 bodystructure: &a.bodystructure,
                 parts: &parts,
                 sent_date: a.sent_date,
+                modseq: 1,
             };
             let ctx = SearchContext { max_seq: 1, max_uid: 1, charset: Charset::Utf8 };
             let n = needle.into_bytes();

@@ -35,6 +35,8 @@ pub fn capabilities(ctx: CapabilityContext) -> Vec<String> {
     if ctx.authenticated {
         // Mail extensions matter once there is mail to act on.
         caps.extend(["UIDPLUS", "IDLE", "NAMESPACE", "UNSELECT", "CHILDREN"].map(String::from));
+        // RFC 5161, RFC 7162, RFC 6851
+        caps.extend(["ENABLE", "CONDSTORE", "QRESYNC", "MOVE"].map(String::from));
         // RFC 6154, RFC 5258, RFC 5819.
         caps.extend(
             [
@@ -106,6 +108,7 @@ mod tests {
         assert_eq!(
             caps(true, true, true, true),
             "IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN \
+             ENABLE CONDSTORE QRESYNC MOVE \
              SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS \
              QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE STATUS=SIZE APPENDLIMIT=1000"
         );

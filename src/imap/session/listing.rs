@@ -133,6 +133,15 @@ impl Session {
                 canonical.push(p);
             }
         }
+        if returns
+            .status
+            .as_ref()
+            .is_some_and(|items| items.contains(&StatusItem::HighestModSeq))
+        {
+            // RFC 7162 §3.1: STATUS (HIGHESTMODSEQ) enables CONDSTORE, in
+            // LIST's STATUS return option as in the STATUS command.
+            self.condstore_enabling();
+        }
         let found = self.mail.read(|r| {
             let mailboxes = r.mailboxes(user_id)?;
             let subscriptions = r.subscriptions(user_id)?;

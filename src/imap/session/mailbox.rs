@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use chrono::{FixedOffset, Utc};
 
+use super::condstore::Resync;
 use super::list::{self, DELIMITER};
 use super::view::View;
 use super::{Action, Pending, Session, Wait};
@@ -13,7 +14,7 @@ use crate::imap::mail::{
     MailError, MailReader, MailResult, MailWrite, MailWriteOk, MailboxSummary,
 };
 use crate::imap::proto::response::{Code, Data, Response, StatusKind};
-use crate::imap::proto::types::{Flag, FlagPerm, Mailbox, StatusItem, Tag, UseAttr};
+use crate::imap::proto::types::{Flag, FlagPerm, Mailbox, SelectParams, StatusItem, Tag, UseAttr};
 
 /// Longest mailbox name, in bytes of UTF-8.
 pub const MAX_NAME_BYTES: usize = 512;
@@ -118,22 +119,62 @@ impl Session {
         self.tagged(tag, command, started, now, kind, code, &e.to_string());
     }
 
-    pub(super) fn select(&mut self, tag: Tag, mailbox: Mailbox, read_only: bool, now: Instant) {
+    pub(super) fn select(
+        &mut self,
+        tag: Tag,
+        mailbox: Mailbox,
+        read_only: bool,
+        params: SelectParams,
+        now: Instant,
+    ) {
         let command = if read_only { "EXAMINE" } else { "SELECT" };
+        if params.qresync.is_some() && !self.qresync {
+            // RFC 7162 §3.2.5: refused, and nothing else happens.
+            return self.tagged(
+                tag,
+                command,
+                now,
+                now,
+                StatusKind::Bad,
+                None,
+                "QRESYNC needs ENABLE QRESYNC first.",
+            );
+        }
         // RFC 3501 §6.3.1: a SELECT first leaves the selected mailbox,
-        // without expunging, whether or not the new one can be selected.
-        self.selected = None;
+        // without expunging, whether or not the new one can be selected;
+        // RFC 7162 §3.2.11 marks the boundary with CLOSED.
+        if self.selected.take().is_some() {
+            self.untagged(
+                StatusKind::Ok,
+                Some(Code::Closed),
+                "Previous mailbox closed.",
+            );
+        }
+        if params.condstore || params.qresync.is_some() {
+            self.condstore = true;
+        }
         let Some(user_id) = self.user_id() else {
             return;
         };
+        let qresync = params.qresync.as_ref();
         let found = self.mail.read(|r| {
             let Some(mb) = r.mailbox(user_id, mailbox.as_str())? else {
                 return Ok(None);
             };
             let messages = r.messages(mb.id)?;
-            Ok(Some((mb, messages)))
+            // RFC 7162 §3.2.5: a UIDVALIDITY that does not match means the
+            // rest of the parameters are ignored.
+            let resync = match qresync {
+                Some(q) if q.uidvalidity.get() == mb.uidvalidity => Some(Resync::new(
+                    q,
+                    r.expunged_since(mb.id, q.modseq)?,
+                    r.changed_since(mb.id, q.modseq)?,
+                )),
+                _ => None,
+            };
+            Ok(Some((mb, messages, resync)))
         });
-        let (mb, messages) = match found {
+        let (mb, messages, resync) = match found {
             Ok(Some(found)) => found,
             Ok(None) => return self.mail_error(tag, command, now, now, &MailError::NonExistent),
             Err(e) => return self.mail_error(tag, command, now, now, &e),
@@ -150,6 +191,7 @@ impl Session {
         let info = SelectInfo {
             mailbox: mb,
             first_unseen,
+            resync,
         };
         let mailbox = &info.mailbox;
         let recent = if read_only {
@@ -219,12 +261,23 @@ impl Session {
             Some(Code::UidNext(info.mailbox.uidnext)),
             "Predicted next UID.",
         );
+        if self.condstore {
+            // RFC 7162 §3.1.2.1; the view starts at this MODSEQ.
+            self.untagged(
+                StatusKind::Ok,
+                Some(Code::HighestModSeq(view.modseq)),
+                "Highest mailbox MODSEQ.",
+            );
+        }
         let code = if view.read_only {
             Code::ReadOnly
         } else {
             Code::ReadWrite
         };
         self.selected = Some(view);
+        if let Some(resync) = info.resync {
+            self.report_resync(resync);
+        }
         self.tagged(
             tag,
             command,
@@ -346,6 +399,10 @@ impl Session {
         let Some(user_id) = self.user_id() else {
             return;
         };
+        if items.contains(&StatusItem::HighestModSeq) {
+            // RFC 7162 §3.1: a CONDSTORE enabling command.
+            self.condstore_enabling();
+        }
         let data = match self
             .mail
             .read(|r| self.status_data(r, user_id, mailbox.as_str(), items))
@@ -406,6 +463,7 @@ impl Session {
                     StatusItem::Deleted => mb.deleted.into(),
                     StatusItem::DeletedStorage => deleted_storage,
                     StatusItem::AppendLimit => self.cfg.frame_limits.max_append_literal as u64,
+                    StatusItem::HighestModSeq => mb.highest_modseq,
                 };
                 (item, v)
             })
@@ -470,7 +528,9 @@ impl Session {
             Ok(ok) => ok,
             // RFC 3501 §6.4.7: a COPY to a mailbox that does not exist says
             // TRYCREATE, so the client knows to create it first.
-            Err(MailError::NonExistent) if command.ends_with("COPY") => {
+            Err(MailError::NonExistent)
+                if command.ends_with("COPY") || command.ends_with("MOVE") =>
+            {
                 return self.tagged(
                     tag,
                     command,
@@ -498,6 +558,8 @@ impl Session {
 pub(super) struct SelectInfo {
     pub mailbox: MailboxSummary,
     pub first_unseen: Option<u32>,
+    /// SELECT (QRESYNC) with a matching UIDVALIDITY.
+    pub resync: Option<Resync>,
 }
 
 #[cfg(test)]

@@ -11,16 +11,21 @@
 //! A command in the wrong state gets BAD.
 
 pub mod capability;
+mod condstore;
 mod list;
 mod listing;
 #[cfg(test)]
 mod listing_tests;
 mod mailbox;
+mod moving;
 mod quota;
 mod sasl;
 mod selected;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_condstore;
+mod updates;
 mod view;
 
 use std::collections::VecDeque;
@@ -196,6 +201,12 @@ pub struct Session {
     /// A command that arrived while APPENDs were in flight; it runs once
     /// they are all answered, so it sees their messages.
     deferred: Option<Command>,
+    /// RFC 7162 §3.1: the client is CONDSTORE-aware, so FETCH responses
+    /// for flag changes carry UID and MODSEQ, and SELECT says HIGHESTMODSEQ.
+    condstore: bool,
+    /// RFC 7162 §3.2.3: ENABLE QRESYNC was answered, so VANISHED replaces
+    /// EXPUNGE for the rest of the connection.
+    qresync: bool,
 }
 
 impl Session {
@@ -217,6 +228,8 @@ impl Session {
             next_ticket: 0,
             appends: VecDeque::new(),
             deferred: None,
+            condstore: false,
+            qresync: false,
         };
         let caps = s.capabilities();
         s.untagged(StatusKind::Ok, Some(Code::Capability(caps)), "Roost ready.");
@@ -723,8 +736,12 @@ impl Session {
                 mechanism,
                 initial_response,
             } => self.authenticate(tag, &mechanism, initial_response, now),
-            CommandBody::Select { mailbox } => self.select(tag, mailbox, false, now),
-            CommandBody::Examine { mailbox } => self.select(tag, mailbox, true, now),
+            CommandBody::Select { mailbox, params } => {
+                self.select(tag, mailbox, false, params, now)
+            }
+            CommandBody::Examine { mailbox, params } => {
+                self.select(tag, mailbox, true, params, now)
+            }
             CommandBody::Create {
                 mailbox,
                 special_use,
@@ -764,14 +781,24 @@ impl Session {
                 sequence_set,
                 items,
                 uid,
-            } => self.fetch(tag, &sequence_set, &items, uid, now),
+                modifiers,
+            } => self.fetch(tag, &sequence_set, &items, uid, modifiers, now),
             CommandBody::Store {
                 sequence_set,
                 kind,
                 silent,
                 flags,
                 uid,
-            } => self.store(tag, &sequence_set, kind, silent, flags, uid, now),
+                unchanged_since,
+            } => {
+                let change = selected::FlagChange {
+                    kind,
+                    silent,
+                    flags,
+                    unchanged_since,
+                };
+                self.store(tag, &sequence_set, change, uid, now)
+            }
             CommandBody::Copy {
                 sequence_set,
                 mailbox,
@@ -794,6 +821,12 @@ impl Session {
                 }));
                 self.completed(tag, name, now, now)
             }
+            CommandBody::Enable { capabilities } => self.enable(tag, &capabilities, now),
+            CommandBody::Move {
+                sequence_set,
+                mailbox,
+                uid,
+            } => self.move_messages(tag, &sequence_set, mailbox, uid, now),
         }
     }
 
@@ -814,6 +847,7 @@ impl Session {
             | Fetch { .. }
             | Store { .. }
             | Copy { .. }
+            | Move { .. }
             | UidExpunge { .. }
             | Unselect => {
                 if !authenticated {

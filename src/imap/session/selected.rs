@@ -1,13 +1,6 @@
-//! Commands of the selected state (RFC 3501 §6.4) and the untagged updates
-//! that tell the client what other sessions changed.
-//!
-//! Updates come from the store, not from messages between sessions: the
-//! view remembers the mailbox's HIGHESTMODSEQ it reflects, and at the points
-//! where RFC 3501 §7.4.1 allows it, the session reads what changed since
-//! (expunges from the expunge history, new and changed messages from the
-//! MODSEQ index) in one snapshot and reports it. EXPUNGE is never sent while
-//! answering FETCH, STORE or SEARCH (their UID forms may, RFC 3501 §7.4.1);
-//! until it can be sent, the view keeps the old numbering.
+//! Commands of the selected state (RFC 3501 §6.4). After each, the session
+//! reports what other sessions changed (`updates`), where RFC 3501 §7.4.1
+//! allows it.
 
 use std::num::NonZeroU32;
 use std::time::Instant;
@@ -17,7 +10,7 @@ use crate::imap::fetch::fetch_items;
 use crate::imap::mail::{MailWrite, MailWriteOk};
 use crate::imap::proto::response::{Code, Data, MessageDataItem, Response, StatusKind};
 use crate::imap::proto::types::{
-    FetchAttr, FetchItems, Flag, FlagFetch, Mailbox, SearchKey, SequenceSet, StoreKind, Tag,
+    FetchAttr, FetchItems, FetchModifiers, Flag, Mailbox, SearchKey, SequenceSet, StoreKind, Tag,
 };
 use crate::imap::search::{Charset, SearchContext, charset_from_name, matches};
 
@@ -39,6 +32,17 @@ pub(super) struct FetchJob {
     newly_seen: Vec<u32>,
     /// Targets found expunged by another session.
     missing: usize,
+    /// RFC 7162 CHANGEDSINCE: only messages with a higher MODSEQ answer.
+    changed_since: Option<u64>,
+}
+
+/// What a STORE asks for (RFC 3501 §6.4.6, RFC 7162 §3.1.3).
+#[derive(Debug)]
+pub(super) struct FlagChange {
+    pub kind: StoreKind,
+    pub silent: bool,
+    pub flags: Vec<Flag>,
+    pub unchanged_since: Option<u64>,
 }
 
 /// A selected-state command waiting for its write to be durable.
@@ -51,6 +55,7 @@ pub(super) enum SelectedPending {
         silent: bool,
         uid: bool,
         targets: Vec<(NonZeroU32, u32)>,
+        conditional: bool,
     },
     /// A FETCH that sets \Seen answers once the flag is stored.
     Fetch {
@@ -58,12 +63,17 @@ pub(super) enum SelectedPending {
         targets: Vec<(NonZeroU32, u32)>,
         uid: bool,
         newly_seen: Vec<u32>,
+        changed_since: Option<u64>,
     },
     Copy,
+    /// RFC 6851 MOVE (finished in `moving`).
+    Move {
+        uid: bool,
+    },
 }
 
 impl Session {
-    fn resolve_or_bad(
+    pub(super) fn resolve_or_bad(
         &mut self,
         tag: &Tag,
         command: &'static str,
@@ -89,7 +99,12 @@ impl Session {
         }
     }
 
-    fn read_only_refusal(&mut self, tag: Tag, command: &'static str, now: Instant) -> bool {
+    pub(super) fn read_only_refusal(
+        &mut self,
+        tag: Tag,
+        command: &'static str,
+        now: Instant,
+    ) -> bool {
         if self.selected.as_ref().is_some_and(|v| v.read_only) {
             self.tagged(
                 tag,
@@ -190,13 +205,29 @@ impl Session {
         set: &SequenceSet,
         items: &FetchItems,
         uid: bool,
+        modifiers: FetchModifiers,
         now: Instant,
     ) {
         let command = if uid { "UID FETCH" } else { "FETCH" };
+        if let Err(reason) = self.check_fetch_modifiers(modifiers, uid) {
+            return self.tagged(tag, command, now, now, StatusKind::Bad, None, reason);
+        }
         let Some(targets) = self.resolve_or_bad(&tag, command, now, set, uid) else {
             return;
         };
-        let attrs = items.expand();
+        let mut attrs = items.expand();
+        if modifiers.changed_since.is_some() || attrs.contains(&FetchAttr::ModSeq) {
+            self.condstore_enabling();
+        }
+        if let Some(since) = modifiers.changed_since {
+            // RFC 7162 §3.1.4: CHANGEDSINCE implies MODSEQ.
+            if !attrs.contains(&FetchAttr::ModSeq) {
+                attrs.push(FetchAttr::ModSeq);
+            }
+            if modifiers.vanished {
+                self.report_vanished_earlier(set, since);
+            }
+        }
         let Some(view) = self.selected.as_ref() else {
             return;
         };
@@ -225,12 +256,14 @@ impl Session {
                         uids: unseen.clone(),
                         kind: StoreKind::Add,
                         flags: vec![Flag::Seen],
+                        unchanged_since: None,
                     };
                     let pending = SelectedPending::Fetch {
                         attrs,
                         targets,
                         uid,
                         newly_seen: unseen,
+                        changed_since: modifiers.changed_since,
                     };
                     return self.start_write(tag, command, now, op, Pending::Selected(pending));
                 }
@@ -238,35 +271,14 @@ impl Session {
                 Err(e) => return self.mail_error(tag, command, now, now, &e),
             }
         }
-        self.finish_fetch(tag, command, now, now, &attrs, &targets, uid, &[]);
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn finish_fetch(
-        &mut self,
-        tag: Tag,
-        command: &'static str,
-        started: Instant,
-        now: Instant,
-        attrs: &[FetchAttr],
-        targets: &[(NonZeroU32, u32)],
-        uid: bool,
-        newly_seen: &[u32],
-    ) {
-        let mut newly_seen = newly_seen.to_vec();
-        newly_seen.sort_unstable();
-        let job = FetchJob {
-            tag,
-            command,
-            started,
-            attrs: attrs.to_vec(),
-            targets: targets.to_vec(),
-            next: 0,
-            uid,
-            newly_seen,
-            missing: 0,
-        };
-        self.run_fetch(job, now);
+        let job = FetchJob::new(tag, command, now, attrs, targets, uid, Vec::new());
+        self.run_fetch(
+            FetchJob {
+                changed_since: modifiers.changed_since,
+                ..job
+            },
+            now,
+        );
     }
 
     /// Answers FETCH a chunk at a time: once `FETCH_CHUNK` bytes are
@@ -279,6 +291,7 @@ impl Session {
         };
         let mailbox_id = view.mailbox_id;
         let wants_flags = job.attrs.contains(&FetchAttr::Flags);
+        let condstore = self.condstore;
         let out = &mut self.out;
         let read = self.mail.read(|r| {
             while let Some(&(seq, u)) = job.targets.get(job.next) {
@@ -290,10 +303,20 @@ impl Session {
                     job.missing += 1;
                     continue;
                 };
+                if job.changed_since.is_some_and(|since| facts.modseq <= since) {
+                    continue;
+                }
                 let mut items = fetch_items(&job.attrs, &facts, job.uid).items;
-                if !wants_flags && job.newly_seen.binary_search(&u).is_ok() {
-                    // RFC 3501 §6.4.5: the \Seen just set is reported.
-                    items.push(MessageDataItem::Flags(facts.flags.clone()));
+                if job.newly_seen.binary_search(&u).is_ok() {
+                    // RFC 3501 §6.4.5: the \Seen just set is reported;
+                    // RFC 7162 §3.2.4: with UID and MODSEQ once
+                    // CONDSTORE-aware.
+                    if !wants_flags {
+                        items.push(MessageDataItem::Flags(facts.flags.clone()));
+                    }
+                    if condstore {
+                        super::condstore::add_uid_and_modseq(&mut items, facts.uid, facts.modseq);
+                    }
                 }
                 crate::imap::proto::encode::encode_response(
                     out,
@@ -317,10 +340,14 @@ impl Session {
             command,
             started,
             missing,
+            uid: job_uid,
             ..
         } = job;
-        if missing > 0 {
-            // RFC 2180 §4.1.2: messages expunged by another session.
+        if missing > 0 && !job_uid {
+            // RFC 2180 §4.1.2: messages expunged by another session. A UID
+            // FETCH has just reported them expunged (above), so leaving
+            // them out is the whole answer, as a resynchronising client
+            // (RFC 7162 CHANGEDSINCE) expects.
             self.tagged(
                 tag,
                 command,
@@ -335,20 +362,26 @@ impl Session {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn store(
         &mut self,
         tag: Tag,
         set: &SequenceSet,
-        kind: StoreKind,
-        silent: bool,
-        flags: Vec<Flag>,
+        change: FlagChange,
         uid: bool,
         now: Instant,
     ) {
         let command = if uid { "UID STORE" } else { "STORE" };
         if self.read_only_refusal(tag.clone(), command, now) {
             return;
+        }
+        let FlagChange {
+            kind,
+            silent,
+            flags,
+            unchanged_since,
+        } = change;
+        if unchanged_since.is_some() {
+            self.condstore_enabling();
         }
         let Some(targets) = self.resolve_or_bad(&tag, command, now, set, uid) else {
             return;
@@ -365,6 +398,7 @@ impl Session {
             uids: targets.iter().map(|t| t.1).collect(),
             kind,
             flags,
+            unchanged_since,
         };
         self.start_write(
             tag,
@@ -375,6 +409,7 @@ impl Session {
                 silent,
                 uid,
                 targets,
+                conditional: unchanged_since.is_some(),
             }),
         );
     }
@@ -471,6 +506,7 @@ impl Session {
         let mailbox_id = view.mailbox_id;
         let found = self.mail.read(|r| {
             let mut hits = Vec::new();
+            let mut top_modseq = 0;
             for (i, &u) in view.uids().iter().enumerate() {
                 let Some(seq) = NonZeroU32::new(i as u32 + 1) else {
                     continue;
@@ -480,13 +516,21 @@ impl Session {
                 };
                 if matches(criteria, &facts, &ctx) {
                     hits.push(if uid { u } else { seq.get() });
+                    top_modseq = top_modseq.max(facts.modseq);
                 }
             }
-            Ok(hits)
+            Ok((hits, top_modseq))
         });
         match found {
-            Ok(hits) => {
-                self.respond(&Response::Data(Data::Search(hits)));
+            Ok((hits, modseq)) => {
+                if super::condstore::has_modseq_key(criteria) {
+                    // RFC 7162 §3.1.5: MODSEQ in the criteria adds the
+                    // highest MODSEQ of the hits to the answer.
+                    self.condstore_enabling();
+                    self.respond(&Response::Data(Data::SearchModSeq { hits, modseq }));
+                } else {
+                    self.respond(&Response::Data(Data::Search(hits)));
+                }
                 self.sync_view(uid, uid, &[]);
                 self.completed(tag, command, now, now)
             }
@@ -520,8 +564,10 @@ impl Session {
             }
             SelectedPending::Expunge => {
                 self.sync_view(true, false, &[]);
-                self.completed(tag, command, started, now)
+                let expunged = matches!(&ok, MailWriteOk::Expunged(uids) if !uids.is_empty());
+                self.completed_with_modseq(tag, command, started, now, expunged)
             }
+            SelectedPending::Move { uid } => self.finish_move(tag, command, started, now, uid, ok),
             SelectedPending::Copy => {
                 self.sync_view(true, false, &[]);
                 // RFC 4315 §3: COPYUID pairs each copied UID with its copy.
@@ -549,196 +595,95 @@ impl Session {
                 attrs,
                 targets,
                 uid,
-                newly_seen,
-            } => self.finish_fetch(
-                tag,
-                command,
-                started,
-                now,
-                &attrs,
-                &targets,
-                uid,
-                &newly_seen,
-            ),
+                mut newly_seen,
+                changed_since,
+            } => {
+                newly_seen.sort_unstable();
+                let job = FetchJob::new(tag, command, started, attrs, targets, uid, newly_seen);
+                self.run_fetch(
+                    FetchJob {
+                        changed_since,
+                        ..job
+                    },
+                    now,
+                )
+            }
             SelectedPending::Store {
                 silent,
                 uid,
                 targets,
+                conditional,
             } => {
-                let changed = match ok {
-                    MailWriteOk::Stored { changed, .. } => changed,
-                    _ => Vec::new(),
+                let (changed, modified) = match ok {
+                    MailWriteOk::Stored {
+                        changed, modified, ..
+                    } => (changed, modified),
+                    _ => (Vec::new(), Vec::new()),
                 };
-                let skip: Vec<u32> = if silent {
+                // Messages that failed UNCHANGEDSINCE were not touched here;
+                // another session changed them, and the sync reports that.
+                let done: Vec<(NonZeroU32, u32)> = targets
+                    .iter()
+                    .copied()
+                    .filter(|t| !modified.contains(&t.1))
+                    .collect();
+                let skip: Vec<u32> = if silent && !conditional {
                     // .SILENT: no FETCH for this command's own changes
                     // (RFC 3501 §6.4.6); other sessions' still show.
                     changed
                 } else {
-                    self.report_flags(&targets, uid);
-                    targets.iter().map(|t| t.1).collect()
+                    // RFC 7162 §3.1.3: a conditional STORE reports MODSEQ
+                    // even when .SILENT (then without FLAGS).
+                    self.report_flags(&done, uid, !silent);
+                    done.iter().map(|t| t.1).collect()
                 };
                 self.sync_view(uid, uid, &skip);
-                self.completed(tag, command, started, now)
-            }
-        }
-    }
-
-    /// `* n FETCH (FLAGS (...))` for each target still there.
-    fn report_flags(&mut self, targets: &[(NonZeroU32, u32)], uid: bool) {
-        let Some(view) = self.selected.as_ref() else {
-            return;
-        };
-        let mailbox_id = view.mailbox_id;
-        let out = &mut self.out;
-        let r = self.mail.read(|r| {
-            for &(seq, u) in targets {
-                if let Some(m) = r.message(mailbox_id, u)? {
-                    let items = flag_items(m.flags, view.is_recent(u), uid.then_some(u));
-                    crate::imap::proto::encode::encode_response(
-                        out,
-                        &Response::Data(Data::Fetch { seq, items }),
-                    );
+                if modified.is_empty() {
+                    return self.completed(tag, command, started, now);
                 }
-            }
-            Ok(())
-        });
-        if let Err(e) = r {
-            tracing::error!(error = %e, "reading flags after STORE");
-        }
-    }
-
-    /// Reports what changed in the selected mailbox since the view was last
-    /// brought up to date: EXPUNGE (only if `allow_expunge`), EXISTS for new
-    /// messages, and FETCH FLAGS for changed ones not in `skip`.
-    pub(super) fn sync_view(&mut self, allow_expunge: bool, uid_cmd: bool, skip: &[u32]) {
-        let mut skip = skip.to_vec();
-        skip.sort_unstable();
-        let Some(view) = self.selected.as_mut() else {
-            return;
-        };
-        let (mailbox_id, since, last_uid) = (view.mailbox_id, view.modseq, view.last_uid());
-        let snapshot = self.mail.read(|r| {
-            let Some(mb) = r.mailbox_by_id(mailbox_id)? else {
-                return Ok(None);
-            };
-            if mb.highest_modseq == since {
-                return Ok(Some((
-                    mb.highest_modseq,
-                    mb.recent_floor,
-                    Vec::new(),
-                    Vec::new(),
-                )));
-            }
-            Ok(Some((
-                mb.highest_modseq,
-                mb.recent_floor,
-                r.expunged_since(mailbox_id, since)?,
-                r.changed_since(mailbox_id, since)?,
-            )))
-        });
-        let (modseq, stored_floor, expunged, changed) = match snapshot {
-            Ok(Some(s)) => s,
-            Ok(None) => {
-                // The mailbox was deleted under this session (RFC 2180 §3):
-                // its messages are gone.
-                if allow_expunge {
-                    while view.exists() > 0 {
-                        let last = view.last_uid();
-                        if let Some(seq) = view.remove(last) {
-                            crate::imap::proto::encode::encode_response(
-                                &mut self.out,
-                                &Response::Data(Data::Expunge(seq)),
-                            );
-                        }
-                    }
-                }
-                return;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "reading mailbox changes");
-                return;
-            }
-        };
-        if !allow_expunge && expunged.iter().any(|&uid| view.seq_of(uid).is_some()) {
-            // An EXPUNGE may not be sent now (RFC 3501 §7.4.1): report
-            // nothing, so the numbering the client knows stays whole, and
-            // tell it all at the next point where EXPUNGE is allowed.
-            return;
-        }
-        for uid in expunged {
-            if let Some(seq) = view.remove(uid) {
-                crate::imap::proto::encode::encode_response(
-                    &mut self.out,
-                    &Response::Data(Data::Expunge(seq)),
-                );
+                let mut failed: Vec<u32> = targets
+                    .iter()
+                    .filter(|t| modified.contains(&t.1))
+                    .map(|t| if uid { t.1 } else { t.0.get() })
+                    .collect();
+                failed.sort_unstable();
+                self.tagged(
+                    tag,
+                    command,
+                    started,
+                    now,
+                    StatusKind::Ok,
+                    Some(Code::Modified(failed)),
+                    "Conditional STORE failed for some messages.",
+                )
             }
         }
-        let new: Vec<u32> = changed
-            .iter()
-            .map(|m| m.uid)
-            .filter(|&uid| uid > last_uid)
-            .collect();
-        if let Some(&highest) = new.last() {
-            // RFC 3501 §2.3.2: a message that arrives while the mailbox is
-            // selected is \Recent in the first session told of it, and in
-            // no other; a read-only session sees it without taking it.
-            let recent = if view.read_only {
-                self.mail.recent_floor(mailbox_id, stored_floor)..u32::MAX
-            } else {
-                self.mail
-                    .claim_recent(mailbox_id, stored_floor, highest.saturating_add(1))
-            };
-            for &uid in &new {
-                view.push(uid);
-                if recent.contains(&uid) {
-                    view.mark_recent(uid);
-                }
-            }
-            crate::imap::proto::encode::encode_response(
-                &mut self.out,
-                &Response::Data(Data::Exists(view.exists())),
-            );
-            crate::imap::proto::encode::encode_response(
-                &mut self.out,
-                &Response::Data(Data::Recent(view.recent_count())),
-            );
-        }
-        for m in changed
-            .iter()
-            .filter(|m| m.uid <= last_uid && skip.binary_search(&m.uid).is_err())
-        {
-            if let Some(seq) = view.seq_of(m.uid) {
-                let mut items = vec![MessageDataItem::Flags(to_fetch_flags(
-                    &m.flags,
-                    view.is_recent(m.uid),
-                ))];
-                if uid_cmd && let Some(u) = NonZeroU32::new(m.uid) {
-                    items.push(MessageDataItem::Uid(u));
-                }
-                crate::imap::proto::encode::encode_response(
-                    &mut self.out,
-                    &Response::Data(Data::Fetch { seq, items }),
-                );
-            }
-        }
-        view.modseq = modseq;
     }
 }
 
-fn to_fetch_flags(flags: &[Flag], recent: bool) -> Vec<FlagFetch> {
-    let mut v: Vec<FlagFetch> = flags.iter().cloned().map(FlagFetch::Flag).collect();
-    if recent {
-        v.push(FlagFetch::Recent);
+impl FetchJob {
+    fn new(
+        tag: Tag,
+        command: &'static str,
+        started: Instant,
+        attrs: Vec<FetchAttr>,
+        targets: Vec<(NonZeroU32, u32)>,
+        uid: bool,
+        newly_seen: Vec<u32>,
+    ) -> FetchJob {
+        FetchJob {
+            tag,
+            command,
+            started,
+            attrs,
+            targets,
+            next: 0,
+            uid,
+            newly_seen,
+            missing: 0,
+            changed_since: None,
+        }
     }
-    v
-}
-
-fn flag_items(flags: Vec<Flag>, recent: bool, uid: Option<u32>) -> Vec<MessageDataItem> {
-    let mut items = vec![MessageDataItem::Flags(to_fetch_flags(&flags, recent))];
-    if let Some(u) = uid.and_then(NonZeroU32::new) {
-        items.push(MessageDataItem::Uid(u));
-    }
-    items
 }
 
 /// Whether every message-sequence-number set inside a SEARCH key names

@@ -84,7 +84,8 @@ impl T {
         assert!(
             out.starts_with(
                 "a OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS IDLE NAMESPACE UNSELECT \
-                 CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS \
+                 CHILDREN ENABLE CONDSTORE QRESYNC MOVE \
+                 SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS \
                  QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE STATUS=SIZE APPENDLIMIT=52428800]"
             ),
             "{out}"
@@ -373,7 +374,7 @@ impl M {
     }
 
     /// A second session on the same store, logged in as the same user.
-    fn second(&self) -> M {
+    pub(super) fn second(&self) -> M {
         let now = Instant::now();
         let s = Session::new(
             config(PlaintextAuth::Loopback),
@@ -440,7 +441,7 @@ impl M {
         out
     }
 
-    fn append(&mut self, mailbox: &str, flags: &str, body: &str) -> String {
+    pub(super) fn append(&mut self, mailbox: &str, flags: &str, body: &str) -> String {
         self.send(&format!(
             "ap APPEND {mailbox} {flags} {{{}+}}\r\n{body}\r\n",
             body.len()
@@ -448,8 +449,8 @@ impl M {
     }
 }
 
-const MSG1: &str = "From: Ann <ann@example.org>\r\nTo: bob@example.org\r\nSubject: hello\r\nDate: Mon, 7 Feb 1994 21:52:25 -0800\r\n\r\nHi Bob, the quokka says hello.\r\n";
-const MSG2: &str = "From: carl@example.org\r\nSubject: second\r\n\r\nnothing here\r\n";
+pub(super) const MSG1: &str = "From: Ann <ann@example.org>\r\nTo: bob@example.org\r\nSubject: hello\r\nDate: Mon, 7 Feb 1994 21:52:25 -0800\r\n\r\nHi Bob, the quokka says hello.\r\n";
+pub(super) const MSG2: &str = "From: carl@example.org\r\nSubject: second\r\n\r\nnothing here\r\n";
 
 #[test]
 fn select_fetch_store_expunge() {

@@ -9,14 +9,18 @@ use nom::Parser;
 use nom::bytes::complete::take_while1;
 use nom::error::context;
 
-use super::super::types::{CommandBody, InitialResponse, Secret, StoreKind, Tag, is_atom_char};
+use super::super::types::{
+    CommandBody, FetchModifiers, InitialResponse, Secret, StoreKind, Tag, is_atom_char,
+};
 use super::core::{
-    Res, astring, atom, crlf, failure, flag, flag_list, kw, mailbox, nstring, paren_list, sp,
-    sp_list, string, utf8,
+    Res, astring, atom, crlf, failure, flag, flag_list, keyword_token, kw, mailbox, mod_sequence,
+    nstring, paren_list, sp, sp_list, string, utf8,
 };
 use super::fetch::fetch_items;
 use super::list::list;
-use super::mailbox::{append, create, getquota, lsub, one_mailbox, rename, setquota, status};
+use super::mailbox::{
+    append, create, getquota, lsub, one_mailbox, rename, select, setquota, status,
+};
 use super::search::search_args;
 use super::sequence::sequence_set;
 use super::{ParseErrorKind, ParseLimits};
@@ -49,8 +53,8 @@ pub(crate) fn command_body<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, Comman
         b"AUTHENTICATE" => authenticate(i)?,
         b"LOGIN" => login(i)?,
         // §6.3: authenticated
-        b"SELECT" => one_mailbox(i, |mailbox| CommandBody::Select { mailbox })?,
-        b"EXAMINE" => one_mailbox(i, |mailbox| CommandBody::Examine { mailbox })?,
+        b"SELECT" => select(i, lim, false)?,
+        b"EXAMINE" => select(i, lim, true)?,
         b"CREATE" => create(i, lim)?,
         b"DELETE" => one_mailbox(i, |mailbox| CommandBody::Delete { mailbox })?,
         b"RENAME" => rename(i)?,
@@ -71,7 +75,7 @@ pub(crate) fn command_body<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, Comman
         b"SEARCH" => search(i, lim, false)?,
         b"FETCH" => fetch(i, lim, false)?,
         b"STORE" => store(i, lim, false)?,
-        b"COPY" => copy(i, lim, false)?,
+        b"COPY" => copy(i, lim, false, false)?,
         b"UID" => uid(i, lim)?,
         // RFC 2971
         b"ID" => id(i, lim)?,
@@ -79,6 +83,9 @@ pub(crate) fn command_body<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, Comman
         b"GETQUOTA" => getquota(i)?,
         b"GETQUOTAROOT" => one_mailbox(i, |mailbox| CommandBody::GetQuotaRoot { mailbox })?,
         b"SETQUOTA" => setquota(i, lim)?,
+        // RFC 5161, RFC 6851
+        b"ENABLE" => enable(i, lim)?,
+        b"MOVE" => copy(i, lim, false, true)?,
         _ => return failure(ParseErrorKind::UnknownCommand),
     };
     let (i, _) = crlf(i)?;
@@ -88,8 +95,8 @@ pub(crate) fn command_body<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, Comman
     Ok((i, body))
 }
 
-/// `uid = "UID" SP (copy / fetch / search / store / uid-expunge)`
-/// (`uid-expunge` from RFC 4315 §4)
+/// `uid = "UID" SP (copy / fetch / search / store / uid-expunge / move)`
+/// (`uid-expunge` from RFC 4315 §4, `move` from RFC 6851 §5)
 fn uid<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, CommandBody> {
     let (i, _) = sp(i)?;
     let (i, name) = context(
@@ -98,7 +105,8 @@ fn uid<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, CommandBody> {
     )
     .parse(i)?;
     match name.to_ascii_uppercase().as_slice() {
-        b"COPY" => copy(i, lim, true),
+        b"COPY" => copy(i, lim, true, false),
+        b"MOVE" => copy(i, lim, true, true),
         b"FETCH" => fetch(i, lim, true),
         b"SEARCH" => search(i, lim, true),
         b"STORE" => store(i, lim, true),
@@ -169,29 +177,80 @@ fn search<'a>(i: &'a [u8], lim: &ParseLimits, uid: bool) -> Res<'a, CommandBody>
 }
 
 /// `fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" / fetch-att
-/// / "(" fetch-att *(SP fetch-att) ")")`
+/// / "(" fetch-att *(SP fetch-att) ")") [fetch-modifiers]`
+/// (modifiers: RFC 4466 §2.4, RFC 7162 §3.1.4 and §3.2.6)
 fn fetch<'a>(i: &'a [u8], lim: &ParseLimits, uid: bool) -> Res<'a, CommandBody> {
     let (i, _) = sp(i)?;
     let (i, sequence_set) = sequence_set(i, lim)?;
     let (i, _) = sp(i)?;
     let (i, items) = fetch_items(i, lim)?;
+    let (i, modifiers) = match i.split_first() {
+        Some((&b' ', after)) => fetch_modifiers(after, lim)?,
+        _ => (i, FetchModifiers::default()),
+    };
     Ok((
         i,
         CommandBody::Fetch {
             sequence_set,
             items,
             uid,
+            modifiers,
         },
     ))
+}
+
+/// `fetch-modifiers = SP "(" fetch-modifier *(SP fetch-modifier) ")"`;
+/// `fetch-modifier =/ "CHANGEDSINCE" SP mod-sequence-value / "VANISHED"`.
+/// Each at most once.
+fn fetch_modifiers<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, FetchModifiers> {
+    let mut m = FetchModifiers::default();
+    let mut vanished_seen = false;
+    let (i, _) = paren_list(i, lim, false, |j| {
+        let (j, name) = keyword_token(j)?;
+        match name.to_ascii_uppercase().as_slice() {
+            b"CHANGEDSINCE" if m.changed_since.is_none() => {
+                let (j, _) = sp(j)?;
+                let (j, n) = mod_sequence(j)?;
+                m.changed_since = Some(n);
+                Ok((j, ()))
+            }
+            b"VANISHED" if !vanished_seen => {
+                vanished_seen = true;
+                Ok((j, ()))
+            }
+            _ => failure(ParseErrorKind::Syntax("unknown or repeated FETCH modifier")),
+        }
+    })?;
+    m.vanished = vanished_seen;
+    Ok((i, m))
 }
 
 /// `store = "STORE" SP sequence-set SP store-att-flags`;
 /// `store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP (flag-list /
 /// (flag *(SP flag)))`
+/// With RFC 4466 `store-modifiers = SP "(" store-modifier *(SP
+/// store-modifier) ")"` before the flags; RFC 7162 defines the one
+/// modifier, `"UNCHANGEDSINCE" SP mod-sequence-valzer`.
 fn store<'a>(i: &'a [u8], lim: &ParseLimits, uid: bool) -> Res<'a, CommandBody> {
     let (i, _) = sp(i)?;
     let (i, sequence_set) = sequence_set(i, lim)?;
     let (i, _) = sp(i)?;
+    let (i, unchanged_since) = if i.first() == Some(&b'(') {
+        let mut since = None;
+        let (i, _) = paren_list(i, lim, false, |j| {
+            let (j, _) = context("expected UNCHANGEDSINCE", kw("UNCHANGEDSINCE")).parse(j)?;
+            let (j, _) = sp(j)?;
+            let (j, n) = mod_sequence(j)?;
+            if since.replace(n).is_some() {
+                return failure(ParseErrorKind::Syntax("UNCHANGEDSINCE given twice"));
+            }
+            Ok((j, ()))
+        })?;
+        let (i, _) = sp(i)?;
+        (i, since)
+    } else {
+        (i, None)
+    };
     let (i, kind) = match i.split_first() {
         Some((&b'+', after)) => (after, StoreKind::Add),
         Some((&b'-', after)) => (after, StoreKind::Remove),
@@ -217,22 +276,42 @@ fn store<'a>(i: &'a [u8], lim: &ParseLimits, uid: bool) -> Res<'a, CommandBody> 
             silent,
             flags,
             uid,
+            unchanged_since,
         },
     ))
 }
 
-/// `copy = "COPY" SP sequence-set SP mailbox`
-fn copy<'a>(i: &'a [u8], lim: &ParseLimits, uid: bool) -> Res<'a, CommandBody> {
+/// `copy = "COPY" SP sequence-set SP mailbox`, and RFC 6851's
+/// `move = "MOVE" SP sequence-set SP mailbox` when `is_move`.
+fn copy<'a>(i: &'a [u8], lim: &ParseLimits, uid: bool, is_move: bool) -> Res<'a, CommandBody> {
     let (i, _) = sp(i)?;
     let (i, sequence_set) = sequence_set(i, lim)?;
     let (i, _) = sp(i)?;
     let (i, mailbox) = mailbox(i)?;
-    Ok((
-        i,
+    let body = if is_move {
+        CommandBody::Move {
+            sequence_set,
+            mailbox,
+            uid,
+        }
+    } else {
         CommandBody::Copy {
             sequence_set,
             mailbox,
             uid,
+        }
+    };
+    Ok((i, body))
+}
+
+/// RFC 5161: `enable = "ENABLE" 1*(SP capability)`; `capability = atom`.
+fn enable<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, CommandBody> {
+    let (i, _) = sp(i)?;
+    let (i, names) = sp_list(i, lim, atom)?;
+    Ok((
+        i,
+        CommandBody::Enable {
+            capabilities: names.into_iter().map(|n| n.to_ascii_uppercase()).collect(),
         },
     ))
 }
@@ -523,6 +602,7 @@ mod tests {
         assert_eq!(
             body(b"A654 FETCH 2:4 (FLAGS BODY[HEADER.FIELDS (DATE FROM)])\r\n"),
             CommandBody::Fetch {
+                modifiers: Default::default(),
                 sequence_set: set(&[(2, 4)]),
                 items: FetchItems::Attributes(vec![
                     FetchAttr::Flags,
@@ -544,6 +624,7 @@ mod tests {
         assert_eq!(
             body(b"A999 UID FETCH 4827313:4828442 FLAGS\r\n"),
             CommandBody::Fetch {
+                modifiers: Default::default(),
                 sequence_set: set(&[(4827313, 4828442)]),
                 items: FetchItems::Attributes(vec![FetchAttr::Flags]),
                 uid: true
@@ -552,12 +633,14 @@ mod tests {
         assert_eq!(
             body(b"a uid fetch 1:* fast\r\n"),
             CommandBody::Fetch {
+                modifiers: Default::default(),
                 sequence_set: set(&[(1, 0)]),
                 items: FetchItems::Fast,
                 uid: true
             }
         );
         let store = |kind, silent, flags: Vec<Flag>, uid| CommandBody::Store {
+            unchanged_since: None,
             sequence_set: set(&[(2, 4)]),
             kind,
             silent,

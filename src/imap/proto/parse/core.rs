@@ -116,6 +116,12 @@ pub(crate) fn number64(i: &[u8]) -> Res<'_, u64> {
     Ok((rest, n))
 }
 
+/// `mod-sequence-valzer = "0" / mod-sequence-value` (RFC 7162 §7): a
+/// `number64`. Callers that need `mod-sequence-value` refuse 0.
+pub(crate) fn mod_sequence(i: &[u8]) -> Res<'_, u64> {
+    number64(i)
+}
+
 /// `nz-number = digit-nz *DIGIT` (leading zeros are tolerated, zero is not).
 pub(crate) fn nz_number(i: &[u8]) -> Res<'_, std::num::NonZeroU32> {
     let (rest, n) = number(i)?;

@@ -34,7 +34,7 @@ pub(crate) fn fetch_items<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, FetchIt
 
 /// `fetch-att = "ENVELOPE" / "FLAGS" / "INTERNALDATE" /
 ///   "RFC822" [".HEADER" / ".SIZE" / ".TEXT"] / "BODY" ["STRUCTURE"] /
-///   "UID" / "BODY" section ["<" number "." nz-number ">"] /
+///   "UID" / "MODSEQ" (RFC 7162) / "BODY" section ["<" number "." nz-number ">"] /
 ///   "BODY.PEEK" section ["<" number "." nz-number ">"]`
 fn fetch_att<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, FetchAttr> {
     let (i, name) = keyword_token(i)?;
@@ -48,6 +48,7 @@ fn fetch_att<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, FetchAttr> {
         b"RFC822.TEXT" => FetchAttr::Rfc822Text,
         b"BODYSTRUCTURE" => FetchAttr::BodyStructure,
         b"UID" => FetchAttr::Uid,
+        b"MODSEQ" => FetchAttr::ModSeq,
         b"BODY" if i.first() != Some(&b'[') => FetchAttr::Body,
         b"BODY" => return body_section(i, lim, false),
         b"BODY.PEEK" => return body_section(i, lim, true),

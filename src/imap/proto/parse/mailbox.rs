@@ -6,14 +6,17 @@
 
 use nom::Parser;
 
-use super::super::types::{CommandBody, StatusItem, UseAttr};
+use super::super::types::{
+    CommandBody, QResync, SelectParams, SeqOrUid, SequenceSet, StatusItem, UseAttr,
+};
 use nom::bytes::complete::take_while1;
 
 use super::core::{
-    Res, astring, atom, failure, flag_list, list_mailbox, mailbox, mailbox_name, message_literal,
-    number64, paren_list, sp, utf8,
+    Res, astring, atom, failure, flag_list, keyword_token, list_mailbox, mailbox, mailbox_name,
+    message_literal, mod_sequence, number64, nz_number, paren_list, sp, utf8,
 };
 use super::datetime::date_time;
+use super::sequence::sequence_set;
 use super::{ParseErrorKind, ParseLimits};
 
 /// `SP mailbox`, for SELECT, EXAMINE, CREATE, DELETE, SUBSCRIBE and
@@ -24,6 +27,100 @@ pub(crate) fn one_mailbox<'a>(
 ) -> Res<'a, CommandBody> {
     let (i, _) = sp(i)?;
     mailbox.map(make).parse(i)
+}
+
+/// `select = "SELECT" SP mailbox [select-params]` (RFC 4466 §2.4), EXAMINE
+/// alike; `select-params = SP "(" select-param *(SP select-param) ")"`
+/// with RFC 7162's CONDSTORE and QRESYNC, each at most once.
+pub(crate) fn select<'a>(i: &'a [u8], lim: &ParseLimits, examine: bool) -> Res<'a, CommandBody> {
+    let (i, _) = sp(i)?;
+    let (i, mailbox) = mailbox(i)?;
+    let mut params = SelectParams::default();
+    let i = match i.split_first() {
+        Some((&b' ', after)) => {
+            let (i, _) = paren_list(after, lim, false, |j| {
+                let (j, name) = keyword_token(j)?;
+                match name.to_ascii_uppercase().as_slice() {
+                    b"CONDSTORE" if !params.condstore => {
+                        params.condstore = true;
+                        Ok((j, ()))
+                    }
+                    b"QRESYNC" if params.qresync.is_none() => {
+                        let (j, _) = sp(j)?;
+                        let (j, q) = qresync(j, lim)?;
+                        params.qresync = Some(q);
+                        Ok((j, ()))
+                    }
+                    _ => failure(ParseErrorKind::Syntax(
+                        "unknown or repeated SELECT parameter",
+                    )),
+                }
+            })?;
+            i
+        }
+        _ => i,
+    };
+    let body = if examine {
+        CommandBody::Examine { mailbox, params }
+    } else {
+        CommandBody::Select { mailbox, params }
+    };
+    Ok((i, body))
+}
+
+/// `"(" uidvalidity SP mod-sequence-value [SP known-uids] [SP
+/// seq-match-data] ")"`; `seq-match-data = "(" known-sequence-set SP
+/// known-uid-set ")"`. None of the sets may use `*` (RFC 7162 §7).
+fn qresync<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, QResync> {
+    let Some((&b'(', i)) = i.split_first() else {
+        return failure(ParseErrorKind::Syntax("expected '(' after QRESYNC"));
+    };
+    let (i, (uidvalidity, _, modseq)) = (nz_number, sp, mod_sequence).parse(i)?;
+    let mut q = QResync {
+        uidvalidity,
+        modseq,
+        known_uids: None,
+        seq_match: None,
+    };
+    let mut i = i;
+    if let Some((&b' ', after)) = i.split_first()
+        && after.first() != Some(&b'(')
+    {
+        let (after, set) = no_star_set(after, lim)?;
+        q.known_uids = Some(set);
+        i = after;
+    }
+    if let Some((&b' ', after)) = i.split_first() {
+        let Some((&b'(', after)) = after.split_first() else {
+            return failure(ParseErrorKind::Syntax("expected seq-match-data"));
+        };
+        let (after, (seqs, _, uids)) =
+            (|j| no_star_set(j, lim), sp, |j| no_star_set(j, lim)).parse(after)?;
+        let Some((&b')', after)) = after.split_first() else {
+            return failure(ParseErrorKind::Syntax("expected ')' after seq-match-data"));
+        };
+        q.seq_match = Some((seqs, uids));
+        i = after;
+    }
+    match i.split_first() {
+        Some((&b')', after)) => Ok((after, q)),
+        _ => failure(ParseErrorKind::Syntax(
+            "expected ')' after QRESYNC parameters",
+        )),
+    }
+}
+
+/// A `sequence-set` without `*`.
+fn no_star_set<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, SequenceSet> {
+    let (i, set) = sequence_set(i, lim)?;
+    let star = set
+        .0
+        .iter()
+        .any(|r| r.start == SeqOrUid::Asterisk || r.end == SeqOrUid::Asterisk);
+    if star {
+        return failure(ParseErrorKind::Syntax("'*' is not allowed in QRESYNC sets"));
+    }
+    Ok((i, set))
 }
 
 /// `rename = "RENAME" SP mailbox SP mailbox`
@@ -87,8 +184,8 @@ pub(crate) fn lsub(i: &[u8]) -> Res<'_, CommandBody> {
 
 /// `status-att = "MESSAGES" / "RECENT" / "UIDNEXT" / "UIDVALIDITY" / "UNSEEN"`
 /// `status-att =/ "SIZE"` (RFC 8438), `"DELETED" / "DELETED-STORAGE"`
-/// (RFC 9208), `"APPENDLIMIT"` (RFC 7889); LIST's STATUS return option
-/// (RFC 5819) takes the same items.
+/// (RFC 9208), `"APPENDLIMIT"` (RFC 7889), `"HIGHESTMODSEQ"` (RFC 7162
+/// §3.1.7); LIST's STATUS return option (RFC 5819) takes the same items.
 pub(crate) fn status_att(i: &[u8]) -> Res<'_, StatusItem> {
     let (i, name) = take_while1(|b: u8| b.is_ascii_alphanumeric() || b == b'-').parse(i)?;
     let item = match name.to_ascii_uppercase().as_slice() {
@@ -101,6 +198,7 @@ pub(crate) fn status_att(i: &[u8]) -> Res<'_, StatusItem> {
         b"DELETED" => StatusItem::Deleted,
         b"DELETED-STORAGE" => StatusItem::DeletedStorage,
         b"APPENDLIMIT" => StatusItem::AppendLimit,
+        b"HIGHESTMODSEQ" => StatusItem::HighestModSeq,
         _ => return failure(ParseErrorKind::Syntax("unknown STATUS item")),
     };
     Ok((i, item))
@@ -204,18 +302,21 @@ mod tests {
             (
                 &b"A142 SELECT INBOX\r\n"[..],
                 CommandBody::Select {
+                    params: Default::default(),
                     mailbox: Mailbox::Inbox,
                 },
             ),
             (
                 b"a select \"inbox\"\r\n",
                 CommandBody::Select {
+                    params: Default::default(),
                     mailbox: Mailbox::Inbox,
                 },
             ),
             (
                 b"A932 EXAMINE blurdybloop\r\n",
                 CommandBody::Examine {
+                    params: Default::default(),
                     mailbox: other("blurdybloop"),
                 },
             ),
@@ -261,24 +362,30 @@ mod tests {
             (
                 b"a SELECT \"~peter/mail/&U,BTFw-/&ZeVnLIqe-\"\r\n",
                 CommandBody::Select {
+                    params: Default::default(),
                     mailbox: other("~peter/mail/台北/日本語"),
                 },
             ),
             (
                 b"a SELECT INBOX.Drafts\r\n",
                 CommandBody::Select {
+                    params: Default::default(),
                     mailbox: other("INBOX.Drafts"),
                 },
             ),
             (
                 b"a SELECT Entw&APw-rfe\r\n",
                 CommandBody::Select {
+                    params: Default::default(),
                     mailbox: other("Entwürfe"),
                 },
             ),
             (
                 b"a SELECT \"\"\r\n",
-                CommandBody::Select { mailbox: other("") },
+                CommandBody::Select {
+                    params: Default::default(),
+                    mailbox: other(""),
+                },
             ),
         ] {
             assert_eq!(

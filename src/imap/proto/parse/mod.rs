@@ -1,5 +1,6 @@
 //! The command grammar (RFC 3501 §9, RFC 2971 ID, RFC 4959 SASL-IR,
-//! RFC 7888 non-synchronizing literals), with nom 8.
+//! RFC 7888 non-synchronizing literals, RFC 5161 ENABLE, RFC 7162
+//! CONDSTORE/QRESYNC, RFC 6851 MOVE), with nom 8.
 //!
 //! Input is one framed command (see `frame`): the command line with every
 //! literal inline (`{n}\r\n` or `{n+}\r\n` followed by the n bytes) and the
@@ -18,6 +19,8 @@
 //! remaining commands, final CRLF).
 
 mod command;
+#[cfg(test)]
+mod condstore_tests;
 mod core;
 mod datetime;
 mod fetch;
@@ -193,6 +196,7 @@ mod tests {
                 b"a002 select inbox\r\n",
                 "a002",
                 CommandBody::Select {
+                    params: Default::default(),
                     mailbox: Mailbox::Inbox,
                 },
             ),
@@ -200,6 +204,7 @@ mod tests {
                 b"a003 fetch 12 full\r\n",
                 "a003",
                 CommandBody::Fetch {
+                    modifiers: Default::default(),
                     sequence_set: twelve.clone(),
                     items: FetchItems::Full,
                     uid: false,
@@ -209,6 +214,7 @@ mod tests {
                 b"a004 fetch 12 body[header]\r\n",
                 "a004",
                 CommandBody::Fetch {
+                    modifiers: Default::default(),
                     sequence_set: twelve.clone(),
                     items: FetchItems::Attributes(vec![FetchAttr::BodySection {
                         peek: false,
@@ -225,6 +231,7 @@ mod tests {
                 b"a005 store 12 +flags \\deleted\r\n",
                 "a005",
                 CommandBody::Store {
+                    unchanged_since: None,
                     sequence_set: twelve,
                     kind: StoreKind::Add,
                     silent: false,
@@ -575,7 +582,7 @@ mod tests {
         fn mailbox_names_round_trip(name in "\\PC{0,12}") {
             let wire = format!("a SELECT \"{}\"\r\n", mutf7::encode(&name).replace('\\', "\\\\").replace('"', "\\\""));
             let expected = Mailbox::from_utf8(name);
-            prop_assert_eq!(parse(wire.as_bytes()).map(|c| c.body), Ok(CommandBody::Select { mailbox: expected }));
+            prop_assert_eq!(parse(wire.as_bytes()).map(|c| c.body), Ok(CommandBody::Select { params: Default::default(), mailbox: expected }));
         }
     }
 }

@@ -13,7 +13,9 @@ use nom::bytes::complete::take_while1;
 use nom::error::context;
 
 use super::super::types::SearchKey;
-use super::core::{Res, astring, atom, failure, kw, number, paren_list, sp, sp_list};
+use super::core::{
+    Res, astring, atom, failure, kw, mod_sequence, number, paren_list, quoted, sp, sp_list,
+};
 use super::datetime::date;
 use super::fetch::header_fld_name;
 use super::sequence::sequence_set;
@@ -160,6 +162,27 @@ fn leaf_key<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, SearchKey> {
         b"LARGER" => number.map(SearchKey::Larger).parse(i),
         b"SMALLER" => number.map(SearchKey::Smaller).parse(i),
         b"UID" => sequence_set(i, lim).map(|(i, s)| (i, SearchKey::Uid(s))),
+        // RFC 7162 §3.1.5: `MODSEQ [SP entry-name SP entry-type-req] SP
+        // mod-sequence-valzer`; `entry-name` is a quoted "/flags/..." and
+        // is ignored (one MODSEQ covers all flags).
+        b"MODSEQ" => {
+            let i = if i.first() == Some(&b'"') {
+                let (i, _) = quoted(i)?;
+                let (i, _) = sp(i)?;
+                let (i, kind) = key_name(i)?;
+                if !matches!(
+                    kind.to_ascii_lowercase().as_slice(),
+                    b"priv" | b"shared" | b"all"
+                ) {
+                    return failure(ParseErrorKind::Syntax("expected priv, shared or all"));
+                }
+                let (i, _) = sp(i)?;
+                i
+            } else {
+                i
+            };
+            mod_sequence.map(SearchKey::ModSeq).parse(i)
+        }
         b"HEADER" => {
             let (i, field) = header_fld_name(i)?;
             let (i, _) = sp(i)?;

@@ -1,0 +1,82 @@
+//! MOVE and UID MOVE (RFC 6851): one store operation copies the messages
+//! and expunges the originals in a single transaction, so no session ever
+//! sees a message in both mailboxes or in neither.
+
+use std::time::Instant;
+
+use super::selected::SelectedPending;
+use super::{Pending, Session};
+use crate::imap::mail::{MailWrite, MailWriteOk};
+use crate::imap::proto::response::{Code, StatusKind};
+use crate::imap::proto::types::{Mailbox, SequenceSet, Tag};
+
+impl Session {
+    pub(super) fn move_messages(
+        &mut self,
+        tag: Tag,
+        set: &SequenceSet,
+        mailbox: Mailbox,
+        uid: bool,
+        now: Instant,
+    ) {
+        let command = if uid { "UID MOVE" } else { "MOVE" };
+        // Moving out expunges: a read-only mailbox cannot lose messages.
+        if self.read_only_refusal(tag.clone(), command, now) {
+            return;
+        }
+        let Some(targets) = self.resolve_or_bad(&tag, command, now, set, uid) else {
+            return;
+        };
+        let Some(view) = self.selected.as_ref() else {
+            return;
+        };
+        if targets.is_empty() {
+            self.sync_view(uid, uid, &[]);
+            return self.completed(tag, command, now, now);
+        }
+        let op = MailWrite::Move {
+            from_mailbox: view.mailbox_id,
+            uids: targets.iter().map(|t| t.1).collect(),
+            to: mailbox.as_str().to_string(),
+        };
+        self.start_write(
+            tag,
+            command,
+            now,
+            op,
+            Pending::Selected(SelectedPending::Move { uid }),
+        );
+    }
+
+    /// RFC 6851 §4.3: COPYUID goes in an untagged OK before the expunges,
+    /// so a client learns where the messages went before it is told they
+    /// left; then EXPUNGE (or VANISHED), then the tagged OK, with
+    /// HIGHESTMODSEQ for a CONDSTORE-aware client (§4.4).
+    pub(super) fn finish_move(
+        &mut self,
+        tag: Tag,
+        command: &'static str,
+        started: Instant,
+        now: Instant,
+        uid: bool,
+        ok: MailWriteOk,
+    ) {
+        let moved = match ok {
+            MailWriteOk::Moved { uidvalidity, pairs } if !pairs.is_empty() => {
+                self.untagged(
+                    StatusKind::Ok,
+                    Some(Code::CopyUid {
+                        uidvalidity,
+                        source: pairs.iter().map(|p| p.0).collect(),
+                        destination: pairs.iter().map(|p| p.1).collect(),
+                    }),
+                    "Moved.",
+                );
+                true
+            }
+            _ => false,
+        };
+        self.sync_view(true, uid, &[]);
+        self.completed_with_modseq(tag, command, started, now, moved);
+    }
+}
