@@ -310,7 +310,7 @@ fn to_theirs(c: &Command) -> Option<TCommand<'static>> {
         },
         B::Check => TBody::Check,
         // Extensions the comparison leaves out.
-        B::Idle | B::Unselect | B::Namespace => return None,
+        B::Idle | B::Unselect | B::Namespace | B::Compress { .. } => return None,
         B::Close => TBody::Close,
         B::Expunge => TBody::Expunge,
         B::Search {

@@ -449,6 +449,8 @@ pub fn command_body() -> impl Strategy<Value = CommandBody> {
         sequence_set().prop_map(|sequence_set| B::UidExpunge { sequence_set }),
         proptest::option::of(vec((id_text(), proptest::option::of(id_text())), 0..5))
             .prop_map(|parameters| B::Id { parameters }),
+        // An upper-case atom, like an AUTHENTICATE mechanism.
+        mechanism().prop_map(|algorithm| B::Compress { algorithm }),
     ]
 }
 

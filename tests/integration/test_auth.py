@@ -10,7 +10,7 @@ import pytest
 from conftest import SHARED_CONFIG, USERS, module_server
 from imapwire import HOST, b64, client_tls_context, plain_blob, status
 
-AUTHED = {"IMAP4REV1", "SASL-IR", "LITERAL+", "ID", "UIDPLUS", "IDLE", "NAMESPACE", "UNSELECT", "CHILDREN"}
+AUTHED = {"IMAP4REV1", "SASL-IR", "LITERAL+", "ID", "UIDPLUS", "IDLE", "NAMESPACE", "UNSELECT", "CHILDREN", "COMPRESS=DEFLATE"}
 SHARED_DELAY = SHARED_CONFIG["auth"]["failure_delay_ms"] / 1000
 
 

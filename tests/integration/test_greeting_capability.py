@@ -11,7 +11,7 @@ from imapwire import capability_data, status
 PRE_TLS = {"IMAP4REV1", "STARTTLS", "AUTH=PLAIN", "SASL-IR", "LITERAL+", "ID"}
 PRE_TLS_NEVER = {"IMAP4REV1", "STARTTLS", "LOGINDISABLED", "SASL-IR", "LITERAL+", "ID"}
 TLS = {"IMAP4REV1", "AUTH=PLAIN", "SASL-IR", "LITERAL+", "ID"}
-AUTHED = {"IMAP4REV1", "SASL-IR", "LITERAL+", "ID", "UIDPLUS", "IDLE", "NAMESPACE", "UNSELECT", "CHILDREN"}
+AUTHED = {"IMAP4REV1", "SASL-IR", "LITERAL+", "ID", "UIDPLUS", "IDLE", "NAMESPACE", "UNSELECT", "CHILDREN", "COMPRESS=DEFLATE"}
 
 never_server = module_server("never_server", {"imap": {"plaintext_auth": "never"}})
 

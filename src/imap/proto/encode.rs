@@ -155,6 +155,7 @@ fn write_code(out: &mut Vec<u8>, code: &Code) {
         Code::AlreadyExists => "ALREADYEXISTS",
         Code::NonExistent => "NONEXISTENT",
         Code::TooBig => "TOOBIG",
+        Code::CompressionActive => "COMPRESSIONACTIVE",
         Code::AppendUid { uidvalidity, uid } => {
             out.extend_from_slice(format!("APPENDUID {uidvalidity} {uid}").as_bytes());
             return;
@@ -653,6 +654,10 @@ pub fn encode_command(out: &mut Vec<u8>, c: &Command) {
         CommandBody::Idle => out.extend_from_slice(b"IDLE"),
         CommandBody::Unselect => out.extend_from_slice(b"UNSELECT"),
         CommandBody::Namespace => out.extend_from_slice(b"NAMESPACE"),
+        CommandBody::Compress { algorithm } => {
+            out.extend_from_slice(b"COMPRESS ");
+            out.extend_from_slice(algorithm.as_bytes());
+        }
         CommandBody::Close => out.extend_from_slice(b"CLOSE"),
         CommandBody::Expunge => out.extend_from_slice(b"EXPUNGE"),
         CommandBody::Search {
@@ -963,7 +968,11 @@ mod tests {
     }
 
     fn command(body: CommandBody) -> Vec<u8> {
-        let is_id = matches!(body, CommandBody::Id { .. } | CommandBody::StartTls);
+        // Not built into the oracle: ID, STARTTLS, COMPRESS.
+        let is_id = matches!(
+            body,
+            CommandBody::Id { .. } | CommandBody::StartTls | CommandBody::Compress { .. }
+        );
         let mut out = Vec::new();
         encode_command(
             &mut out,
@@ -1179,6 +1188,7 @@ mod tests {
             (Code::AlreadyExists, "ALREADYEXISTS"),
             (Code::NonExistent, "NONEXISTENT"),
             (Code::TooBig, "TOOBIG"),
+            (Code::CompressionActive, "COMPRESSIONACTIVE"),
         ];
         for (code, wire) in cases {
             assert_eq!(
@@ -1608,6 +1618,12 @@ mod tests {
             (CommandBody::Noop, b"A1 NOOP\r\n"),
             (CommandBody::Logout, b"A1 LOGOUT\r\n"),
             (CommandBody::StartTls, b"A1 STARTTLS\r\n"),
+            (
+                CommandBody::Compress {
+                    algorithm: "DEFLATE".into(),
+                },
+                b"A1 COMPRESS DEFLATE\r\n",
+            ),
             (
                 CommandBody::Authenticate {
                     mechanism: "PLAIN".into(),

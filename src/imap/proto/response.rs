@@ -100,6 +100,8 @@ pub enum Code {
     NonExistent,
     /// RFC 7889 / RFC 4469: the message is larger than the server accepts.
     TooBig,
+    /// RFC 4978 §3: compression is already on for this connection.
+    CompressionActive,
     /// RFC 4315 §3: the UIDVALIDITY and UID an APPEND gave the message.
     AppendUid {
         uidvalidity: u32,

@@ -299,6 +299,11 @@ pub enum CommandBody {
     UidExpunge {
         sequence_set: SequenceSet,
     },
+    /// RFC 4978: `COMPRESS algorithm`; the name upper-cased (only
+    /// `DEFLATE` is defined, others are refused by the session).
+    Compress {
+        algorithm: String,
+    },
     /// RFC 2971: `ID ("name" "value" ...)` or `ID NIL`.
     Id {
         parameters: Option<Vec<(String, Option<String>)>>,
@@ -342,6 +347,7 @@ impl CommandBody {
             CommandBody::Unselect => "UNSELECT",
             CommandBody::Namespace => "NAMESPACE",
             CommandBody::Id { .. } => "ID",
+            CommandBody::Compress { .. } => "COMPRESS",
         }
     }
 }

@@ -33,6 +33,10 @@ pub fn capabilities(ctx: CapabilityContext) -> Vec<String> {
     if ctx.authenticated {
         // Mail extensions matter once there is mail to act on.
         caps.extend(["UIDPLUS", "IDLE", "NAMESPACE", "UNSELECT", "CHILDREN"]);
+        // RFC 4978: COMPRESS is a command-auth, so it is listed once it can
+        // be used, with or without TLS. (Its advice to also offer TLS-level
+        // DEFLATE is moot: TLS compression is gone, RFC 7457 §2.6.)
+        caps.push("COMPRESS=DEFLATE");
     }
     caps.into_iter().map(String::from).collect()
 }
@@ -79,7 +83,7 @@ mod tests {
     fn after_login() {
         assert_eq!(
             caps(true, true, true, true),
-            "IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN"
+            "IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN COMPRESS=DEFLATE"
         );
     }
 }

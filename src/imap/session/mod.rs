@@ -87,6 +87,10 @@ pub enum Action {
     AwaitDrain,
     /// Close the connection once the output is written.
     Close,
+    /// COMPRESS=DEFLATE (RFC 4978) from here on: compress all output taken
+    /// after this action, and inflate `pending` (what the client sent after
+    /// the COMPRESS command) and every later byte before feeding it.
+    Compress { pending: Vec<u8> },
 }
 
 /// The outcome of a credential check, as the session needs it.
@@ -176,6 +180,8 @@ pub struct Session {
     cfg: Arc<SessionConfig>,
     peer: IpAddr,
     tls_active: bool,
+    /// COMPRESS DEFLATE was accepted.
+    compressing: bool,
     state: State,
     wait: Wait,
     framer: Framer,
@@ -202,6 +208,7 @@ impl Session {
             cfg,
             peer: info.peer,
             tls_active: info.implicit_tls,
+            compressing: false,
             state: State::NotAuthenticated,
             wait: Wait::Nothing,
             framer,
@@ -623,6 +630,10 @@ impl Session {
         };
         if !self.appends.is_empty() && !matches!(cmd.body, CommandBody::Append { .. }) {
             // Whatever follows a run of APPENDs sees their messages.
+            if matches!(cmd.body, CommandBody::Compress { .. }) {
+                // What comes after it may be compressed: keep it unframed.
+                self.framer.hold(true);
+            }
             self.deferred = Some(cmd);
             return;
         }
@@ -770,6 +781,7 @@ impl Session {
                 self.selected = None;
                 self.completed(tag, name, now, now)
             }
+            CommandBody::Compress { algorithm } => self.compress(tag, &algorithm, now),
             CommandBody::Namespace => {
                 self.respond(&Response::Data(Data::Namespace {
                     prefix: String::new(),
@@ -809,6 +821,46 @@ impl Session {
             }
             _ if !authenticated => Some("Log in first."),
             _ => None,
+        }
+    }
+
+    /// COMPRESS (RFC 4978 §3). The tagged OK is the last uncompressed
+    /// output: "the server MUST compress starting immediately after the
+    /// CRLF which ends the tagged OK response", and the client "MUST
+    /// compress starting with the first command after COMPRESS", so bytes
+    /// that arrived after the command are handed over to be inflated.
+    fn compress(&mut self, tag: Tag, algorithm: &str, now: Instant) {
+        let name = "COMPRESS";
+        if self.compressing {
+            // RFC 4978 lists BAD for a second COMPRESS but defines
+            // COMPRESSIONACTIVE for exactly this case; the code tells the
+            // client why, as other servers answer.
+            self.framer.hold(false);
+            self.tagged(
+                tag,
+                name,
+                now,
+                now,
+                StatusKind::No,
+                Some(Code::CompressionActive),
+                "DEFLATE is already active.",
+            );
+        } else if algorithm != "DEFLATE" {
+            self.framer.hold(false);
+            self.tagged(
+                tag,
+                name,
+                now,
+                now,
+                StatusKind::Bad,
+                None,
+                "Unknown compression algorithm.",
+            );
+        } else {
+            self.tagged(tag, name, now, now, StatusKind::Ok, None, "DEFLATE active");
+            self.compressing = true;
+            let pending = self.framer.take_unframed();
+            self.actions.push_back(Action::Compress { pending });
         }
     }
 
