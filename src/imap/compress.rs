@@ -13,8 +13,15 @@
 //!
 //! Memory: the miniz_oxide backend allocates about 230 KiB for a
 //! compressor (its 32 KiB window, hash chains and a 64 KiB code buffer,
-//! whatever the level) and about 43 KiB for a decompressor, once per
-//! connection that sends COMPRESS; connections without it pay nothing.
+//! whatever the level; some 150 KiB of it touched) and about 43 KiB for a
+//! decompressor. Connections without COMPRESS pay nothing. A compressed
+//! connection that goes quiet (an IDLE client) frees its compressor
+//! (`rest`): every batch ends in a sync flush, so the stream is at a block
+//! boundary and a new compressor can carry on from there, its blocks
+//! referring only to its own data. Until a large batch needs one again,
+//! small batches (an EXISTS for an idler) go out as stored blocks
+//! (RFC 1951 §3.2.4), which need no state at all. The decompressor stays:
+//! the client's next command may refer back into its 32 KiB window.
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
@@ -25,6 +32,10 @@ pub const CHUNK: usize = 16 * 1024;
 /// already shrinks typical responses to 25-40%; higher levels cost CPU on
 /// every FETCH for a few percent.
 const LEVEL: u32 = 1;
+
+/// Without a compressor, batches up to this size are sent stored rather
+/// than allocating one; a fresh dictionary would gain little on them.
+const STORED_MAX: usize = 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CompressError {
@@ -39,7 +50,8 @@ pub enum CompressError {
 }
 
 pub struct Deflate {
-    deflater: Compress,
+    /// None at rest (see the module doc).
+    deflater: Option<Box<Compress>>,
     inflater: Decompress,
     /// Compressed input not yet inflated: `input[pos..]`.
     input: Vec<u8>,
@@ -60,7 +72,7 @@ impl Default for Deflate {
 impl Deflate {
     pub fn new() -> Deflate {
         Deflate {
-            deflater: Compress::new(Compression::new(LEVEL), false),
+            deflater: None,
             inflater: Decompress::new(false),
             input: Vec::new(),
             pos: 0,
@@ -72,22 +84,38 @@ impl Deflate {
     /// Compresses one batch of output, ending it with a sync flush so the
     /// client can read all of it now.
     pub fn deflate(&mut self, data: &[u8]) -> Result<Vec<u8>, CompressError> {
+        let deflater = match &mut self.deflater {
+            Some(d) => d,
+            None if data.len() <= STORED_MAX => return Ok(stored_block(data)),
+            None => self
+                .deflater
+                .insert(Box::new(Compress::new(Compression::new(LEVEL), false))),
+        };
         let mut out = Vec::with_capacity(data.len() / 2 + 64);
         let mut used = 0;
         loop {
             if out.capacity() - out.len() < 64 {
                 out.reserve(out.capacity().max(1024));
             }
-            let before = self.deflater.total_in();
-            self.deflater
-                .compress_vec(&data[used..], &mut out, FlushCompress::Sync)?;
-            used += (self.deflater.total_in() - before) as usize;
+            let before = deflater.total_in();
+            deflater.compress_vec(&data[used..], &mut out, FlushCompress::Sync)?;
+            used += (deflater.total_in() - before) as usize;
             // The flush is complete once all input is taken and the
             // compressor stopped with room to spare.
             if used == data.len() && out.len() < out.capacity() {
                 return Ok(out);
             }
         }
+    }
+
+    /// Frees the compressor of a quiet connection (see the module doc).
+    pub fn rest(&mut self) {
+        self.deflater = None;
+    }
+
+    /// Whether no compressor is allocated now.
+    pub fn is_resting(&self) -> bool {
+        self.deflater.is_none()
     }
 
     /// Adds compressed bytes read from the client.
@@ -148,6 +176,19 @@ impl Deflate {
     }
 }
 
+/// `data` (at most 65,535 bytes) as one non-final stored block, starting
+/// at a byte boundary: a 0 byte (BFINAL 0, BTYPE 00, padding), LEN and
+/// its one's complement NLEN, little-endian, then the bytes.
+fn stored_block(data: &[u8]) -> Vec<u8> {
+    let len = u16::try_from(data.len()).unwrap_or(u16::MAX);
+    let mut out = Vec::with_capacity(data.len() + 5);
+    out.push(0);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&(!len).to_le_bytes());
+    out.extend_from_slice(&data[..usize::from(len)]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +229,33 @@ mod tests {
                 .expect("client inflates");
             assert_eq!(out, batch);
         }
+    }
+
+    #[test]
+    fn resting_frees_the_compressor_and_the_stream_goes_on() {
+        let mut d = Deflate::new();
+        let mut client = Decompress::new(false);
+        let mut read = |wire: &[u8]| {
+            let mut out = Vec::with_capacity(1 << 16);
+            client
+                .decompress_vec(wire, &mut out, FlushDecompress::Sync)
+                .expect("client inflates");
+            out
+        };
+        let big = b"* 1 FETCH (FLAGS (\\Seen))\r\n".repeat(100);
+        let small = b"* 2 EXISTS\r\n";
+        // Small batches before any compressor exists go out stored.
+        assert!(d.is_resting());
+        assert_eq!(read(&d.deflate(small).expect("stored")), small);
+        assert!(d.is_resting());
+        let wire = d.deflate(&big).expect("compress");
+        assert!(!d.is_resting() && wire.len() < big.len() / 4);
+        assert_eq!(read(&wire), big);
+        assert_eq!(read(&d.deflate(small).expect("compress")), small);
+        d.rest();
+        assert_eq!(read(&d.deflate(small).expect("stored")), small);
+        assert_eq!(read(&d.deflate(&big).expect("new compressor")), big);
+        assert_eq!(read(&d.deflate(b"").expect("empty")), b"");
     }
 
     #[test]

@@ -45,6 +45,10 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(300);
 /// client uploading a large message).
 const READ_BUF_MIN: usize = 4 * 1024;
 const READ_BUF_MAX: usize = 64 * 1024;
+/// A compressed connection that has written nothing for this long frees
+/// its compressor (`Deflate::rest`): idle clients then cost little more
+/// compressed than plain.
+const DEFLATE_REST_AFTER: Duration = Duration::from_secs(15);
 
 /// What every connection on a listener shares.
 pub struct ConnShared {
@@ -79,6 +83,8 @@ pub struct Conn {
     inflate_waiting: bool,
     /// The compressed input was invalid: nothing more is read from it.
     input_broken: bool,
+    /// Frees the compressor once output has stopped for a while.
+    rest_timer: Option<SpawnHandle>,
 }
 
 /// From the pump to the actor.
@@ -164,6 +170,7 @@ impl Conn {
                 deflate: None,
                 inflate_waiting: false,
                 input_broken: false,
+                rest_timer: None,
             }
         });
     }
@@ -239,7 +246,10 @@ impl Conn {
             if !out.is_empty() {
                 let out = match self.deflate.as_mut().map(|z| z.deflate(&out)) {
                     None => out,
-                    Some(Ok(compressed)) => compressed,
+                    Some(Ok(compressed)) => {
+                        self.arm_rest_timer(ctx);
+                        compressed
+                    }
                     Some(Err(e)) => {
                         tracing::error!(error = %e, "closing: cannot compress output");
                         let _ = self.io.send(IoCmd::Close);
@@ -338,6 +348,21 @@ impl Conn {
                 }
             }
         }
+    }
+
+    fn arm_rest_timer(&mut self, ctx: &mut Context<Self>) {
+        if let Some(h) = self.rest_timer.take() {
+            ctx.cancel_future(h);
+        }
+        if self.deflate.as_ref().is_some_and(|z| z.is_resting()) {
+            return;
+        }
+        self.rest_timer = Some(ctx.run_later(DEFLATE_REST_AFTER, |act, _| {
+            act.rest_timer = None;
+            if let Some(z) = act.deflate.as_mut() {
+                z.rest();
+            }
+        }));
     }
 
     fn arm_timer(&mut self, ctx: &mut Context<Self>) {

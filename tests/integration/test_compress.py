@@ -214,3 +214,30 @@ def test_many_pipelined_commands_in_one_compressed_packet(account):
         st = status(c.readline(timeout=60))
         assert (st.tag, st.kind) == (f"n{i}", "OK"), st
     c.noop_ok()
+
+
+def test_stream_goes_on_after_a_quiet_connection_frees_its_compressor(account):
+    """After 15 s without output the server frees its compressor; what it
+    sends later (stored blocks, then a new compressor) still inflates in
+    the same stream."""
+    a = account.login()
+    b = account.login()
+    body = "".join(f"line {i} of a message that compresses well\r\n" for i in range(2000))
+    R.ok(a, "CREATE rest")
+    R.append(a, "rest", msg(5, body))
+    compress(a)
+    R.ok(a, "SELECT rest")
+    assert R.ok(a, "FETCH 1 BODY[]").fetches()[1]["BODY[]"] == msg(5, body)
+    a.send("i1 IDLE\r\n")
+    assert a.readline().startswith(b"+ ")
+    time.sleep(16)
+    R.append(b, "rest", msg(6, body))
+    line = a.readline(timeout=2.0)
+    while b"EXISTS" not in line:
+        line = a.readline(timeout=2.0)
+    assert line == b"* 2 EXISTS\r\n", line
+    a.send("DONE\r\n")
+    assert a.read_until_tagged("i1").kind == "OK"
+    before = a.wire_in
+    assert R.ok(a, "FETCH 2 BODY[]").fetches()[2]["BODY[]"] == msg(6, body)
+    assert a.wire_in - before < len(body) // 4, "compressed again"
