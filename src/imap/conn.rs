@@ -178,9 +178,17 @@ impl Conn {
     /// Writes the session's output and carries out its actions, then makes
     /// the pump's reading and the autologout timer match the new state.
     fn drive(&mut self, ctx: &mut Context<Self>) {
+        let mut fed = false;
         loop {
             self.carry_out(ctx);
-            if !self.feed_inflated() {
+            // More compressed input waits: inflate it once the output of
+            // the piece just fed (queued by `carry_out`) is written.
+            if fed && self.deflate.as_ref().is_some_and(|z| z.has_input()) {
+                self.inflate_waiting = true;
+                let _ = self.io.send(IoCmd::Drain(Drain::Inflate));
+            }
+            fed = self.feed_inflated();
+            if !fed {
                 break;
             }
         }
@@ -206,8 +214,8 @@ impl Conn {
     }
 
     /// Hands the session the next piece of inflated input if it wants
-    /// input now and the output of the previous piece is written; says
-    /// whether it did.
+    /// input now and no earlier piece waits for its output to be written;
+    /// says whether it did.
     fn feed_inflated(&mut self) -> bool {
         let Some(z) = self.deflate.as_mut() else {
             return false;
@@ -224,10 +232,6 @@ impl Conn {
             Ok(piece) if piece.is_empty() => false,
             Ok(piece) => {
                 self.session.feed(&piece, Instant::now());
-                if z.has_input() {
-                    self.inflate_waiting = true;
-                    let _ = self.io.send(IoCmd::Drain(Drain::Inflate));
-                }
                 true
             }
             Err(e) => {
