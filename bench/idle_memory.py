@@ -9,7 +9,10 @@ them idle, and compares the server's memory before and after:
 
 With --idle each session then SELECTs INBOX and IDLEs; with --compress it
 first turns on COMPRESS=DEFLATE (RFC 4978) and does that compressed, so the
-cost of a compressed idle connection (the deflate state) shows.
+cost of a compressed idle connection (the deflate state) shows. --chatter N
+sends N CAPABILITY commands in one packet before SELECT, so the answer is
+large enough that the server sets up its compressor, as after a real
+client's first sync.
 
 Prints one JSON object (memory in bytes; per_conn and per_conn_pss are the
 growth divided by the number of idle sessions), then closes the connections. Every step is bounded by
@@ -96,13 +99,13 @@ async def open_session(args, ctx, sem: asyncio.Semaphore, i: int):
                 writer.close()
                 raise ConnectionError(f"COMPRESS refused: {reply!r}")
         if args.idle or args.compress:
-            await select_and_idle(reader, writer, i, args.compress)
+            await select_and_idle(reader, writer, i, args.compress, args.chatter)
         return reader, writer
 
 
-async def select_and_idle(reader, writer, i: int, compress: bool) -> None:
+async def select_and_idle(reader, writer, i: int, compress: bool, chatter: int) -> None:
     """SELECT INBOX, then IDLE; raw DEFLATE both ways if `compress`."""
-    out = f"s{i} SELECT INBOX\r\ni{i} IDLE\r\n".encode()
+    out = f"x{i} CAPABILITY\r\n".encode() * chatter + f"s{i} SELECT INBOX\r\ni{i} IDLE\r\n".encode()
     zo = zlib.compressobj(6, zlib.DEFLATED, -15) if compress else None
     zi = zlib.decompressobj(-15) if compress else None
     writer.write(zo.compress(out) + zo.flush(zlib.Z_SYNC_FLUSH) if zo else out)
@@ -167,6 +170,7 @@ async def run(args) -> dict:
         "tls": args.tls,
         "idle": args.idle or args.compress,
         "compress": args.compress,
+        "chatter": args.chatter,
         "connect_secs": round(connect_secs, 3),
         "rss_before": before["rss"],
         "rss_after": after["rss"],
@@ -189,6 +193,7 @@ def main() -> int:
     p.add_argument("--tls", action="store_true", help="implicit TLS (point --port at the IMAPS port)")
     p.add_argument("--idle", action="store_true", help="SELECT INBOX and IDLE after LOGIN")
     p.add_argument("--compress", action="store_true", help="COMPRESS DEFLATE, then --idle compressed")
+    p.add_argument("--chatter", type=int, default=0, help="CAPABILITY commands before SELECT")
     p.add_argument("--concurrency", type=int, default=32, help="logins in flight at once")
     p.add_argument("--settle", type=float, default=1.0, help="seconds to wait before measuring")
     p.add_argument("--timeout", type=float, default=600, help="overall limit in seconds")

@@ -365,6 +365,8 @@ impl Conn {
             act.rest_timer = None;
             if let Some(z) = act.deflate.as_mut() {
                 z.rest();
+                let _g = act.span.clone().entered();
+                tracing::debug!("quiet: compressor freed");
             }
         }));
     }
