@@ -7,6 +7,13 @@ them idle, and compares the server's memory before and after:
 
   VmRSS from /proc/PID/status and Pss from /proc/PID/smaps_rollup.
 
+With --idle each session then SELECTs INBOX and IDLEs; with --compress it
+first turns on COMPRESS=DEFLATE (RFC 4978) and does that compressed, so the
+cost of a compressed idle connection (the deflate state) shows. --chatter N
+sends N CAPABILITY commands in one packet before SELECT, so the answer is
+large enough that the server sets up its compressor, as after a real
+client's first sync.
+
 Prints one JSON object (memory in bytes; per_conn and per_conn_pss are the
 growth divided by the number of idle sessions), then closes the connections. Every step is bounded by
 --timeout seconds overall.
@@ -24,6 +31,7 @@ import resource
 import ssl
 import sys
 import time
+import zlib
 
 
 def read_kib(path: str, field: str) -> int | None:
@@ -83,10 +91,39 @@ async def open_session(args, ctx, sem: asyncio.Semaphore, i: int):
         if not reply.split()[1:2] == [b"OK"]:
             writer.close()
             raise ConnectionError(f"login refused: {reply!r}")
+        if args.compress:
+            writer.write(f"c{i} COMPRESS DEFLATE\r\n".encode())
+            await writer.drain()
+            reply = await read_tagged(reader, f"c{i}".encode())
+            if not reply.split()[1:2] == [b"OK"]:
+                writer.close()
+                raise ConnectionError(f"COMPRESS refused: {reply!r}")
+        if args.idle or args.compress:
+            await select_and_idle(reader, writer, i, args.compress, args.chatter)
         return reader, writer
 
 
-async def close_session(reader, writer) -> None:
+async def select_and_idle(reader, writer, i: int, compress: bool, chatter: int) -> None:
+    """SELECT INBOX, then IDLE; raw DEFLATE both ways if `compress`."""
+    out = f"x{i} CAPABILITY\r\n".encode() * chatter + f"s{i} SELECT INBOX\r\ni{i} IDLE\r\n".encode()
+    zo = zlib.compressobj(6, zlib.DEFLATED, -15) if compress else None
+    zi = zlib.decompressobj(-15) if compress else None
+    writer.write(zo.compress(out) + zo.flush(zlib.Z_SYNC_FLUSH) if zo else out)
+    await writer.drain()
+    buf = b""
+    while not (buf.startswith(b"+ ") or b"\r\n+ " in buf):
+        chunk = await reader.read(4096)
+        if not chunk:
+            raise ConnectionError(f"closed before IDLE: {buf!r}")
+        buf += zi.decompress(chunk) if zi else chunk
+    if f"s{i} OK".encode() not in buf:
+        raise ConnectionError(f"SELECT failed: {buf!r}")
+
+
+async def close_session(reader, writer, compressed: bool) -> None:
+    if compressed:
+        writer.close()
+        return
     try:
         writer.write(b"z LOGOUT\r\n")
         await writer.drain()
@@ -121,7 +158,9 @@ async def run(args) -> dict:
         await asyncio.sleep(args.settle)
         after = memory(args.pid)
     finally:
-        await asyncio.gather(*(close_session(r, w) for r, w in sessions), return_exceptions=True)
+        await asyncio.gather(
+            *(close_session(r, w, args.compress) for r, w in sessions), return_exceptions=True
+        )
     n = len(sessions)
     out = {
         "count_requested": args.count,
@@ -129,6 +168,9 @@ async def run(args) -> dict:
         "errors": len(errors),
         "first_error": repr(errors[0]) if errors else None,
         "tls": args.tls,
+        "idle": args.idle or args.compress,
+        "compress": args.compress,
+        "chatter": args.chatter,
         "connect_secs": round(connect_secs, 3),
         "rss_before": before["rss"],
         "rss_after": after["rss"],
@@ -149,6 +191,9 @@ def main() -> int:
     p.add_argument("--pid", type=int, required=True, help="PID of the server process")
     p.add_argument("--count", type=int, default=1000)
     p.add_argument("--tls", action="store_true", help="implicit TLS (point --port at the IMAPS port)")
+    p.add_argument("--idle", action="store_true", help="SELECT INBOX and IDLE after LOGIN")
+    p.add_argument("--compress", action="store_true", help="COMPRESS DEFLATE, then --idle compressed")
+    p.add_argument("--chatter", type=int, default=0, help="CAPABILITY commands before SELECT")
     p.add_argument("--concurrency", type=int, default=32, help="logins in flight at once")
     p.add_argument("--settle", type=float, default=1.0, help="seconds to wait before measuring")
     p.add_argument("--timeout", type=float, default=600, help="overall limit in seconds")

@@ -336,7 +336,8 @@ fn to_theirs(c: &Command) -> Option<TCommand<'static>> {
         },
         B::Check => TBody::Check,
         // Extensions the comparison leaves out.
-        B::Idle | B::Unselect | B::Namespace | B::Enable { .. } | B::Move { .. } => return None,
+        B::Idle | B::Unselect | B::Namespace | B::Compress { .. } => return None,
+        B::Enable { .. } | B::Move { .. } => return None,
         B::Create { .. } | B::ListExtended { .. } => return None,
         B::Close => TBody::Close,
         B::Expunge => TBody::Expunge,

@@ -8,6 +8,12 @@
 //! upgrade go through one ordered channel, so the tagged OK of STARTTLS is
 //! always on the wire before the handshake starts and no plaintext read
 //! after it is ever handed to the session.
+//!
+//! COMPRESS=DEFLATE (RFC 4978) lives in the actor, above TLS: output is
+//! compressed before it goes to the pump (and so before encryption), and
+//! input is inflated piece by piece, each piece fed only when the session
+//! wants input and the output the previous one caused is written, so a
+//! decompression bomb or a flood of tiny commands stays bounded.
 
 use std::io;
 use std::net::SocketAddr;
@@ -24,6 +30,7 @@ use tokio_rustls::server::TlsStream;
 use tracing::Span;
 
 use crate::auth::{AuthOutcome, Authenticator};
+use crate::imap::compress::Deflate;
 use crate::imap::hub::{Hub, MailboxChanged, Watch};
 use crate::imap::mail::MailAccess;
 use crate::imap::session::{Action, AuthResult, ConnInfo, Session, SessionConfig};
@@ -38,6 +45,10 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(300);
 /// client uploading a large message).
 const READ_BUF_MIN: usize = 4 * 1024;
 const READ_BUF_MAX: usize = 64 * 1024;
+/// A compressed connection that has written nothing for this long frees
+/// its compressor (`Deflate::rest`): idle clients then cost little more
+/// compressed than plain.
+const DEFLATE_REST_AFTER: Duration = Duration::from_secs(15);
 
 /// What every connection on a listener shares.
 pub struct ConnShared {
@@ -66,6 +77,14 @@ pub struct Conn {
     timer: Option<SpawnHandle>,
     /// Resolves once the last write handed to the store writer is queued.
     write_order: Option<tokio::sync::oneshot::Receiver<()>>,
+    /// COMPRESS=DEFLATE state, once the session has turned it on.
+    deflate: Option<Box<Deflate>>,
+    /// The next inflated piece waits until the output so far is written.
+    inflate_waiting: bool,
+    /// The compressed input was invalid: nothing more is read from it.
+    input_broken: bool,
+    /// Frees the compressor once output has stopped for a while.
+    rest_timer: Option<SpawnHandle>,
 }
 
 /// From the pump to the actor.
@@ -74,7 +93,7 @@ pub struct Conn {
 enum IoEvent {
     Data(Vec<u8>),
     /// Every write queued before the `Drain` command is on the wire.
-    Drained,
+    Drained(Drain),
     TlsReady,
     Closed,
 }
@@ -84,11 +103,20 @@ enum IoEvent {
 enum IoCmd {
     Write(Vec<u8>),
     /// Report `Drained` once the writes before it are done.
-    Drain,
+    Drain(Drain),
     StartTls,
     Pause,
     Resume,
     Close,
+}
+
+/// Who waits for a `Drain`.
+#[derive(Debug, Clone, Copy)]
+enum Drain {
+    /// The session (`Action::AwaitDrain`).
+    Session,
+    /// The next piece of inflated input.
+    Inflate,
 }
 
 impl Conn {
@@ -139,6 +167,10 @@ impl Conn {
                 reading_paused: false,
                 timer: None,
                 write_order: None,
+                deflate: None,
+                inflate_waiting: false,
+                input_broken: false,
+                rest_timer: None,
             }
         });
     }
@@ -146,13 +178,99 @@ impl Conn {
     /// Writes the session's output and carries out its actions, then makes
     /// the pump's reading and the autologout timer match the new state.
     fn drive(&mut self, ctx: &mut Context<Self>) {
+        let mut fed = false;
+        loop {
+            self.carry_out(ctx);
+            // More compressed input waits: inflate it once the output of
+            // the piece just fed (queued by `carry_out`) is written.
+            if fed && self.deflate.as_ref().is_some_and(|z| z.has_input()) {
+                self.inflate_waiting = true;
+                let _ = self.io.send(IoCmd::Drain(Drain::Inflate));
+            }
+            fed = self.feed_inflated();
+            if !fed {
+                break;
+            }
+        }
+        let selected = self.session.selected_mailbox();
+        if selected != self.watching {
+            self.watching = selected;
+            self.shared.hub.do_send(Watch {
+                conn_id: self.id,
+                mailbox_id: selected,
+                recipient: ctx.address().recipient(),
+            });
+        }
+        // Compressed bytes still to inflate make reading more useless.
+        let backlog = self.deflate.as_ref().is_some_and(|z| z.has_input());
+        let want = self.session.wants_input() && !backlog && !self.input_broken;
+        if want == self.reading_paused {
+            self.reading_paused = !want;
+            let _ = self
+                .io
+                .send(if want { IoCmd::Resume } else { IoCmd::Pause });
+        }
+        self.arm_timer(ctx);
+    }
+
+    /// Hands the session the next piece of inflated input if it wants
+    /// input now and no earlier piece waits for its output to be written;
+    /// says whether it did.
+    fn feed_inflated(&mut self) -> bool {
+        let Some(z) = self.deflate.as_mut() else {
+            return false;
+        };
+        if self.inflate_waiting
+            || self.input_broken
+            || !z.has_input()
+            || !self.session.wants_input()
+            || self.session.is_finished()
+        {
+            return false;
+        }
+        match z.inflate() {
+            Ok(piece) if piece.is_empty() => false,
+            Ok(piece) => {
+                self.session.feed(&piece, Instant::now());
+                true
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "closing: bad compressed input");
+                self.input_broken = true;
+                let _ = self.io.send(IoCmd::Close);
+                false
+            }
+        }
+    }
+
+    /// Writes the session's output and carries out its actions, in order.
+    fn carry_out(&mut self, ctx: &mut Context<Self>) {
         loop {
             let out = self.session.take_output();
             if !out.is_empty() {
+                let out = match self.deflate.as_mut().map(|z| z.deflate(&out)) {
+                    None => out,
+                    Some(Ok(compressed)) => {
+                        self.arm_rest_timer(ctx);
+                        compressed
+                    }
+                    Some(Err(e)) => {
+                        tracing::error!(error = %e, "closing: cannot compress output");
+                        let _ = self.io.send(IoCmd::Close);
+                        return;
+                    }
+                };
                 let _ = self.io.send(IoCmd::Write(out));
             }
             match self.session.next_action() {
                 None => break,
+                Some(Action::Compress { pending }) => {
+                    // Everything before this point went out uncompressed,
+                    // the tagged OK last (RFC 4978 §3).
+                    let mut z = Deflate::new();
+                    z.push(&pending);
+                    self.deflate = Some(Box::new(z));
+                }
                 Some(Action::StartTls) => {
                     let _ = self.io.send(IoCmd::StartTls);
                 }
@@ -227,30 +345,30 @@ impl Conn {
                     });
                 }
                 Some(Action::AwaitDrain) => {
-                    let _ = self.io.send(IoCmd::Drain);
+                    let _ = self.io.send(IoCmd::Drain(Drain::Session));
                 }
                 Some(Action::Close) => {
                     let _ = self.io.send(IoCmd::Close);
                 }
             }
         }
-        let selected = self.session.selected_mailbox();
-        if selected != self.watching {
-            self.watching = selected;
-            self.shared.hub.do_send(Watch {
-                conn_id: self.id,
-                mailbox_id: selected,
-                recipient: ctx.address().recipient(),
-            });
+    }
+
+    fn arm_rest_timer(&mut self, ctx: &mut Context<Self>) {
+        if let Some(h) = self.rest_timer.take() {
+            ctx.cancel_future(h);
         }
-        let want = self.session.wants_input();
-        if want == self.reading_paused {
-            self.reading_paused = !want;
-            let _ = self
-                .io
-                .send(if want { IoCmd::Resume } else { IoCmd::Pause });
+        if self.deflate.as_ref().is_some_and(|z| z.is_resting()) {
+            return;
         }
-        self.arm_timer(ctx);
+        self.rest_timer = Some(ctx.run_later(DEFLATE_REST_AFTER, |act, _| {
+            act.rest_timer = None;
+            if let Some(z) = act.deflate.as_mut() {
+                z.rest();
+                let _g = act.span.clone().entered();
+                tracing::debug!("quiet: compressor freed");
+            }
+        }));
     }
 
     fn arm_timer(&mut self, ctx: &mut Context<Self>) {
@@ -330,11 +448,18 @@ impl Handler<IoEvent> for Conn {
         let _g = self.span.clone().entered();
         match ev {
             IoEvent::Data(bytes) => {
-                self.session.feed(&bytes, Instant::now());
+                match self.deflate.as_mut() {
+                    Some(z) => z.push(&bytes),
+                    None => self.session.feed(&bytes, Instant::now()),
+                }
                 self.drive(ctx);
             }
-            IoEvent::Drained => {
+            IoEvent::Drained(Drain::Session) => {
                 self.session.output_drained(Instant::now());
+                self.drive(ctx);
+            }
+            IoEvent::Drained(Drain::Inflate) => {
+                self.inflate_waiting = false;
                 self.drive(ctx);
             }
             IoEvent::TlsReady => {
@@ -446,7 +571,7 @@ async fn pump(
                         None => break,
                     }
                 }
-                Some(IoCmd::Drain) => conn.do_send(IoEvent::Drained),
+                Some(IoCmd::Drain(who)) => conn.do_send(IoEvent::Drained(who)),
                 Some(IoCmd::Pause) => paused = true,
                 Some(IoCmd::Resume) => paused = false,
                 Some(IoCmd::Close) | None => {

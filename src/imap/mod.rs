@@ -2,6 +2,7 @@
 //! machine (`session`), the pure FETCH and SEARCH evaluators, the boundary
 //! to the store (`mail`), and the actors and listeners that drive them.
 
+pub mod compress;
 pub mod conn;
 pub mod fetch;
 pub mod hub;

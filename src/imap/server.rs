@@ -29,6 +29,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Runs the server until SIGTERM or SIGINT. Must be called inside an actix
 /// `System`.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    raise_fd_limit();
     let store = Store::open(&config.data_dir)
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
     let tls = tls::server_config(&config).context("setting up TLS")?;
@@ -103,6 +104,40 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     tracing::info!(remaining = live.load(Ordering::SeqCst), "stopped");
     Ok(())
+}
+
+/// Every connection holds a socket, and a login shell's soft limit on open
+/// files is often 1,024: thousands of idle connections would then be
+/// refused at accept (EMFILE) long before memory is short. The soft limit
+/// is raised to the hard one, which the systemd unit sets (LimitNOFILE).
+#[allow(unsafe_code)]
+fn raise_fd_limit() {
+    /// Linux refuses a soft limit above fs.nr_open (1,048,576 by default),
+    /// so an unlimited hard limit is not copied as it is.
+    const CAP: libc::rlim_t = 1 << 20;
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read or write the struct given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        tracing::warn!(error = %std::io::Error::last_os_error(), "cannot read the open-file limit");
+        return;
+    }
+    let want = lim.rlim_max.min(CAP);
+    if lim.rlim_cur < want {
+        let raised = libc::rlimit {
+            rlim_cur: want,
+            rlim_max: lim.rlim_max,
+        };
+        // SAFETY: as above.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            lim.rlim_cur = want;
+        } else {
+            tracing::warn!(error = %std::io::Error::last_os_error(), "cannot raise the open-file limit");
+        }
+    }
+    tracing::info!(open_files = lim.rlim_cur, "open-file limit");
 }
 
 fn worker_count() -> usize {

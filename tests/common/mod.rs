@@ -593,6 +593,8 @@ pub fn command_body() -> impl Strategy<Value = CommandBody> {
                 uid,
             }
         }),
+        // An upper-case atom, like an AUTHENTICATE mechanism.
+        mechanism().prop_map(|algorithm| B::Compress { algorithm }),
     ]
 }
 

@@ -13,6 +13,7 @@ import select
 import socket
 import ssl
 import time
+import zlib
 from dataclasses import dataclass, field
 
 TIMEOUT = 10.0
@@ -128,6 +129,10 @@ class ImapConn:
         self.buf = bytearray()
         self.sock.settimeout(TIMEOUT)
         self._tagn = 0
+        # COMPRESS=DEFLATE (RFC 4978) once `start_deflate` is called.
+        self.zout = None
+        self.zin = None
+        self.wire_in = 0  # bytes received from the socket, as sent
 
     @classmethod
     def open(cls, port: int, tls: bool = False, timeout: float = TIMEOUT) -> "ImapConn":
@@ -149,7 +154,26 @@ class ImapConn:
     def send(self, data: bytes | str) -> None:
         if isinstance(data, str):
             data = data.encode()
+        if self.zout is not None:
+            data = self.deflate(data)
         self.sock.sendall(data)
+
+    def deflate(self, data: bytes) -> bytes:
+        """Compresses with a sync flush, so the server can act on it now."""
+        return self.zout.compress(data) + self.zout.flush(zlib.Z_SYNC_FLUSH)
+
+    def send_raw(self, data: bytes) -> None:
+        """Sends bytes as they are, compressed or not."""
+        self.sock.sendall(data)
+
+    def start_deflate(self, level: int = 6) -> None:
+        """Turns on raw DEFLATE both ways (after a tagged OK to COMPRESS).
+        Whatever is buffered after that OK was already compressed."""
+        self.zout = zlib.compressobj(level, zlib.DEFLATED, -15)
+        self.zin = zlib.decompressobj(-15)
+        rest = bytes(self.buf)
+        self.buf.clear()
+        self.buf += self.zin.decompress(rest)
 
     def _fill(self, deadline: float) -> None:
         remaining = deadline - time.monotonic()
@@ -166,6 +190,9 @@ class ImapConn:
             self.sock.settimeout(TIMEOUT)
         if not chunk:
             raise Closed("connection closed by server")
+        self.wire_in += len(chunk)
+        if self.zin is not None:
+            chunk = self.zin.decompress(chunk)
         self.buf += chunk
 
     def readline(self, timeout: float = TIMEOUT) -> bytes:

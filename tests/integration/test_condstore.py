@@ -165,7 +165,6 @@ def test_imapclient_condstore_and_move(account):
     STATUS) and MOVE."""
     a = account.login()
     fill(a, 3)
-    R.ok(a, "CREATE Archive")
     with IMAPClient(HOST, port=account.server.imap_port, ssl=False, timeout=10) as c:
         c.login(account.name, account.password)
         caps = c.capabilities()
@@ -206,7 +205,7 @@ def test_idle_with_qresync_sees_store_expunge_and_move(account):
     a session idling on the destination hears EXISTS."""
     b = account.login()
     fill(b, 4)
-    R.ok(b, "CREATE Archive")
+    # A new account has Archive (\Archive) to move into.
     a = account.login()
     R.ok(a, "ENABLE QRESYNC")
     m = code_value(R.ok(a, "SELECT INBOX"), "HIGHESTMODSEQ")

@@ -156,6 +156,7 @@ fn write_code(out: &mut Vec<u8>, code: &Code) {
         Code::NonExistent => "NONEXISTENT",
         Code::TooBig => "TOOBIG",
         Code::UseAttr => "USEATTR",
+        Code::CompressionActive => "COMPRESSIONACTIVE",
         Code::AppendUid { uidvalidity, uid } => {
             out.extend_from_slice(format!("APPENDUID {uidvalidity} {uid}").as_bytes());
             return;
@@ -759,6 +760,10 @@ pub fn encode_command(out: &mut Vec<u8>, c: &Command) {
         CommandBody::Idle => out.extend_from_slice(b"IDLE"),
         CommandBody::Unselect => out.extend_from_slice(b"UNSELECT"),
         CommandBody::Namespace => out.extend_from_slice(b"NAMESPACE"),
+        CommandBody::Compress { algorithm } => {
+            out.extend_from_slice(b"COMPRESS ");
+            out.extend_from_slice(algorithm.as_bytes());
+        }
         CommandBody::Close => out.extend_from_slice(b"CLOSE"),
         CommandBody::Expunge => out.extend_from_slice(b"EXPUNGE"),
         CommandBody::Search {
@@ -1193,12 +1198,13 @@ mod tests {
     }
 
     fn command(body: CommandBody) -> Vec<u8> {
-        // Nor ID, STARTTLS (left out of its build), LIST-EXTENDED or
-        // CREATE-SPECIAL-USE commands.
+        // Not built into the oracle: ID, STARTTLS, COMPRESS, LIST-EXTENDED
+        // or CREATE-SPECIAL-USE commands.
         let is_id = match &body {
-            CommandBody::Id { .. } | CommandBody::StartTls | CommandBody::ListExtended { .. } => {
-                true
-            }
+            CommandBody::Id { .. }
+            | CommandBody::StartTls
+            | CommandBody::Compress { .. }
+            | CommandBody::ListExtended { .. } => true,
             CommandBody::Create { special_use, .. } => !special_use.is_empty(),
             _ => false,
         };
@@ -1418,6 +1424,7 @@ mod tests {
             (Code::NonExistent, "NONEXISTENT"),
             (Code::TooBig, "TOOBIG"),
             (Code::UseAttr, "USEATTR"),
+            (Code::CompressionActive, "COMPRESSIONACTIVE"),
         ];
         for (code, wire) in cases {
             assert_eq!(
@@ -1929,6 +1936,12 @@ mod tests {
             (CommandBody::Noop, b"A1 NOOP\r\n"),
             (CommandBody::Logout, b"A1 LOGOUT\r\n"),
             (CommandBody::StartTls, b"A1 STARTTLS\r\n"),
+            (
+                CommandBody::Compress {
+                    algorithm: "DEFLATE".into(),
+                },
+                b"A1 COMPRESS DEFLATE\r\n",
+            ),
             (
                 CommandBody::Authenticate {
                     mechanism: "PLAIN".into(),

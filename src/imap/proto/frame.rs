@@ -124,6 +124,8 @@ pub struct Framer {
     /// Bytes pushed but not yet looked at: `pending[pos..]`.
     pending: Vec<u8>,
     pos: usize,
+    /// While set, pushed bytes are only stored (see `hold`).
+    held: bool,
 }
 
 #[derive(Debug)]
@@ -236,12 +238,13 @@ impl Framer {
             ready: VecDeque::new(),
             pending: Vec::new(),
             pos: 0,
+            held: false,
         }
     }
 
     /// Adds bytes read from the client.
     pub fn push(&mut self, data: &[u8]) {
-        if self.pos < self.pending.len() {
+        if self.held || self.pos < self.pending.len() {
             self.pending.extend_from_slice(data);
             return;
         }
@@ -268,6 +271,9 @@ impl Framer {
     pub fn next_event(&mut self) -> Option<FrameEvent> {
         if let Some(event) = self.ready.pop_front() {
             return Some(event);
+        }
+        if self.held {
+            return None;
         }
         let pending = std::mem::take(&mut self.pending);
         let mut pos = self.pos;
@@ -323,6 +329,26 @@ impl Framer {
         self.ready.clear();
         self.pending = Vec::new();
         self.pos = 0;
+    }
+
+    /// While held, bytes pushed are stored without being framed, until
+    /// `take_unframed` or `hold(false)`. Between a COMPRESS command and its
+    /// answer, what the client sends may already be compressed (RFC 4978
+    /// §3) and must not be read as commands.
+    pub fn hold(&mut self, on: bool) {
+        self.held = on;
+    }
+
+    /// Takes every byte pushed but not yet framed and ends a `hold`. Called
+    /// right after a `Command` event, when no other command is partly
+    /// framed: the bytes are what the client sent after that command.
+    pub fn take_unframed(&mut self) -> Vec<u8> {
+        debug_assert!(self.cur.is_empty() && self.ready.is_empty());
+        self.held = false;
+        let mut rest = std::mem::take(&mut self.pending);
+        rest.drain(..self.pos.min(rest.len()));
+        self.pos = 0;
+        rest
     }
 
     /// Forgets the command collected so far. `append` stays: a refused
@@ -1104,6 +1130,31 @@ mod tests {
         );
         f.push(b"AAAA {5+}\r\nabc\r\n");
         assert_eq!(f.next_event(), Some(FrameEvent::AuthLine(b"abc".to_vec())));
+    }
+
+    #[test]
+    fn held_bytes_are_taken_unframed() {
+        let mut f = Framer::new(small());
+        // What follows the command in the same push is not framed.
+        f.push(b"a1 COMPRESS DEFLATE\r\n\x78\x9c\r\na2 NOOP\r\n");
+        assert_eq!(f.next_event(), Some(cmd(b"a1 COMPRESS DEFLATE\r\n")));
+        assert_eq!(f.take_unframed(), b"\x78\x9c\r\na2 NOOP\r\n");
+        assert_eq!(f.buffered(), 0);
+        // While held, nothing is framed, even bytes pushed into an empty
+        // framer; they all come back in order.
+        f.push(b"a3 COMPRESS DEFLATE\r\n");
+        assert_eq!(f.next_event(), Some(cmd(b"a3 COMPRESS DEFLATE\r\n")));
+        f.hold(true);
+        f.push(b"a4 NOOP\r\n");
+        f.push(b"a5 NOOP\r\n");
+        assert_eq!(f.next_event(), None);
+        assert_eq!(f.take_unframed(), b"a4 NOOP\r\na5 NOOP\r\n");
+        // Released without taking: framing goes on where it stopped.
+        f.hold(true);
+        f.push(b"a6 NOOP\r\n");
+        f.hold(false);
+        assert_eq!(f.next_event(), Some(cmd(b"a6 NOOP\r\n")));
+        assert_eq!(f.next_event(), None);
     }
 
     #[test]

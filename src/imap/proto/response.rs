@@ -102,6 +102,8 @@ pub enum Code {
     TooBig,
     /// RFC 6154 §3: CREATE failed because of a special-use attribute.
     UseAttr,
+    /// RFC 4978 §3: compression is already on for this connection.
+    CompressionActive,
     /// RFC 4315 §3: the UIDVALIDITY and UID an APPEND gave the message.
     AppendUid {
         uidvalidity: u32,

@@ -318,6 +318,11 @@ pub enum CommandBody {
     UidExpunge {
         sequence_set: SequenceSet,
     },
+    /// RFC 4978: `COMPRESS algorithm`; the name upper-cased (only
+    /// `DEFLATE` is defined, others are refused by the session).
+    Compress {
+        algorithm: String,
+    },
     /// RFC 2971: `ID ("name" "value" ...)` or `ID NIL`.
     Id {
         parameters: Option<Vec<(String, Option<String>)>>,
@@ -420,6 +425,7 @@ impl CommandBody {
             CommandBody::Enable { .. } => "ENABLE",
             CommandBody::Move { uid: false, .. } => "MOVE",
             CommandBody::Move { uid: true, .. } => "UID MOVE",
+            CommandBody::Compress { .. } => "COMPRESS",
         }
     }
 }

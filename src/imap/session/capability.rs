@@ -35,6 +35,10 @@ pub fn capabilities(ctx: CapabilityContext) -> Vec<String> {
     if ctx.authenticated {
         // Mail extensions matter once there is mail to act on.
         caps.extend(["UIDPLUS", "IDLE", "NAMESPACE", "UNSELECT", "CHILDREN"].map(String::from));
+        // RFC 4978: COMPRESS is a command-auth, so it is listed once it can
+        // be used, with or without TLS. (Its advice to also offer TLS-level
+        // DEFLATE is moot: TLS compression is gone, RFC 7457 §2.6.)
+        caps.push("COMPRESS=DEFLATE".into());
         // RFC 5161, RFC 7162, RFC 6851
         caps.extend(["ENABLE", "CONDSTORE", "QRESYNC", "MOVE"].map(String::from));
         // RFC 6154, RFC 5258, RFC 5819.
@@ -107,7 +111,7 @@ mod tests {
     fn after_login() {
         assert_eq!(
             caps(true, true, true, true),
-            "IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN \
+            "IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS IDLE NAMESPACE UNSELECT CHILDREN COMPRESS=DEFLATE \
              ENABLE CONDSTORE QRESYNC MOVE \
              SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS \
              QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE STATUS=SIZE APPENDLIMIT=1000"

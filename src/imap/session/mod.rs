@@ -96,6 +96,10 @@ pub enum Action {
     AwaitDrain,
     /// Close the connection once the output is written.
     Close,
+    /// COMPRESS=DEFLATE (RFC 4978) from here on: compress all output taken
+    /// after this action, and inflate `pending` (what the client sent after
+    /// the COMPRESS command) and every later byte before feeding it.
+    Compress { pending: Vec<u8> },
 }
 
 /// The outcome of a credential check, as the session needs it.
@@ -185,6 +189,8 @@ pub struct Session {
     cfg: Arc<SessionConfig>,
     peer: IpAddr,
     tls_active: bool,
+    /// COMPRESS DEFLATE was accepted.
+    compressing: bool,
     state: State,
     wait: Wait,
     framer: Framer,
@@ -217,6 +223,7 @@ impl Session {
             cfg,
             peer: info.peer,
             tls_active: info.implicit_tls,
+            compressing: false,
             state: State::NotAuthenticated,
             wait: Wait::Nothing,
             framer,
@@ -641,6 +648,10 @@ impl Session {
         };
         if !self.appends.is_empty() && !matches!(cmd.body, CommandBody::Append { .. }) {
             // Whatever follows a run of APPENDs sees their messages.
+            if matches!(cmd.body, CommandBody::Compress { .. }) {
+                // What comes after it may be compressed: keep it unframed.
+                self.framer.hold(true);
+            }
             self.deferred = Some(cmd);
             return;
         }
@@ -814,6 +825,7 @@ impl Session {
             CommandBody::GetQuota { root } => self.get_quota(tag, &root, now),
             CommandBody::GetQuotaRoot { mailbox } => self.get_quota_root(tag, &mailbox, now),
             CommandBody::SetQuota { .. } => self.set_quota(tag, now),
+            CommandBody::Compress { algorithm } => self.compress(tag, &algorithm, now),
             CommandBody::Namespace => {
                 self.respond(&Response::Data(Data::Namespace {
                     prefix: String::new(),
@@ -860,6 +872,46 @@ impl Session {
             }
             _ if !authenticated => Some("Log in first."),
             _ => None,
+        }
+    }
+
+    /// COMPRESS (RFC 4978 §3). The tagged OK is the last uncompressed
+    /// output: "the server MUST compress starting immediately after the
+    /// CRLF which ends the tagged OK response", and the client "MUST
+    /// compress starting with the first command after COMPRESS", so bytes
+    /// that arrived after the command are handed over to be inflated.
+    fn compress(&mut self, tag: Tag, algorithm: &str, now: Instant) {
+        let name = "COMPRESS";
+        if self.compressing {
+            // RFC 4978 lists BAD for a second COMPRESS but defines
+            // COMPRESSIONACTIVE for exactly this case; the code tells the
+            // client why, as other servers answer.
+            self.framer.hold(false);
+            self.tagged(
+                tag,
+                name,
+                now,
+                now,
+                StatusKind::No,
+                Some(Code::CompressionActive),
+                "DEFLATE is already active.",
+            );
+        } else if algorithm != "DEFLATE" {
+            self.framer.hold(false);
+            self.tagged(
+                tag,
+                name,
+                now,
+                now,
+                StatusKind::Bad,
+                None,
+                "Unknown compression algorithm.",
+            );
+        } else {
+            self.tagged(tag, name, now, now, StatusKind::Ok, None, "DEFLATE active");
+            self.compressing = true;
+            let pending = self.framer.take_unframed();
+            self.actions.push_back(Action::Compress { pending });
         }
     }
 

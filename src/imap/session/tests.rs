@@ -84,7 +84,7 @@ impl T {
         assert!(
             out.starts_with(
                 "a OK [CAPABILITY IMAP4rev1 SASL-IR LITERAL+ ID UIDPLUS IDLE NAMESPACE UNSELECT \
-                 CHILDREN ENABLE CONDSTORE QRESYNC MOVE \
+                 CHILDREN COMPRESS=DEFLATE ENABLE CONDSTORE QRESYNC MOVE \
                  SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS \
                  QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE STATUS=SIZE APPENDLIMIT=52428800]"
             ),
@@ -239,6 +239,73 @@ fn starttls_discards_pipelined_plaintext() {
         "* CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR LITERAL+ ID\r\nc OK CAPABILITY completed\r\n"
     );
     assert!(t.send("d STARTTLS\r\n").starts_with("d BAD "));
+}
+
+#[test]
+fn compress_deflate() {
+    let mut t = T::local();
+    t.out();
+    // RFC 4978: a command-auth, DEFLATE the only algorithm.
+    assert!(t.send("a COMPRESS DEFLATE\r\n").starts_with("a BAD "));
+    assert_eq!(t.s.next_action(), None);
+    t.login();
+    assert_eq!(
+        t.send("b COMPRESS LZ4\r\n"),
+        "b BAD Unknown compression algorithm.\r\n"
+    );
+    assert_eq!(t.s.next_action(), None);
+    // The tagged OK is the last plain output; the bytes that came after
+    // the command (already compressed) go to the driver, unread.
+    let out = t.send("c COMPRESS DEFLATE\r\n\u{3}\u{0}d NOOP\r\n");
+    assert_eq!(out, "c OK DEFLATE active\r\n");
+    assert_eq!(
+        t.s.next_action(),
+        Some(Action::Compress {
+            pending: b"\x03\x00d NOOP\r\n".to_vec()
+        })
+    );
+    assert_eq!(t.s.next_action(), None);
+    // What the driver feeds now is inflated input.
+    assert_eq!(
+        t.send("e COMPRESS DEFLATE\r\n"),
+        "e NO [COMPRESSIONACTIVE] DEFLATE is already active.\r\n"
+    );
+    assert_eq!(t.s.next_action(), None);
+    assert!(t.send("f NOOP\r\n").starts_with("f OK "));
+}
+
+#[test]
+fn compress_after_pipelined_appends_leaves_later_bytes_unread() {
+    let mut m = M::new();
+    let body = "Subject: x\r\n\r\nbody\r\n";
+    let input = format!(
+        "a1 APPEND INBOX {{{}+}}\r\n{body}\r\nz COMPRESS DEFLATE\r\n",
+        body.len()
+    );
+    m.s.feed(input.as_bytes(), m.now);
+    let Some(Action::Write {
+        ticket,
+        user_id,
+        op,
+    }) = m.s.next_action()
+    else {
+        panic!("the APPEND goes to the disk first");
+    };
+    // Arrives while COMPRESS waits behind the APPEND: compressed input,
+    // which must never be framed as commands.
+    m.s.feed(b"y NOOP\r\n", m.now);
+    assert_eq!(m.s.take_output(), b"");
+    let r = m.rt.block_on(m.mail.write(user_id, op));
+    m.s.write_result(ticket, r, m.now);
+    let out = String::from_utf8_lossy(&m.s.take_output()).into_owned();
+    assert!(out.contains("a1 OK [APPENDUID"), "{out}");
+    assert!(out.ends_with("z OK DEFLATE active\r\n"), "{out}");
+    assert_eq!(
+        m.s.next_action(),
+        Some(Action::Compress {
+            pending: b"y NOOP\r\n".to_vec()
+        })
+    );
 }
 
 #[test]
@@ -434,7 +501,7 @@ impl M {
                         .block_on(self.mail.write(user_id, op))
                         .expect("background write");
                 }
-                Action::StartTls | Action::Close => {}
+                Action::StartTls | Action::Close | Action::Compress { .. } => {}
             }
             out.push_str(&String::from_utf8_lossy(&self.s.take_output()));
         }

@@ -86,6 +86,13 @@ pub(crate) fn command_body<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, Comman
         // RFC 5161, RFC 6851
         b"ENABLE" => enable(i, lim)?,
         b"MOVE" => copy(i, lim, false, true)?,
+        // RFC 4978: `compress = "COMPRESS" SP algorithm`, an atom.
+        b"COMPRESS" => {
+            let (i, (_, algorithm)) =
+                (sp, context("expected a compression algorithm", atom)).parse(i)?;
+            let algorithm = algorithm.to_ascii_uppercase();
+            (i, CommandBody::Compress { algorithm })
+        }
         _ => return failure(ParseErrorKind::UnknownCommand),
     };
     let (i, _) = crlf(i)?;
@@ -445,6 +452,33 @@ mod tests {
             b"a NOOP\r\n\r\n",
             b"a NOOP\r\nb NOOP\r\n",
             b"a NOOP\n",
+        ] {
+            assert!(
+                matches!(error(input).kind, ParseErrorKind::Syntax(_)),
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn compress() {
+        for (input, expected) in [
+            (&b"a COMPRESS DEFLATE\r\n"[..], "DEFLATE"),
+            (b"a compress deflate\r\n", "DEFLATE"),
+            (b"a COMPRESS X-LZ4\r\n", "X-LZ4"),
+        ] {
+            assert_eq!(
+                body(input),
+                CommandBody::Compress {
+                    algorithm: expected.into()
+                }
+            );
+        }
+        for input in [
+            &b"a COMPRESS\r\n"[..],
+            b"a COMPRESS \r\n",
+            b"a COMPRESS DEFLATE x\r\n",
+            b"a COMPRESS \"DEFLATE\"\r\n",
         ] {
             assert!(
                 matches!(error(input).kind, ParseErrorKind::Syntax(_)),
