@@ -52,6 +52,9 @@ pub struct Config {
     pub parse_limits: ParseLimits,
     pub auth: AuthConfig,
     pub log: LogConfig,
+    /// `[search] index`: keep the full-text search index (on by default).
+    /// Off, SEARCH scans every message; answers are the same.
+    pub search_index: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +122,7 @@ impl Default for Config {
                 level: "info".into(),
                 json: false,
             },
+            search_index: true,
         }
     }
 }
@@ -292,6 +296,14 @@ struct RawConfig {
     auth: RawAuth,
     #[serde(default)]
     log: RawLog,
+    #[serde(default)]
+    search: RawSearch,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSearch {
+    index: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -584,6 +596,11 @@ fn validate(raw: RawConfig) -> Result<Config, KeyError> {
         };
     }
 
+    // [search]
+    if let Some(v) = raw.search.index {
+        c.search_index = v;
+    }
+
     Ok(c)
 }
 
@@ -602,6 +619,18 @@ mod tests {
             Ok(c) => panic!("expected an error, got {c:?}"),
             Err(e) => e,
         }
+    }
+
+    #[test]
+    fn search_index_switch() {
+        assert!(parse("").expect("empty").search_index);
+        assert!(
+            !parse("[search]\nindex = false\n")
+                .expect("off")
+                .search_index
+        );
+        let e = parse_err("[search]\nindex = \"no\"\n");
+        assert_eq!(e.key.as_deref(), Some("search.index"));
     }
 
     #[test]

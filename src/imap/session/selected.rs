@@ -15,11 +15,12 @@ use std::time::Instant;
 use super::{Pending, Session};
 use crate::imap::fetch::fetch_items;
 use crate::imap::mail::{MailWrite, MailWriteOk};
+use crate::imap::mail_search::SearchScope;
 use crate::imap::proto::response::{Code, Data, MessageDataItem, Response, StatusKind};
 use crate::imap::proto::types::{
     FetchAttr, FetchItems, Flag, FlagFetch, Mailbox, SearchKey, SequenceSet, StoreKind, Tag,
 };
-use crate::imap::search::{Charset, SearchContext, charset_from_name, matches};
+use crate::imap::search::{Charset, SUPPORTED_CHARSETS, SearchContext, charset_from_name};
 
 /// Output held before the session waits for the client to read it.
 const FETCH_CHUNK: usize = 256 * 1024;
@@ -425,14 +426,6 @@ impl Session {
             Some(name) => match charset_from_name(name) {
                 Some(c) => c,
                 None => {
-                    let supported = [
-                        "UTF-8",
-                        "US-ASCII",
-                        "ISO-8859-1",
-                        "ISO-8859-2",
-                        "ISO-8859-15",
-                        "WINDOWS-1252",
-                    ];
                     return self.tagged(
                         tag,
                         command,
@@ -440,7 +433,7 @@ impl Session {
                         now,
                         StatusKind::No,
                         Some(Code::BadCharset(
-                            supported.iter().map(|s| s.to_string()).collect(),
+                            SUPPORTED_CHARSETS.iter().map(|s| s.to_string()).collect(),
                         )),
                         "Unsupported charset.",
                     );
@@ -468,24 +461,19 @@ impl Session {
             max_uid: view.last_uid(),
             charset,
         };
-        let mailbox_id = view.mailbox_id;
-        let found = self.mail.read(|r| {
-            let mut hits = Vec::new();
-            for (i, &u) in view.uids().iter().enumerate() {
-                let Some(seq) = NonZeroU32::new(i as u32 + 1) else {
-                    continue;
-                };
-                let Some(facts) = r.facts(mailbox_id, u, seq, view.is_recent(u))? else {
-                    continue;
-                };
-                if matches(criteria, &facts, &ctx) {
-                    hits.push(if uid { u } else { seq.get() });
-                }
-            }
-            Ok(hits)
-        });
+        let recent = |u: u32| view.is_recent(u);
+        let scope = SearchScope {
+            mailbox_id: view.mailbox_id,
+            uids: view.uids(),
+            recent: &recent,
+        };
+        let found = self.mail.search(&scope, criteria, &ctx);
         match found {
             Ok(hits) => {
+                let hits = hits
+                    .into_iter()
+                    .map(|(seq, u)| if uid { u } else { seq })
+                    .collect();
                 self.respond(&Response::Data(Data::Search(hits)));
                 self.sync_view(uid, uid, &[]);
                 self.completed(tag, command, now, now)
