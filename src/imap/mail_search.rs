@@ -134,7 +134,9 @@ impl MailAccess {
 /// everything) if the index cannot answer.
 fn index_view(ix: &SearchIndex, mailbox_id: u64, matcher: &Matcher) -> Option<IndexView> {
     let searcher = ix.searcher();
-    let result = (|| {
+    // A damaged index may make tantivy panic rather than fail: either way
+    // this SEARCH scans instead.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let docs = query::mailbox_docs(
             &searcher,
             ix.fields(),
@@ -147,7 +149,12 @@ fn index_view(ix: &SearchIndex, mailbox_id: u64, matcher: &Matcher) -> Option<In
             None
         };
         Ok::<_, tantivy::TantivyError>((docs, candidates))
-    })();
+    }))
+    .unwrap_or_else(|_| {
+        Err(tantivy::TantivyError::InternalError(
+            "the index reader panicked".into(),
+        ))
+    });
     match result {
         Ok((docs, candidates)) => Some(IndexView {
             searcher,
@@ -209,10 +216,13 @@ fn verify_indexed(
     if !matcher.needs_content() {
         return Some(matcher.matches(&facts, ctx.max_seq, ctx.max_uid));
     }
-    let text = match query::stored_text(&ix.searcher, &ix.fields, doc.addr) {
-        Ok(Some(t)) => t,
-        Ok(None) => return None,
-        Err(e) => {
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        query::stored_text(&ix.searcher, &ix.fields, doc.addr)
+    }));
+    let text = match read {
+        Ok(Ok(Some(t))) => t,
+        Ok(Ok(None)) | Err(_) => return None,
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "search index: stored text unreadable");
             return None;
         }

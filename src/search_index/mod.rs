@@ -68,6 +68,8 @@ pub enum IndexError {
     },
     #[error("search index in {0} is in use by another process (is the server running?)")]
     Locked(PathBuf),
+    #[error("search index in {0} is damaged")]
+    Damaged(PathBuf),
     #[error("search index in {dir}: {source}")]
     Io {
         dir: PathBuf,
@@ -166,7 +168,11 @@ fn open_writable(dir: &Path) -> Result<(Index, IndexWriter<TantivyDocument>), In
         dir: dir.to_owned(),
         source,
     };
-    match open_existing(dir) {
+    // Tantivy may panic, not fail, on a damaged file: that too means
+    // "rebuild", never a server that cannot start.
+    let existing = std::panic::catch_unwind(|| open_existing(dir))
+        .unwrap_or_else(|_| Err(IndexError::Damaged(dir.to_owned())));
+    match existing {
         Ok(Some(index)) => {
             let writer = take_writer(&index, dir)?;
             return Ok((index, writer));

@@ -247,14 +247,12 @@ impl Worker {
             }
         }
         self.commit();
-        if added + removed > 0 {
-            tracing::info!(
-                added,
-                removed,
-                secs = started.elapsed().as_secs_f64(),
-                "search index caught up with the store"
-            );
-        }
+        tracing::info!(
+            added,
+            removed,
+            secs = started.elapsed().as_secs_f64(),
+            "search index caught up with the store"
+        );
         Ok(())
     }
 
