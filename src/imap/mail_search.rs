@@ -19,7 +19,7 @@ use std::num::NonZeroU32;
 use crate::imap::fetch::MessageFacts;
 use crate::imap::mail::{MailAccess, MailError, MailResult, internal_date, message_summary};
 use crate::imap::proto::types::{FlagFetch, SearchKey};
-use crate::imap::search::{Matcher, SearchContext};
+use crate::imap::search::{Filter, Matcher, SearchContext};
 use crate::search_index::SearchIndex;
 use crate::search_index::query::{self, IndexedDoc};
 use crate::search_index::schema::Fields;
@@ -41,6 +41,9 @@ struct IndexView {
     fields: Fields,
     docs: Vec<IndexedDoc>,
     candidates: Option<Vec<u32>>,
+    /// Per string leaf of the key (`Matcher::text_leaves`), the UIDs whose
+    /// documents may satisfy it; `None` where the index cannot tell.
+    leaves: Vec<Option<Vec<u32>>>,
 }
 
 impl MailAccess {
@@ -143,12 +146,24 @@ fn index_view(ix: &SearchIndex, mailbox_id: u64, matcher: &Matcher) -> Option<In
             mailbox_id,
             matcher.needs_sent_date(),
         )?;
-        let candidates = if matcher.needs_content() && !docs.is_empty() {
-            query::candidates(&searcher, ix.fields(), mailbox_id, &matcher.filter())?
-        } else {
-            None
-        };
-        Ok::<_, tantivy::TantivyError>((docs, candidates))
+        let (mut candidates, mut leaves) = (None, Vec::new());
+        if matcher.needs_content() && !docs.is_empty() {
+            candidates = query::candidates(&searcher, ix.fields(), mailbox_id, &matcher.filter())?;
+            for leaf in matcher.text_leaves() {
+                let filter = leaf
+                    .into_iter()
+                    .map(|(field, needle)| Filter::Contains(field, needle))
+                    .reduce(|a, b| Filter::Or(Box::new(a), Box::new(b)))
+                    .unwrap_or(Filter::Any);
+                leaves.push(query::candidates(
+                    &searcher,
+                    ix.fields(),
+                    mailbox_id,
+                    &filter,
+                )?);
+            }
+        }
+        Ok::<_, tantivy::TantivyError>((docs, candidates, leaves))
     }))
     .unwrap_or_else(|_| {
         Err(tantivy::TantivyError::InternalError(
@@ -156,11 +171,12 @@ fn index_view(ix: &SearchIndex, mailbox_id: u64, matcher: &Matcher) -> Option<In
         ))
     });
     match result {
-        Ok((docs, candidates)) => Some(IndexView {
+        Ok((docs, candidates, leaves)) => Some(IndexView {
             searcher,
             fields: ix.fields().clone(),
             docs,
             candidates,
+            leaves,
         }),
         Err(e) => {
             tracing::warn!(error = %e, "search index unreadable; scanning instead");
@@ -215,6 +231,17 @@ fn verify_indexed(
     let facts = record_facts(record, seq, recent, doc.sent)?;
     if !matcher.needs_content() {
         return Some(matcher.matches(&facts, ctx.max_seq, ctx.max_uid));
+    }
+    // A needle the index proves absent needs no text: `NOT BODY x` holds
+    // for every message without x's n-grams.
+    let maybe = |i: usize| {
+        ix.leaves
+            .get(i)
+            .and_then(Option::as_ref)
+            .is_none_or(|uids| uids.binary_search(&doc.uid).is_ok())
+    };
+    if let Some(known) = matcher.prejudge(&facts, ctx.max_seq, ctx.max_uid, &maybe) {
+        return Some(known);
     }
     let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         query::stored_text(&ix.searcher, &ix.fields, doc.addr)

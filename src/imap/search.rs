@@ -252,6 +252,35 @@ impl Matcher {
     pub fn filter(&self) -> Filter {
         self.key.filter()
     }
+
+    /// The key's string conditions, in a fixed order: leaf `i` of
+    /// `prejudge` is `text_leaves()[i]`. A TEXT key is one leaf that
+    /// looks at two fields.
+    pub fn text_leaves(&self) -> Vec<Vec<(TextField, String)>> {
+        let mut out = Vec::new();
+        self.key.text_leaves(&mut out);
+        out
+    }
+
+    /// Decides `m` without its text where possible: `maybe(i)` says
+    /// whether string leaf `i` may hold (false only when an index proves
+    /// the needle absent). `None` when the text must be looked at.
+    pub fn prejudge(
+        &self,
+        m: &MessageFacts<'_>,
+        max_seq: u32,
+        max_uid: u32,
+        maybe: &dyn Fn(usize) -> bool,
+    ) -> Option<bool> {
+        let mut ev = Eval {
+            m,
+            max_seq,
+            max_uid,
+            content: Content::new(&[], &self.parser),
+        };
+        let mut next = 0;
+        ev.prejudge(&self.key, &mut next, maybe)
+    }
 }
 
 /// The decoded, case-folded text of one message that the text keys look
@@ -398,6 +427,26 @@ impl Node {
         }
     }
 
+    fn text_leaves(&self, out: &mut Vec<Vec<(TextField, String)>>) {
+        match self {
+            Node::Header(name, needle) => {
+                out.push(vec![(TextField::Header(name.clone()), needle.clone())])
+            }
+            Node::Body(needle) => out.push(vec![(TextField::Body, needle.clone())]),
+            Node::Text(needle) => out.push(vec![
+                (TextField::AllHeaders, needle.clone()),
+                (TextField::Body, needle.clone()),
+            ]),
+            Node::Not(n) => n.text_leaves(out),
+            Node::Or(a, b) => {
+                a.text_leaves(out);
+                b.text_leaves(out);
+            }
+            Node::And(v) => v.iter().for_each(|n| n.text_leaves(out)),
+            _ => {}
+        }
+    }
+
     fn uses_sent_date(&self) -> bool {
         match self {
             Node::SentBefore(_) | Node::SentOn(_) | Node::SentSince(_) => true,
@@ -469,6 +518,45 @@ struct Eval<'m, 'a, 'p> {
 }
 
 impl Eval<'_, '_, '_> {
+    /// Three-valued evaluation: string leaves are false where `maybe`
+    /// says so and unknown otherwise; every leaf is visited (no short
+    /// cut) so that leaf numbers stay in step with `text_leaves`.
+    fn prejudge(
+        &mut self,
+        n: &Node,
+        next: &mut usize,
+        maybe: &dyn Fn(usize) -> bool,
+    ) -> Option<bool> {
+        match n {
+            Node::Header(..) | Node::Body(_) | Node::Text(_) => {
+                let i = *next;
+                *next += 1;
+                if maybe(i) { None } else { Some(false) }
+            }
+            Node::Not(n) => self.prejudge(n, next, maybe).map(|v| !v),
+            Node::Or(a, b) => {
+                let (a, b) = (self.prejudge(a, next, maybe), self.prejudge(b, next, maybe));
+                match (a, b) {
+                    (Some(true), _) | (_, Some(true)) => Some(true),
+                    (Some(false), Some(false)) => Some(false),
+                    _ => None,
+                }
+            }
+            Node::And(v) => {
+                let results: Vec<Option<bool>> =
+                    v.iter().map(|n| self.prejudge(n, next, maybe)).collect();
+                if results.contains(&Some(false)) {
+                    Some(false)
+                } else if results.iter().all(|r| *r == Some(true)) {
+                    Some(true)
+                } else {
+                    None
+                }
+            }
+            other => Some(self.node(other)),
+        }
+    }
+
     fn node(&mut self, n: &Node) -> bool {
         let m = self.m;
         let date = m.internal_date.date_naive();
