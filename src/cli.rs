@@ -1,5 +1,6 @@
-//! The command line: `roost serve` and the `roost user` administration
-//! commands, and turning `--config`/overrides into a `Config`.
+//! The command line: `roost serve`, the `roost user` administration
+//! commands and `roost index rebuild`, and turning `--config`/overrides
+//! into a `Config`.
 //!
 //! The user commands work on the store directly, so they run on the
 //! server's host, as the user that owns the data directory, and work while
