@@ -148,7 +148,6 @@ fn index_view(ix: &SearchIndex, mailbox_id: u64, matcher: &Matcher) -> Option<In
         )?;
         let (mut candidates, mut leaves) = (None, Vec::new());
         if matcher.needs_content() && !docs.is_empty() {
-            candidates = query::candidates(&searcher, ix.fields(), mailbox_id, &matcher.filter())?;
             for leaf in matcher.text_leaves() {
                 let filter = leaf
                     .into_iter()
@@ -162,6 +161,13 @@ fn index_view(ix: &SearchIndex, mailbox_id: u64, matcher: &Matcher) -> Option<In
                     &filter,
                 )?);
             }
+            let filter = matcher.filter();
+            candidates = match (&filter, leaves.as_slice()) {
+                (Filter::Any, _) => None,
+                // One string key, not negated: its own candidates.
+                (_, [only]) => only.clone(),
+                _ => query::candidates(&searcher, ix.fields(), mailbox_id, &filter)?,
+            };
         }
         Ok::<_, tantivy::TantivyError>((docs, candidates, leaves))
     }))

@@ -76,6 +76,7 @@ impl Worker {
     }
 
     pub(super) fn run(mut self, jobs: mpsc::Receiver<Job>) {
+        lower_priority();
         loop {
             let wait = if self.pending > 0 {
                 COMMIT_IDLE
@@ -320,6 +321,25 @@ impl Worker {
             None => {
                 tracing::warn!(request = %text.trim(), "search index: unreadable rebuild request")
             }
+        }
+    }
+}
+
+/// Indexing is background work: on a busy machine, APPEND and every other
+/// command go first, and the index catches up when there is time (SEARCH
+/// scans what it has not reached). Linux threads have their own nice value.
+#[allow(unsafe_code)]
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid has no preconditions; setpriority on our own
+        // thread id only changes this thread's scheduling priority.
+        let rc = unsafe {
+            let tid = libc::gettid();
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10)
+        };
+        if rc != 0 {
+            tracing::debug!("search index thread keeps the normal priority");
         }
     }
 }
