@@ -296,11 +296,18 @@ fn key(rng: &mut StdRng, depth: u32) -> SearchKey {
 }
 
 struct Fixture {
-    _dir: TempDir,
     rt: tokio::runtime::Runtime,
     mail: MailAccess,
     index: SearchIndex,
     user: u64,
+    // Last: removed once the index is done with it.
+    _dir: TempDir,
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        self.index.flush();
+    }
 }
 
 impl Fixture {
@@ -323,11 +330,11 @@ impl Fixture {
         rt.block_on(mail.write(user, MailWrite::Create { name: "B".into() }))
             .expect("create B");
         Fixture {
-            _dir: dir,
             rt,
             mail,
             index,
             user,
+            _dir: dir,
         }
     }
 
