@@ -39,7 +39,7 @@ pub struct SearchScope<'v> {
 struct IndexView {
     searcher: tantivy::Searcher,
     fields: Fields,
-    docs: Vec<IndexedDoc>,
+    docs: std::sync::Arc<Vec<IndexedDoc>>,
     candidates: Option<Vec<u32>>,
     /// Per string leaf of the key (`Matcher::text_leaves`), the UIDs whose
     /// documents may satisfy it; `None` where the index cannot tell.
@@ -57,8 +57,11 @@ impl MailAccess {
     ) -> MailResult<Vec<(u32, u32)>> {
         let matcher = Matcher::new(key, ctx.charset);
         let reader = self.store().read()?;
+        // Keys on flags, sizes, numbers and internal dates are answered
+        // from the message records alone; the index has nothing to add.
         let index = self
             .search_index()
+            .filter(|_| matcher.needs_content() || matcher.needs_sent_date())
             .and_then(|ix| index_view(ix, scope.mailbox_id, &matcher));
         // Without candidates to narrow to, every record is needed: one
         // range read beats a lookup per message.
@@ -140,12 +143,7 @@ fn index_view(ix: &SearchIndex, mailbox_id: u64, matcher: &Matcher) -> Option<In
     // A damaged index may make tantivy panic rather than fail: either way
     // this SEARCH scans instead.
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let docs = query::mailbox_docs(
-            &searcher,
-            ix.fields(),
-            mailbox_id,
-            matcher.needs_sent_date(),
-        )?;
+        let docs = ix.mailbox_docs(&searcher, mailbox_id)?;
         let (mut candidates, mut leaves) = (None, Vec::new());
         if matcher.needs_content() && !docs.is_empty() {
             for leaf in matcher.text_leaves() {

@@ -36,6 +36,7 @@ pub mod rebuild;
 pub mod schema;
 mod writer;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 
@@ -94,7 +95,14 @@ struct Inner {
     reader: IndexReader,
     fields: Fields,
     jobs: Mutex<mpsc::Sender<Job>>,
+    /// `query::mailbox_docs` per mailbox, for the searcher generation it
+    /// was read from: between two commits, a mailbox's documents are read
+    /// once, not at every SEARCH.
+    docs_cache: Mutex<HashMap<u64, (u64, Arc<Vec<query::IndexedDoc>>)>>,
 }
+
+/// How many mailboxes' document lists are kept.
+const DOCS_CACHE: usize = 64;
 
 impl std::fmt::Debug for SearchIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -125,6 +133,7 @@ impl SearchIndex {
                 reader,
                 fields,
                 jobs: Mutex::new(tx),
+                docs_cache: Mutex::new(HashMap::new()),
             }),
         };
         index.send(Job::Reconcile { user_id: None });
@@ -154,6 +163,45 @@ impl SearchIndex {
 
     pub fn fields(&self) -> &Fields {
         &self.inner.fields
+    }
+
+    /// Every document of the mailbox in `searcher`, UID ascending.
+    pub fn mailbox_docs(
+        &self,
+        searcher: &Searcher,
+        mailbox_id: u64,
+    ) -> tantivy::Result<Arc<Vec<query::IndexedDoc>>> {
+        let generation = searcher.generation().generation_id();
+        let cached = {
+            let cache = self.lock_cache();
+            cache
+                .get(&mailbox_id)
+                .filter(|(g, _)| *g == generation)
+                .map(|(_, docs)| docs.clone())
+        };
+        if let Some(docs) = cached {
+            return Ok(docs);
+        }
+        let docs = Arc::new(query::mailbox_docs(
+            searcher,
+            &self.inner.fields,
+            mailbox_id,
+        )?);
+        let mut cache = self.lock_cache();
+        if cache.len() >= DOCS_CACHE && !cache.contains_key(&mailbox_id) {
+            cache.clear();
+        }
+        cache.insert(mailbox_id, (generation, docs.clone()));
+        Ok(docs)
+    }
+
+    fn lock_cache(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<u64, (u64, Arc<Vec<query::IndexedDoc>>)>> {
+        self.inner
+            .docs_cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 }
 

@@ -17,8 +17,8 @@ use crate::imap::search::{Filter, SearchText, TextField};
 pub struct IndexedDoc {
     pub uid: u32,
     pub addr: DocAddress,
-    /// The `Date:` header (Unix seconds, zone offset), if asked for and
-    /// the message has one.
+    /// The `Date:` header (Unix seconds, zone offset), if the message has
+    /// one. Only `mailbox_docs` fills it in.
     pub sent: Option<(i64, i32)>,
 }
 
@@ -31,13 +31,12 @@ pub fn mailbox_docs(
     searcher: &Searcher,
     f: &Fields,
     mailbox_id: u64,
-    with_sent: bool,
 ) -> tantivy::Result<Vec<IndexedDoc>> {
     let q = TermQuery::new(
         schema::mailbox_term(f, mailbox_id),
         IndexRecordOption::Basic,
     );
-    let mut docs = searcher.search(&q, &DocCollector { with_sent })?;
+    let mut docs = searcher.search(&q, &DocCollector { with_sent: true })?;
     docs.sort_by_key(|d| d.uid);
     docs.dedup_by_key(|d| d.uid);
     Ok(docs)

@@ -499,8 +499,7 @@ fn fully_indexed_mailbox_answers_from_the_index() {
     fx.index.flush();
     let uids = fx.uids(inbox);
     let searcher = fx.index.searcher();
-    let docs =
-        super::query::mailbox_docs(&searcher, fx.index.fields(), inbox, false).expect("docs");
+    let docs = super::query::mailbox_docs(&searcher, fx.index.fields(), inbox).expect("docs");
     assert_eq!(docs.iter().map(|d| d.uid).collect::<Vec<_>>(), uids);
     let recent = |_: u32| false;
     let scope = SearchScope {
