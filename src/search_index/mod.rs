@@ -98,8 +98,11 @@ struct Inner {
     /// `query::mailbox_docs` per mailbox, for the searcher generation it
     /// was read from: between two commits, a mailbox's documents are read
     /// once, not at every SEARCH.
-    docs_cache: Mutex<HashMap<u64, (u64, Arc<Vec<query::IndexedDoc>>)>>,
+    docs_cache: Mutex<DocsCache>,
 }
+
+/// Mailbox id → (searcher generation, its documents).
+type DocsCache = HashMap<u64, (u64, Arc<Vec<query::IndexedDoc>>)>;
 
 /// How many mailboxes' document lists are kept.
 const DOCS_CACHE: usize = 64;
@@ -195,9 +198,7 @@ impl SearchIndex {
         Ok(docs)
     }
 
-    fn lock_cache(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<u64, (u64, Arc<Vec<query::IndexedDoc>>)>> {
+    fn lock_cache(&self) -> std::sync::MutexGuard<'_, DocsCache> {
         self.inner
             .docs_cache
             .lock()
