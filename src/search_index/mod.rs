@@ -51,7 +51,7 @@ pub use writer::Job;
 
 /// The index format this code writes, in each commit's payload. Any other
 /// value (or none) means the index is rebuilt.
-pub const FORMAT: &str = "roost-search-index 1";
+pub const FORMAT: &str = "roost-search-index 2";
 
 /// The file a `roost index rebuild` leaves for the running server.
 pub const REBUILD_REQUEST: &str = "rebuild-request";

@@ -6,8 +6,7 @@
 //! outlives its message until the expunge reaches the index.
 
 use tantivy::schema::{
-    BytesOptions, FAST, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions,
-    Value as _,
+    FAST, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions, Value as _,
 };
 use tantivy::tokenizer::{NgramTokenizer, TextAnalyzer};
 use tantivy::{Index, TantivyDocument, Term};
@@ -67,8 +66,10 @@ pub fn schema() -> (Schema, Fields) {
     let own_headers = OWN_HEADER_FIELDS.map(|name| b.add_text_field(name, grams.clone()));
     let header = b.add_text_field("header", grams.clone());
     let body = b.add_text_field("body", grams);
-    let stored_header = b.add_bytes_field("stored_header", BytesOptions::default() | STORED);
-    let stored_body = b.add_bytes_field("stored_body", BytesOptions::default() | STORED);
+    // Stored as text, not bytes: tantivy reads a stored string in one
+    // copy, bytes one by one.
+    let stored_header = b.add_text_field("stored_header", STORED);
+    let stored_body = b.add_text_field("stored_body", STORED);
     let fields = Fields {
         key,
         mailbox,
@@ -139,51 +140,32 @@ pub fn document(
         );
     }
     doc.add_text(f.body, &text.body);
-    doc.add_bytes(f.stored_header, &encode_header(&text.header));
-    doc.add_bytes(f.stored_body, text.body.as_bytes());
+    // Name and value of each field in turn; tantivy keeps a field's values
+    // in the order they were added.
+    for h in &text.header {
+        doc.add_text(f.stored_header, &h.name);
+        doc.add_text(f.stored_header, &h.value);
+    }
+    doc.add_text(f.stored_body, &text.body);
     doc
 }
 
 /// The stored text of a document, as it was indexed; `None` if the
 /// document does not have the layout this code writes.
 pub fn stored_text(f: &Fields, doc: &TantivyDocument) -> Option<SearchText> {
-    let header = doc.get_first(f.stored_header)?.as_bytes()?;
-    let body = doc.get_first(f.stored_body)?.as_bytes()?;
+    let mut values = doc.get_all(f.stored_header);
+    let mut header = Vec::new();
+    while let Some(name) = values.next() {
+        let value = values.next()?;
+        header.push(TextFieldValue {
+            name: name.as_str()?.to_owned(),
+            value: value.as_str()?.to_owned(),
+        });
+    }
     Some(SearchText {
-        header: decode_header(header)?,
-        body: String::from_utf8(body.to_vec()).ok()?,
+        header,
+        body: doc.get_first(f.stored_body)?.as_str()?.to_owned(),
     })
-}
-
-/// Header fields as (u32 BE length, name, u32 BE length, value) pairs: a
-/// value may hold any character, NUL included.
-fn encode_header(fields: &[TextFieldValue]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for h in fields {
-        for s in [&h.name, &h.value] {
-            let len = u32::try_from(s.len()).unwrap_or(u32::MAX);
-            out.extend_from_slice(&len.to_be_bytes());
-            out.extend_from_slice(&s.as_bytes()[..len as usize]);
-        }
-    }
-    out
-}
-
-fn decode_header(mut b: &[u8]) -> Option<Vec<TextFieldValue>> {
-    let next = |b: &mut &[u8]| -> Option<String> {
-        let (len, rest) = b.split_first_chunk::<4>()?;
-        let len = u32::from_be_bytes(*len) as usize;
-        let s = rest.get(..len)?;
-        *b = &rest[len..];
-        String::from_utf8(s.to_vec()).ok()
-    };
-    let mut out = Vec::new();
-    while !b.is_empty() {
-        let name = next(&mut b)?;
-        let value = next(&mut b)?;
-        out.push(TextFieldValue { name, value });
-    }
-    Some(out)
 }
 
 /// The distinct n-grams of a folded needle, in order of first appearance;
@@ -205,19 +187,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn header_encoding_round_trips_any_text() {
-        let fields = vec![
-            TextFieldValue {
-                name: "Subject".into(),
-                value: "a\0b ü 日本語".into(),
-            },
-            TextFieldValue {
-                name: "X".into(),
-                value: String::new(),
-            },
-        ];
-        assert_eq!(decode_header(&encode_header(&fields)), Some(fields));
-        assert_eq!(decode_header(&[0, 0, 0, 9, b'a']), None);
+    fn stored_text_round_trips_any_text() {
+        let (_, f) = schema();
+        let text = SearchText {
+            header: vec![
+                TextFieldValue {
+                    name: "Subject".into(),
+                    value: "a\0b ü 日本語".into(),
+                },
+                TextFieldValue {
+                    name: "X".into(),
+                    value: String::new(),
+                },
+            ],
+            body: "body\0part".into(),
+        };
+        let doc = document(&f, 1, 2, None, &text);
+        assert_eq!(stored_text(&f, &doc), Some(text));
     }
 
     #[test]
