@@ -21,7 +21,9 @@
 //!   search walks the store's snapshot, not the index.
 //! - One indexing thread owns the `IndexWriter` (`writer`): deliveries,
 //!   copies, expunges and mailbox deletions reach it over a channel after
-//!   they are durable, and it commits in batches, off the IMAP threads.
+//!   they are durable; it indexes deliveries in the gaps between them (a
+//!   burst of APPENDs is not slowed), at a lower CPU priority, and commits
+//!   in batches, off the IMAP threads.
 //! - At start the thread reconciles the index with the store (adds what is
 //!   missing, deletes what the store no longer has). A missing, unreadable
 //!   or older-format index is replaced by an empty one first. Tantivy

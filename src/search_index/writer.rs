@@ -1,13 +1,16 @@
 //! The indexing thread: the one owner of the tantivy `IndexWriter`.
 //!
-//! Jobs arrive after the store change they describe is durable. Documents
-//! are added and deleted as they come and committed in batches: after
+//! Jobs arrive after the store change they describe is durable. Deletions
+//! are applied as they come; delivered messages wait in a backlog and are
+//! indexed in the gaps between jobs (`QUIET`), so a burst of APPENDs runs
+//! at full speed and is indexed right after it. Changes are committed in
+//! batches: after
 //! `COMMIT_IDLE` without a job, after `MAX_BATCH` changes, or `MAX_DELAY`
 //! after the first uncommitted one, whichever is first. Tantivy's commits
 //! are blocking and may take a while; they happen here, never on an IMAP
 //! thread. Until a commit, the messages it covers are scanned by SEARCH.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -23,6 +26,15 @@ use crate::imap::search::searchable_text;
 use crate::store::Store;
 
 const COMMIT_IDLE: Duration = Duration::from_millis(100);
+/// Deliveries are indexed in the gaps between them: after this long
+/// without a new job, up to `CHUNK` waiting messages are indexed, then the
+/// thread listens again. A burst of APPENDs is not slowed by indexing;
+/// SEARCH scans what waits.
+const QUIET: Duration = Duration::from_millis(50);
+const CHUNK: usize = 256;
+/// Past this many waiting messages, indexing no longer waits for a gap
+/// (it bounds the memory of the backlog).
+const MAX_BACKLOG: usize = 50_000;
 const MAX_DELAY: Duration = Duration::from_secs(1);
 const MAX_BATCH: usize = 2_000;
 /// How often an idle thread looks for a rebuild request.
@@ -54,6 +66,8 @@ pub(super) struct Worker {
     /// Changes since the last commit, and when the first of them came.
     pending: usize,
     since: Option<Instant>,
+    /// Delivered messages not indexed yet, oldest first.
+    backlog: VecDeque<(u64, u32)>,
 }
 
 impl Worker {
@@ -72,19 +86,28 @@ impl Worker {
             store,
             pending: 0,
             since: None,
+            backlog: VecDeque::new(),
         }
     }
 
     pub(super) fn run(mut self, jobs: mpsc::Receiver<Job>) {
         lower_priority();
         loop {
-            let wait = if self.pending > 0 {
+            if self.backlog.len() > MAX_BACKLOG {
+                self.index_backlog(CHUNK);
+            }
+            let wait = if !self.backlog.is_empty() {
+                QUIET
+            } else if self.pending > 0 {
                 COMMIT_IDLE
             } else {
                 REQUEST_POLL
             };
             match jobs.recv_timeout(wait) {
                 Ok(job) => self.handle(job),
+                Err(RecvTimeoutError::Timeout) if !self.backlog.is_empty() => {
+                    self.index_backlog(CHUNK);
+                }
                 Err(RecvTimeoutError::Timeout) => {
                     self.commit();
                     self.check_request();
@@ -104,9 +127,8 @@ impl Worker {
     pub(super) fn handle(&mut self, job: Job) {
         match job {
             Job::Added { mailbox_id, uids } => {
-                for uid in uids {
-                    self.index_message(mailbox_id, uid);
-                }
+                self.backlog
+                    .extend(uids.into_iter().map(|u| (mailbox_id, u)));
             }
             Job::Expunged { mailbox_id, uids } => {
                 for uid in uids {
@@ -131,9 +153,20 @@ impl Worker {
                 }
             }
             Job::Flush(done) => {
+                self.index_backlog(usize::MAX);
                 self.commit();
                 let _ = done.send(());
             }
+        }
+    }
+
+    /// Indexes up to `n` waiting messages, oldest first.
+    fn index_backlog(&mut self, n: usize) {
+        for _ in 0..n {
+            let Some((mailbox_id, uid)) = self.backlog.pop_front() else {
+                return;
+            };
+            self.index_message(mailbox_id, uid);
         }
     }
 
