@@ -111,7 +111,7 @@ fi
 
 # 3. APPEND throughput with and without the index: fresh servers, the
 # first APPEND_COUNT messages, index on / off / on / off.
-for round in 1 2; do
+for round in 1 2 3; do
     for index in on off; do
         dir=$out/append-$index-$round
         rm -rf "$dir"
