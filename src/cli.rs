@@ -1,5 +1,6 @@
-//! The command line: `roost serve` and the `roost user` administration
-//! commands, and turning `--config`/overrides into a `Config`.
+//! The command line: `roost serve`, the `roost user` administration
+//! commands and `roost index rebuild`, and turning `--config`/overrides
+//! into a `Config`.
 //!
 //! The user commands work on the store directly, so they run on the
 //! server's host, as the user that owns the data directory, and work while
@@ -16,6 +17,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::auth::hash_password;
 use crate::config::{Config, parse_listen, parse_storage_size};
 use crate::imap::proto::types::Secret;
+use crate::search_index::rebuild::Rebuilt;
 use crate::store::{
     LimitChange, Quota, Store, StoreError, WriteOp, WriteResult, normalize_user_name,
 };
@@ -49,6 +51,26 @@ pub enum Commands {
     /// Add, change, remove and list users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Maintain the full-text search index (derived from the store).
+    #[command(subcommand)]
+    Index(IndexCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IndexCommand {
+    /// Empty the search index and index every message again.
+    ///
+    /// Always safe: the index is derived from the store, and SEARCH answers
+    /// exactly while it is incomplete (it scans what is not indexed). With
+    /// the server stopped, the rebuild runs here and the command returns
+    /// when it is done. While the server runs (it holds the index), the
+    /// command asks the server to rebuild in the background and returns at
+    /// once; the server logs "search index caught up" when done.
+    Rebuild {
+        /// Only this user's mail.
+        #[arg(long, value_name = "USER")]
+        user: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -186,6 +208,36 @@ pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
         }
     }
     Ok(config)
+}
+
+/// Runs `roost index ...` against the data directory in `config.data_dir`.
+pub fn run_index_command(cmd: &IndexCommand, config: &Config) -> anyhow::Result<()> {
+    let IndexCommand::Rebuild { user } = cmd;
+    let store = Store::open(&config.data_dir)
+        .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
+    let user_id = match user {
+        Some(name) => {
+            let name = normalize_user_name(name)?;
+            match store.get_user(&name)? {
+                Some(u) => Some(u.id),
+                None => bail!("no such user: {name}"),
+            }
+        }
+        None => None,
+    };
+    let whose = user
+        .as_deref()
+        .map_or("every user".to_owned(), |u| format!("user {u}"));
+    match crate::search_index::rebuild::rebuild(&config.data_dir, store, user_id)? {
+        Rebuilt::Done { documents } => {
+            println!("rebuilt the search index for {whose}: {documents} messages indexed");
+        }
+        Rebuilt::Requested => println!(
+            "the server is running and holds the index: it will rebuild it for {whose} \
+             in the background (SEARCH stays exact meanwhile)"
+        ),
+    }
+    Ok(())
 }
 
 /// Runs a `roost user ...` command against the store in `config.data_dir`.
@@ -370,7 +422,7 @@ mod tests {
     fn user_cmd(cli: Cli) -> UserCommand {
         match cli.command {
             Commands::User(cmd) => cmd,
-            Commands::Serve(_) => panic!("not a user command"),
+            Commands::Serve(_) | Commands::Index(_) => panic!("not a user command"),
         }
     }
 

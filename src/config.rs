@@ -52,6 +52,9 @@ pub struct Config {
     pub parse_limits: ParseLimits,
     pub auth: AuthConfig,
     pub log: LogConfig,
+    /// `[search] index`: keep the full-text search index (on by default).
+    /// Off, SEARCH scans every message; answers are the same.
+    pub search_index: bool,
     pub quota: QuotaDefaults,
 }
 
@@ -131,6 +134,7 @@ impl Default for Config {
                 json: false,
             },
             quota: QuotaDefaults::default(),
+            search_index: true,
         }
     }
 }
@@ -336,6 +340,8 @@ struct RawConfig {
     log: RawLog,
     #[serde(default)]
     quota: RawQuota,
+    #[serde(default)]
+    search: RawSearch,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -343,6 +349,12 @@ struct RawConfig {
 struct RawQuota {
     default_storage: Option<Spanned<String>>,
     default_messages: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSearch {
+    index: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -647,6 +659,10 @@ fn validate(raw: RawConfig) -> Result<Config, KeyError> {
         let n = int_in("quota.default_messages", v, QUOTA_MESSAGES)?;
         c.quota.messages = Some(n.unsigned_abs());
     }
+    // [search]
+    if let Some(v) = raw.search.index {
+        c.search_index = v;
+    }
 
     Ok(c)
 }
@@ -696,6 +712,18 @@ mod tests {
         assert_eq!(e.key.as_deref(), Some("quota.default_storage"), "{e}");
         let e = parse_err("[quota]\ndefault_messages = -1\n");
         assert!(e.message.contains("out of range"), "{e}");
+    }
+
+    #[test]
+    fn search_index_switch() {
+        assert!(parse("").expect("empty").search_index);
+        assert!(
+            !parse("[search]\nindex = false\n")
+                .expect("off")
+                .search_index
+        );
+        let e = parse_err("[search]\nindex = \"no\"\n");
+        assert_eq!(e.key.as_deref(), Some("search.index"));
     }
 
     #[test]

@@ -9,5 +9,6 @@ pub mod config;
 pub mod imap;
 pub mod logging;
 pub mod mime;
+pub mod search_index;
 pub mod store;
 pub mod tls;

@@ -14,6 +14,7 @@ use chrono::{DateTime, FixedOffset, TimeZone};
 use crate::imap::fetch::MessageFacts;
 use crate::imap::proto::types::{Flag, FlagFetch, StoreKind, UseAttr};
 use crate::mime;
+use crate::search_index::{Job, SearchIndex};
 use crate::store::{self, Store, StoreError};
 
 /// What a session knows of a mailbox.
@@ -224,6 +225,7 @@ pub struct MailAccess {
     writer: store::Writer,
     notify: Option<ChangeNotifier>,
     recent: std::sync::Arc<RecentFloors>,
+    index: Option<SearchIndex>,
 }
 
 impl MailAccess {
@@ -233,7 +235,23 @@ impl MailAccess {
             writer,
             notify: None,
             recent: Default::default(),
+            index: None,
         }
+    }
+
+    /// Keeps `index` up to date with every durable change and lets SEARCH
+    /// use it.
+    pub fn with_search_index(mut self, index: SearchIndex) -> MailAccess {
+        self.index = Some(index);
+        self
+    }
+
+    pub(crate) fn search_index(&self) -> Option<&SearchIndex> {
+        self.index.as_ref()
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Takes, for the calling session, the \Recent UIDs of a mailbox below
@@ -324,9 +342,14 @@ impl MailAccess {
             _ => Vec::new(),
         };
         let notify = self.notify.clone();
+        let index = self.index.clone();
+        let index_hint = IndexHint::of(&op);
         let queued = self.writer.submit_queued(op);
         async move {
             let result = queued.await?;
+            if let Some(index) = &index {
+                index_hint.send(index, &result);
+            }
             if let store::WriteResult::Deleted { mailbox_id, .. } = &result {
                 changed.push(*mailbox_id);
             }
@@ -548,7 +571,7 @@ impl<'t> MailReader<'t> {
     }
 }
 
-fn internal_date(secs: i64, offset: i32) -> DateTime<FixedOffset> {
+pub(crate) fn internal_date(secs: i64, offset: i32) -> DateTime<FixedOffset> {
     let tz = FixedOffset::east_opt(offset)
         .unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC is a valid offset"));
     tz.timestamp_opt(secs, 0).single().unwrap_or_else(|| {
@@ -604,7 +627,7 @@ fn to_special_use(attrs: &[UseAttr]) -> MailResult<store::SpecialUse> {
     Ok(bits)
 }
 
-fn message_summary(m: &store::MessageInfo) -> MessageSummary {
+pub(crate) fn message_summary(m: &store::MessageInfo) -> MessageSummary {
     let mut flags = Vec::new();
     let f = m.flags;
     for (bit, flag) in [
@@ -706,5 +729,84 @@ fn from_store_result(r: store::WriteResult) -> MailWriteOk {
         | R::Subscribed
         | R::Unsubscribed { .. }
         | R::UserMailDeleted { .. } => MailWriteOk::Done,
+    }
+}
+
+/// What the search index must hear of a write, taken from the operation
+/// before it goes to the writer and completed by its result.
+enum IndexHint {
+    None,
+    Mailbox(u64),
+    /// MOVE: added to the destination, expunged from the source.
+    Move {
+        from: u64,
+        to: u64,
+    },
+    User,
+}
+
+impl IndexHint {
+    fn of(op: &store::WriteOp) -> IndexHint {
+        use store::WriteOp as W;
+        match op {
+            W::Append { mailbox_id, .. } | W::Expunge { mailbox_id, .. } => {
+                IndexHint::Mailbox(*mailbox_id)
+            }
+            W::Copy { to_mailbox, .. } => IndexHint::Mailbox(*to_mailbox),
+            W::Move {
+                from_mailbox,
+                to_mailbox,
+                ..
+            } => IndexHint::Move {
+                from: *from_mailbox,
+                to: *to_mailbox,
+            },
+            W::RenameMailbox { .. } | W::DeleteUserMail { .. } | W::DeleteMailbox { .. } => {
+                IndexHint::User
+            }
+            _ => IndexHint::None,
+        }
+    }
+
+    /// Queues the index's part of a durable change.
+    fn send(&self, index: &SearchIndex, result: &store::WriteResult) {
+        use store::WriteResult as R;
+        match (self, result) {
+            (IndexHint::Mailbox(mailbox_id), R::Appended(a)) => index.send(Job::Added {
+                mailbox_id: *mailbox_id,
+                uids: vec![a.uid],
+            }),
+            (IndexHint::Mailbox(mailbox_id), R::Copied(c)) if !c.pairs.is_empty() => {
+                index.send(Job::Added {
+                    mailbox_id: *mailbox_id,
+                    uids: c.pairs.iter().map(|p| p.1).collect(),
+                })
+            }
+            (IndexHint::Mailbox(mailbox_id), R::Expunged(e)) if !e.uids.is_empty() => {
+                index.send(Job::Expunged {
+                    mailbox_id: *mailbox_id,
+                    uids: e.uids.clone(),
+                })
+            }
+            (IndexHint::Move { from, to }, R::Moved(m)) if !m.copied.pairs.is_empty() => {
+                index.send(Job::Added {
+                    mailbox_id: *to,
+                    uids: m.copied.pairs.iter().map(|p| p.1).collect(),
+                });
+                index.send(Job::Expunged {
+                    mailbox_id: *from,
+                    uids: m.expunged.uids.clone(),
+                });
+            }
+            (IndexHint::User, R::Deleted { mailbox_id, .. }) => index.send(Job::MailboxEmptied {
+                mailbox_id: *mailbox_id,
+            }),
+            // INBOX's messages moved to a new mailbox; a user's mail went:
+            // rare, so the index simply reconciles with the store.
+            (IndexHint::User, R::InboxRenamed { .. } | R::UserMailDeleted { .. }) => {
+                index.send(Job::Reconcile { user_id: None })
+            }
+            _ => {}
+        }
     }
 }

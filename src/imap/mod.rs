@@ -7,6 +7,7 @@ pub mod conn;
 pub mod fetch;
 pub mod hub;
 pub mod mail;
+pub mod mail_search;
 pub mod proto;
 pub mod search;
 pub mod server;

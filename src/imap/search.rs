@@ -213,6 +213,124 @@ impl Matcher {
         };
         ev.node(&self.key)
     }
+
+    /// As `matches`, with the message's text given already decoded (as
+    /// `searchable_text` made it), so `m.raw` is not read.
+    pub fn matches_text(
+        &self,
+        m: &MessageFacts<'_>,
+        text: SearchText,
+        max_seq: u32,
+        max_uid: u32,
+    ) -> bool {
+        let content = Content::new(&[], &self.parser);
+        let _ = content.header.set(text.header);
+        let _ = content.body.set(text.body);
+        let mut ev = Eval {
+            m,
+            max_seq,
+            max_uid,
+            content,
+        };
+        ev.node(&self.key)
+    }
+
+    /// Whether the key looks at the `Date:` header (SENTBEFORE/ON/SINCE).
+    pub fn needs_sent_date(&self) -> bool {
+        self.key.uses_sent_date()
+    }
+
+    /// Whether the key looks at anything but the message's text: flags,
+    /// sizes, dates, numbers. Without such keys, a message's text alone
+    /// decides, and its store record need not be read beyond existence.
+    pub fn needs_facts(&self) -> bool {
+        self.key.uses_facts()
+    }
+
+    /// What an index must narrow the messages to: every message that
+    /// matches is in the filter's set (the filter may hold more).
+    pub fn filter(&self) -> Filter {
+        self.key.filter()
+    }
+
+    /// The key's string conditions, in a fixed order: leaf `i` of
+    /// `prejudge` is `text_leaves()[i]`. A TEXT key is one leaf that
+    /// looks at two fields.
+    pub fn text_leaves(&self) -> Vec<Vec<(TextField, String)>> {
+        let mut out = Vec::new();
+        self.key.text_leaves(&mut out);
+        out
+    }
+
+    /// Decides `m` without its text where possible: `maybe(i)` says
+    /// whether string leaf `i` may hold (false only when an index proves
+    /// the needle absent). `None` when the text must be looked at.
+    pub fn prejudge(
+        &self,
+        m: &MessageFacts<'_>,
+        max_seq: u32,
+        max_uid: u32,
+        maybe: &dyn Fn(usize) -> bool,
+    ) -> Option<bool> {
+        let mut ev = Eval {
+            m,
+            max_seq,
+            max_uid,
+            content: Content::new(&[], &self.parser),
+        };
+        let mut next = 0;
+        ev.prejudge(&self.key, &mut next, maybe)
+    }
+}
+
+/// The decoded, case-folded text of one message that the text keys look
+/// at: what a search index stores so that it can verify candidates exactly
+/// without decoding MIME again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchText {
+    /// The top-level header fields in order: (name as written, value
+    /// decoded and folded).
+    pub header: Vec<Field>,
+    /// The text of every text part, folded, each part ended by NUL.
+    pub body: String,
+}
+
+/// The searchable text of `raw`, exactly as the scan sees it: the same code
+/// computes it, so a match on it is a match of the scan.
+pub fn searchable_text(raw: &[u8]) -> SearchText {
+    let parser = MessageParser::new()
+        .with_mime_headers()
+        .default_header_ignore();
+    let content = Content::new(raw, &parser);
+    // Header first, as TEXT computes it: the header-only parse.
+    let _ = content.header();
+    let _ = content.body();
+    SearchText {
+        header: content.header.into_inner().unwrap_or_default(),
+        body: content.body.into_inner().unwrap_or_default(),
+    }
+}
+
+/// Which part of a message's text a string key is matched in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextField {
+    /// Every field of the header with this name (ASCII, any case).
+    Header(String),
+    /// The whole header as `name: value` lines.
+    AllHeaders,
+    /// The text parts.
+    Body,
+}
+
+/// A necessary condition of a search key on the message's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Filter {
+    /// No condition: every message may match.
+    Any,
+    /// The folded needle occurs in the field.
+    Contains(TextField, String),
+    And(Vec<Filter>),
+    Or(Box<Filter>, Box<Filter>),
 }
 
 /// How much of a message a key needs, in the order they are cheap to get.
@@ -312,6 +430,77 @@ impl Node {
         }
     }
 
+    fn text_leaves(&self, out: &mut Vec<Vec<(TextField, String)>>) {
+        match self {
+            Node::Header(name, needle) => {
+                out.push(vec![(TextField::Header(name.clone()), needle.clone())])
+            }
+            Node::Body(needle) => out.push(vec![(TextField::Body, needle.clone())]),
+            Node::Text(needle) => out.push(vec![
+                (TextField::AllHeaders, needle.clone()),
+                (TextField::Body, needle.clone()),
+            ]),
+            Node::Not(n) => n.text_leaves(out),
+            Node::Or(a, b) => {
+                a.text_leaves(out);
+                b.text_leaves(out);
+            }
+            Node::And(v) => v.iter().for_each(|n| n.text_leaves(out)),
+            _ => {}
+        }
+    }
+
+    fn uses_sent_date(&self) -> bool {
+        match self {
+            Node::SentBefore(_) | Node::SentOn(_) | Node::SentSince(_) => true,
+            Node::Not(n) => n.uses_sent_date(),
+            Node::Or(a, b) => a.uses_sent_date() || b.uses_sent_date(),
+            Node::And(v) => v.iter().any(Node::uses_sent_date),
+            _ => false,
+        }
+    }
+
+    fn uses_facts(&self) -> bool {
+        match self {
+            Node::Header(..) | Node::Body(_) | Node::Text(_) | Node::All => false,
+            Node::Not(n) => n.uses_facts(),
+            Node::Or(a, b) => a.uses_facts() || b.uses_facts(),
+            Node::And(v) => v.iter().any(Node::uses_facts),
+            _ => true,
+        }
+    }
+
+    fn filter(&self) -> Filter {
+        let contains = |f: TextField, needle: &str| Filter::Contains(f, needle.to_owned());
+        match self {
+            Node::Header(name, needle) => contains(TextField::Header(name.clone()), needle),
+            Node::Body(needle) => contains(TextField::Body, needle),
+            Node::Text(needle) => Filter::Or(
+                Box::new(contains(TextField::AllHeaders, needle)),
+                Box::new(contains(TextField::Body, needle)),
+            ),
+            Node::Or(a, b) => match (a.filter(), b.filter()) {
+                (Filter::Any, _) | (_, Filter::Any) => Filter::Any,
+                (a, b) => Filter::Or(Box::new(a), Box::new(b)),
+            },
+            Node::And(v) => {
+                let parts: Vec<Filter> = v
+                    .iter()
+                    .map(Node::filter)
+                    .filter(|f| *f != Filter::Any)
+                    .collect();
+                match parts.len() {
+                    0 => Filter::Any,
+                    1 => parts.into_iter().next().unwrap_or(Filter::Any),
+                    _ => Filter::And(parts),
+                }
+            }
+            // NOT of a text key holds for messages without the text: no
+            // narrowing from the index.
+            _ => Filter::Any,
+        }
+    }
+
     fn cost(&self) -> Cost {
         match self {
             Node::Header(..) => Cost::Header,
@@ -332,6 +521,45 @@ struct Eval<'m, 'a, 'p> {
 }
 
 impl Eval<'_, '_, '_> {
+    /// Three-valued evaluation: string leaves are false where `maybe`
+    /// says so and unknown otherwise; every leaf is visited (no short
+    /// cut) so that leaf numbers stay in step with `text_leaves`.
+    fn prejudge(
+        &mut self,
+        n: &Node,
+        next: &mut usize,
+        maybe: &dyn Fn(usize) -> bool,
+    ) -> Option<bool> {
+        match n {
+            Node::Header(..) | Node::Body(_) | Node::Text(_) => {
+                let i = *next;
+                *next += 1;
+                if maybe(i) { None } else { Some(false) }
+            }
+            Node::Not(n) => self.prejudge(n, next, maybe).map(|v| !v),
+            Node::Or(a, b) => {
+                let (a, b) = (self.prejudge(a, next, maybe), self.prejudge(b, next, maybe));
+                match (a, b) {
+                    (Some(true), _) | (_, Some(true)) => Some(true),
+                    (Some(false), Some(false)) => Some(false),
+                    _ => None,
+                }
+            }
+            Node::And(v) => {
+                let results: Vec<Option<bool>> =
+                    v.iter().map(|n| self.prejudge(n, next, maybe)).collect();
+                if results.contains(&Some(false)) {
+                    Some(false)
+                } else if results.iter().all(|r| *r == Some(true)) {
+                    Some(true)
+                } else {
+                    None
+                }
+            }
+            other => Some(self.node(other)),
+        }
+    }
+
     fn node(&mut self, n: &Node) -> bool {
         let m = self.m;
         let date = m.internal_date.date_naive();
@@ -372,9 +600,12 @@ impl Eval<'_, '_, '_> {
 }
 
 /// One header field, decoded and folded.
-struct Field {
-    name: String,
-    value: String,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// As written in the message.
+    pub name: String,
+    /// Unfolded, RFC 2047 decoded, case-folded.
+    pub value: String,
 }
 
 /// The decoded text of one message, worked out on first use and kept for

@@ -19,6 +19,7 @@ use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::imap::hub::{Changed, Hub};
 use crate::imap::mail::MailAccess;
+use crate::search_index::SearchIndex;
 use crate::store::Store;
 use crate::tls;
 use actix::Actor as _;
@@ -36,9 +37,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let writer = store.start_writer().context("starting the store writer")?;
     let hub = Hub::default().start();
     let notify_hub = hub.clone();
-    let mail = MailAccess::new(store.clone(), writer).with_notifier(std::sync::Arc::new(
+    let mut mail = MailAccess::new(store.clone(), writer).with_notifier(std::sync::Arc::new(
         move |mailbox_ids| notify_hub.do_send(Changed { mailbox_ids }),
     ));
+    if config.search_index {
+        let index = SearchIndex::start(&config.data_dir, store.clone())
+            .context("opening the search index")?;
+        mail = mail.with_search_index(index);
+    }
     let auth =
         Authenticator::new(store.clone(), config.auth).context("setting up authentication")?;
 

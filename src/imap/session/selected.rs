@@ -8,11 +8,12 @@ use std::time::Instant;
 use super::{Pending, Session};
 use crate::imap::fetch::fetch_items;
 use crate::imap::mail::{MailWrite, MailWriteOk};
+use crate::imap::mail_search::SearchScope;
 use crate::imap::proto::response::{Code, Data, MessageDataItem, Response, StatusKind};
 use crate::imap::proto::types::{
     FetchAttr, FetchItems, FetchModifiers, Flag, Mailbox, SearchKey, SequenceSet, StoreKind, Tag,
 };
-use crate::imap::search::{Charset, SearchContext, charset_from_name, matches};
+use crate::imap::search::{Charset, SUPPORTED_CHARSETS, SearchContext, charset_from_name};
 
 /// Output held before the session waits for the client to read it.
 const FETCH_CHUNK: usize = 256 * 1024;
@@ -460,14 +461,6 @@ impl Session {
             Some(name) => match charset_from_name(name) {
                 Some(c) => c,
                 None => {
-                    let supported = [
-                        "UTF-8",
-                        "US-ASCII",
-                        "ISO-8859-1",
-                        "ISO-8859-2",
-                        "ISO-8859-15",
-                        "WINDOWS-1252",
-                    ];
                     return self.tagged(
                         tag,
                         command,
@@ -475,7 +468,7 @@ impl Session {
                         now,
                         StatusKind::No,
                         Some(Code::BadCharset(
-                            supported.iter().map(|s| s.to_string()).collect(),
+                            SUPPORTED_CHARSETS.iter().map(|s| s.to_string()).collect(),
                         )),
                         "Unsupported charset.",
                     );
@@ -503,26 +496,20 @@ impl Session {
             max_uid: view.last_uid(),
             charset,
         };
-        let mailbox_id = view.mailbox_id;
-        let found = self.mail.read(|r| {
-            let mut hits = Vec::new();
-            let mut top_modseq = 0;
-            for (i, &u) in view.uids().iter().enumerate() {
-                let Some(seq) = NonZeroU32::new(i as u32 + 1) else {
-                    continue;
-                };
-                let Some(facts) = r.facts(mailbox_id, u, seq, view.is_recent(u))? else {
-                    continue;
-                };
-                if matches(criteria, &facts, &ctx) {
-                    hits.push(if uid { u } else { seq.get() });
-                    top_modseq = top_modseq.max(facts.modseq);
-                }
-            }
-            Ok((hits, top_modseq))
-        });
+        let recent = |u: u32| view.is_recent(u);
+        let scope = SearchScope {
+            mailbox_id: view.mailbox_id,
+            uids: view.uids(),
+            recent: &recent,
+        };
+        let found = self.mail.search(&scope, criteria, &ctx);
         match found {
-            Ok((hits, modseq)) => {
+            Ok(found) => {
+                let modseq = found.iter().map(|&(_, _, m)| m).max().unwrap_or(0);
+                let hits = found
+                    .into_iter()
+                    .map(|(seq, u, _)| if uid { u } else { seq })
+                    .collect();
                 if super::condstore::has_modseq_key(criteria) {
                     // RFC 7162 §3.1.5: MODSEQ in the criteria adds the
                     // highest MODSEQ of the hits to the answer.
