@@ -362,19 +362,7 @@ mod tests {
     use super::*;
     use std::num::NonZeroU32;
 
-    fn body(input: &[u8]) -> CommandBody {
-        match parse_command(input, &ParseLimits::default()) {
-            Ok(c) => c.body,
-            Err(e) => panic!("{:?}: {e:?}", String::from_utf8_lossy(input)),
-        }
-    }
-
-    fn error(input: &[u8]) -> ParseError {
-        match parse_command(input, &ParseLimits::default()) {
-            Ok(c) => panic!("{:?} parsed as {c:?}", String::from_utf8_lossy(input)),
-            Err(e) => e,
-        }
-    }
+    use super::super::testing::{body, error};
 
     fn set(ranges: &[(u32, u32)]) -> SequenceSet {
         let v = |n: u32| NonZeroU32::new(n).map_or(SeqOrUid::Asterisk, SeqOrUid::Value);

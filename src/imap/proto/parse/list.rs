@@ -138,22 +138,10 @@ fn list_return_opts<'a>(i: &'a [u8], lim: &ParseLimits) -> Res<'a, ListReturn> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{ParseError, parse_command};
+    use super::super::parse_command;
     use super::*;
 
-    fn body(input: &[u8]) -> CommandBody {
-        match parse_command(input, &ParseLimits::default()) {
-            Ok(c) => c.body,
-            Err(e) => panic!("{:?}: {e:?}", String::from_utf8_lossy(input)),
-        }
-    }
-
-    fn error(input: &[u8]) -> ParseError {
-        match parse_command(input, &ParseLimits::default()) {
-            Ok(c) => panic!("{:?} parsed as {c:?}", String::from_utf8_lossy(input)),
-            Err(e) => e,
-        }
-    }
+    use super::super::testing::{body, error};
 
     fn ext(select: ListSelect, patterns: &[&str], returns: ListReturn) -> CommandBody {
         CommandBody::ListExtended {

@@ -278,19 +278,7 @@ mod tests {
     use super::*;
     use chrono::DateTime;
 
-    fn body(input: &[u8]) -> CommandBody {
-        match parse_command(input, &ParseLimits::default()) {
-            Ok(c) => c.body,
-            Err(e) => panic!("{:?}: {e:?}", String::from_utf8_lossy(input)),
-        }
-    }
-
-    fn error(input: &[u8]) -> ParseError {
-        match parse_command(input, &ParseLimits::default()) {
-            Ok(c) => panic!("{:?} parsed as {c:?}", String::from_utf8_lossy(input)),
-            Err(e) => e,
-        }
-    }
+    use super::super::testing::{body, error};
 
     fn other(s: &str) -> Mailbox {
         Mailbox::Other(s.into())

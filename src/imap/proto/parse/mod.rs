@@ -28,6 +28,8 @@ mod list;
 mod mailbox;
 mod search;
 mod sequence;
+#[cfg(test)]
+mod testing;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
