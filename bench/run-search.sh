@@ -13,6 +13,10 @@
 #   DOVECOT_DIR [/tmp/bench-dovecot-100k] DOVECOT_PORT [10143]
 #   FTS_DIR [/tmp/bench-dovecot-fts-100k] FTS_PORT [10144]
 #   SEARCH_RUNS [20]  SEARCH_BUDGET [20]
+#   DOVECOT_COUNT [COUNT]  messages for both Dovecot servers (fts-xapian indexes ~5 msg/s here)
+#   PLAIN_RUNS [SEARCH_RUNS]  search runs on plain Dovecot (its text searches scan every message)
+#   SKIP_ROOST  SKIP_PLAIN (Dovecot without fts)  SKIP_FTS (Dovecot with fts-xapian)
+#   SKIP_APPEND (the with/without-index APPEND rounds)
 #   APPEND_COUNT [20000]  fresh-server populate size for the with/without-index APPEND comparison
 #   SKIP_BUILD (set to skip cargo build)  SKIP_DOVECOT (set to measure Roost only)
 set -euo pipefail
@@ -29,6 +33,8 @@ dovecot_port=${DOVECOT_PORT:-10143}
 fts_dir=${FTS_DIR:-/tmp/bench-dovecot-fts-100k}
 fts_port=${FTS_PORT:-10144}
 runs=${SEARCH_RUNS:-20}
+dovecot_count=${DOVECOT_COUNT:-$count}
+plain_runs=${PLAIN_RUNS:-$runs}
 budget=${SEARCH_BUDGET:-20}
 append_count=${APPEND_COUNT:-20000}
 roost=$repo/target/release/roost
@@ -80,38 +86,45 @@ start_roost() {
     echo "$pid"
 }
 
-# 1. Roost, 100k messages, indexed at delivery.
-roost_pid=$(start_roost "$roost_dir" "$roost_port" on)
-pids+=("$roost_pid")
-log "roost pid $roost_pid: populate + search"
-bench --port "$roost_port" --count "$count" --server-pid "$roost_pid" --label roost \
-    --store-dir "$roost_dir" --json-out "$out/search.jsonl" \
-    --search-runs "$runs" --search-budget "$budget" populate search 2> "$out/roost.err" || true
-{
-    echo "roost_index_bytes: $(du -sb "$roost_dir/index" | cut -f1)"
-    echo "roost_store_bytes: $(du -sb "$roost_dir/store" | cut -f1)"
-    echo "messages: $count"
-} > "$out/disk.txt"
-kill "$roost_pid"; wait "$roost_pid" 2>/dev/null || true
+# 1. Roost, indexed at delivery.
+if [ -z "${SKIP_ROOST:-}" ]; then
+    roost_pid=$(start_roost "$roost_dir" "$roost_port" on)
+    pids+=("$roost_pid")
+    log "roost pid $roost_pid: populate + search"
+    bench --port "$roost_port" --count "$count" --server-pid "$roost_pid" --label roost \
+        --store-dir "$roost_dir" --json-out "$out/search.jsonl" \
+        --search-runs "$runs" --search-budget "$budget" populate search 2> "$out/roost.err" || true
+    {
+        echo "roost_index_bytes: $(du -sb "$roost_dir/index" | cut -f1)"
+        echo "roost_store_bytes: $(du -sb "$roost_dir/store" | cut -f1)"
+        echo "messages: $count"
+    } >> "$out/disk.txt"
+    kill "$roost_pid"; wait "$roost_pid" 2>/dev/null || true
+fi
 
 # 2. Dovecot plain and with fts-xapian, the same corpus and queries.
 if [ -z "${SKIP_DOVECOT:-}" ]; then
-    for side in "dovecot $dovecot_dir $dovecot_port" "dovecot-fts $fts_dir $fts_port --fts"; do
+    sides=()
+    [ -z "${SKIP_PLAIN:-}" ] && sides+=("dovecot $dovecot_dir $dovecot_port $plain_runs")
+    [ -z "${SKIP_FTS:-}" ] && sides+=("dovecot-fts $fts_dir $fts_port $runs --fts")
+    for side in "${sides[@]}"; do
         set -- $side
-        label=$1 dir=$2 port=$3 fts=${4:-}
+        label=$1 dir=$2 port=$3 side_runs=$4 fts=${5:-}
         "$harness/dovecot-ref.sh" start "$dir" "$port" $fts > "$out/$label-start.txt" 2>&1
         pid=$("$harness/dovecot-ref.sh" pid "$dir")
         log "$label pid $pid: populate + search"
-        bench --port "$port" --count "$count" --server-pid "$pid" --label "$label" \
+        bench --port "$port" --count "$dovecot_count" --server-pid "$pid" --label "$label" \
             --store-dir "$dir/mail/bench1" --json-out "$out/search.jsonl" \
-            --search-runs "$runs" --search-budget "$budget" populate search 2> "$out/$label.err" || true
+            --search-runs "$side_runs" --search-budget "$budget" populate search 2> "$out/$label.err" || true
         echo "${label}_du: $("$harness/dovecot-ref.sh" du "$dir" bench1)" >> "$out/disk.txt"
+        echo "${label}_messages: $dovecot_count" >> "$out/disk.txt"
     done
 fi
 
 # 3. APPEND throughput with and without the index: fresh servers, the
 # first APPEND_COUNT messages, index on / off / on / off.
 for round in 1 2 3; do
+    [ -n "${SKIP_APPEND:-}" ] && break
     for index in on off; do
         dir=$out/append-$index-$round
         rm -rf "$dir"
@@ -126,6 +139,6 @@ for round in 1 2 3; do
 done
 
 python3 "$harness/report.py" "$out/search.jsonl" --search > "$out/search.md" || true
-python3 "$harness/report.py" "$out/append.jsonl" > "$out/append.md" || true
+[ -f "$out/append.jsonl" ] && { python3 "$harness/report.py" "$out/append.jsonl" > "$out/append.md" || true; }
 echo "uptime_after: $(uptime)" >> "$out/machine.txt"
 log "done: results in $out"
