@@ -103,22 +103,14 @@ impl MailAccess {
                 continue;
             };
             let recent = (scope.recent)(uid);
-            let matched = match (doc, &index) {
-                (Some(d), Some(ix)) => {
-                    match verify_indexed(&matcher, ix, d, &record, seq, recent, ctx) {
-                        Some(m) => m,
-                        None => scan_one(
-                            &reader,
-                            &matcher,
-                            scope.mailbox_id,
-                            &record,
-                            seq,
-                            recent,
-                            ctx,
-                        )?,
-                    }
-                }
-                _ => scan_one(
+            // The index's verdict on its stored text, else a scan.
+            let verdict = match (doc, &index) {
+                (Some(d), Some(ix)) => verify_indexed(&matcher, ix, d, &record, seq, recent, ctx),
+                _ => None,
+            };
+            let matched = match verdict {
+                Some(m) => m,
+                None => scan_one(
                     &reader,
                     &matcher,
                     scope.mailbox_id,

@@ -24,18 +24,11 @@ impl Session {
         if self.read_only_refusal(tag.clone(), command, now) {
             return;
         }
-        let Some(targets) = self.resolve_or_bad(&tag, command, now, set, uid) else {
+        let Some((from_mailbox, targets)) = self.write_targets(&tag, command, now, set, uid) else {
             return;
         };
-        let Some(view) = self.selected.as_ref() else {
-            return;
-        };
-        if targets.is_empty() {
-            self.sync_view(uid, uid, &[]);
-            return self.completed(tag, command, now, now);
-        }
         let op = MailWrite::Move {
-            from_mailbox: view.mailbox_id,
+            from_mailbox,
             uids: targets.iter().map(|t| t.1).collect(),
             to: mailbox.as_str().to_string(),
         };

@@ -74,6 +74,27 @@ pub(super) enum SelectedPending {
 }
 
 impl Session {
+    /// The selected mailbox and the messages a STORE or MOVE changes. With none
+    /// to change, the command is answered here (after the updates it may
+    /// send) and `None` is returned, as it is after a BAD.
+    pub(super) fn write_targets(
+        &mut self,
+        tag: &Tag,
+        command: &'static str,
+        now: Instant,
+        set: &SequenceSet,
+        uid: bool,
+    ) -> Option<(u64, Vec<(NonZeroU32, u32)>)> {
+        let targets = self.resolve_or_bad(tag, command, now, set, uid)?;
+        let mailbox_id = self.selected.as_ref()?.mailbox_id;
+        if targets.is_empty() {
+            self.sync_view(uid, uid, &[]);
+            self.completed(tag.clone(), command, now, now);
+            return None;
+        }
+        Some((mailbox_id, targets))
+    }
+
     pub(super) fn resolve_or_bad(
         &mut self,
         tag: &Tag,
@@ -384,18 +405,11 @@ impl Session {
         if unchanged_since.is_some() {
             self.condstore_enabling();
         }
-        let Some(targets) = self.resolve_or_bad(&tag, command, now, set, uid) else {
+        let Some((mailbox_id, targets)) = self.write_targets(&tag, command, now, set, uid) else {
             return;
         };
-        let Some(view) = self.selected.as_ref() else {
-            return;
-        };
-        if targets.is_empty() {
-            self.sync_view(uid, uid, &[]);
-            return self.completed(tag, command, now, now);
-        }
         let op = MailWrite::StoreFlags {
-            mailbox_id: view.mailbox_id,
+            mailbox_id,
             uids: targets.iter().map(|t| t.1).collect(),
             kind,
             flags,
