@@ -489,6 +489,23 @@ impl Stream {
         }
     }
 
+    /// Acknowledges what was just read now instead of after the delayed-ACK
+    /// timer (about 40 ms on Linux). A client that writes a synchronizing
+    /// literal and its closing CRLF in two writes (imaplib, Mail::IMAPClient)
+    /// holds the second, small write under Nagle's algorithm until the
+    /// first is ACKed, and the server has nothing to send back that could
+    /// carry the ACK until the command is complete. Linux leaves quick-ACK
+    /// mode by itself, so it is set again after every read.
+    fn ack_now(&self) {
+        let tcp = match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.get_ref().0,
+            Stream::Upgrading => return,
+        };
+        // Best effort: an ACK sent late only costs latency.
+        let _ = tcp.set_quickack(true);
+    }
+
     async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         match self {
             Stream::Plain(s) => s.write_all(buf).await,
@@ -582,6 +599,7 @@ async fn pump(
             read = stream.read(&mut buf), if !paused => match read {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
+                    stream.ack_now();
                     conn.do_send(IoEvent::Data(buf[..n].to_vec()));
                     if n == buf.len() && buf.len() < READ_BUF_MAX {
                         buf.resize(buf.len() * 2, 0);
