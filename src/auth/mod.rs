@@ -5,8 +5,10 @@
 //! an unknown user name is checked against a dummy hash made with the same
 //! parameters as real ones, so it costs the same time, and every failure
 //! waits `failure_delay` before the answer. Failures are counted per client
-//! address and per user name (`limiter`); over the limit, attempts are
-//! refused before any hashing. Argon2 runs on tokio's blocking pool, never on
+//! address, per address and name, and per name (`limiter`): an address over
+//! its limits is refused before any hashing; a name under attack from
+//! elsewhere only makes attempts wait longer, so strangers cannot lock a
+//! user out. Argon2 runs on tokio's blocking pool, never on
 //! an async worker thread.
 //!
 //! This module never logs or stores a password; passwords arrive wrapped in
@@ -21,7 +23,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-pub use limiter::FailureLimiter;
+pub use limiter::{FailureLimiter, Verdict};
 pub use password::{PasswordError, hash_password, verify_password};
 
 use crate::config::AuthConfig;
@@ -52,6 +54,11 @@ struct Inner {
     store: Store,
     config: AuthConfig,
     limiter: Mutex<FailureLimiter>,
+    /// When this process started, in Unix milliseconds: unlock marks older
+    /// than that were made for an earlier process.
+    started_ms: u64,
+    /// The unlock mark last applied per user name.
+    unlocks_seen: Mutex<std::collections::HashMap<String, u64>>,
     /// Verified against when the user does not exist, so that costs what a
     /// real check costs.
     dummy_hash: String,
@@ -95,6 +102,8 @@ impl Authenticator {
                 store,
                 config,
                 limiter: Mutex::new(FailureLimiter::new(&config, capacity)),
+                started_ms: crate::store::unix_millis_now(),
+                unlocks_seen: Mutex::new(std::collections::HashMap::new()),
                 dummy_hash,
                 hashing: pool::HashPool::new(pool::HashPool::default_threads())
                     .map_err(|e| PasswordError::Threads(e.to_string()))?,
@@ -121,13 +130,24 @@ impl Authenticator {
             }
         };
 
-        if self
-            .limiter()
-            .is_throttled(peer, &counter_key, Instant::now())
-        {
-            tracing::info!(user = %counter_key, %peer, "login refused: too many failures");
-            tokio::time::sleep(self.inner.config.failure_delay).await;
-            return AuthOutcome::Throttled;
+        let mut verdict = self.limiter().assess(peer, &counter_key, Instant::now());
+        if verdict != Verdict::NONE && self.take_unlock(name.as_deref()) {
+            verdict = self.limiter().assess(peer, &counter_key, Instant::now());
+        }
+        match verdict {
+            Verdict::Refuse => {
+                tracing::info!(user = %counter_key, %peer, "login refused: too many failures from this address");
+                tokio::time::sleep(self.inner.config.failure_delay).await;
+                return AuthOutcome::Throttled;
+            }
+            Verdict::Check { wait } if !wait.is_zero() => {
+                tracing::info!(
+                    user = %counter_key, %peer, wait_ms = wait.as_millis() as u64,
+                    "login slowed: many recent failures for this name"
+                );
+                tokio::time::sleep(wait).await;
+            }
+            Verdict::Check { .. } => {}
         }
 
         let inner = Arc::clone(&self.inner);
@@ -140,7 +160,8 @@ impl Authenticator {
 
         match checked {
             Ok(Ok(Check::Match { user_id, username })) => {
-                self.limiter().record_success(&counter_key);
+                self.limiter()
+                    .record_success(peer, &counter_key, Instant::now());
                 tracing::info!(user = %username, %peer, "login");
                 AuthOutcome::Success { user_id, username }
             }
@@ -160,6 +181,49 @@ impl Authenticator {
                 AuthOutcome::Unavailable
             }
         }
+    }
+
+    /// Whether logins for `user` are being refused from some address or
+    /// slowed everywhere.
+    pub fn is_user_limited(&self, user: &str) -> bool {
+        self.limiter().is_user_limited(user, Instant::now())
+    }
+
+    /// Forgets the failures counted for `user` in this process.
+    pub fn unlock(&self, user: &str) {
+        self.limiter().unlock(user);
+    }
+
+    /// Applies a `roost user unlock` made since this process started (by
+    /// the command line, which cannot reach this process's memory, through
+    /// a mark in the store). Read only for names being limited, so an
+    /// ordinary login costs no extra read. True if the name was unlocked.
+    fn take_unlock(&self, name: Option<&str>) -> bool {
+        let Some(name) = name else { return false };
+        let mark = match self.inner.store.unlock_mark(name) {
+            Ok(Some(mark)) => mark,
+            Ok(None) => return false,
+            Err(error) => {
+                tracing::warn!(user = %name, %error, "cannot read the user's unlock mark");
+                return false;
+            }
+        };
+        if mark < self.inner.started_ms {
+            return false;
+        }
+        let mut seen = self
+            .inner
+            .unlocks_seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if seen.get(name) == Some(&mark) {
+            return false;
+        }
+        seen.insert(name.to_owned(), mark);
+        drop(seen);
+        tracing::info!(user = %name, "login failures forgotten (roost user unlock)");
+        self.limiter().unlock(name);
+        true
     }
 
     fn limiter(&self) -> std::sync::MutexGuard<'_, FailureLimiter> {

@@ -183,11 +183,11 @@ use std::sync::{Arc, Mutex, Weak};
 use heed::types::{Bytes, Str};
 use heed::{CommitOrAbort, Database, Env, EnvOpenOptions, RoTxn, RwTxn, WithoutTls};
 
-pub use mailboxes::normalize_mailbox_name;
+pub use mailboxes::{MAX_MAILBOX_NAME_LEN, normalize_mailbox_name};
 pub use quota::{LimitChange, Quota, QuotaResource};
 pub use read::Reader;
 pub use records::{BodyMeta, Flags, MailboxInfo, MessageInfo, SpecialUse};
-pub use users::{DEFAULT_MAILBOXES, UserRecord, normalize_user_name};
+pub use users::{DEFAULT_MAILBOXES, UserRecord, normalize_user_name, unix_millis_now};
 pub use writer::{
     Appended, Copied, Expunged, FlagUpdate, Moved, NewMessage, StoreMode, Stored, WriteOp,
     WriteResult, Writer,
