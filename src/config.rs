@@ -56,6 +56,8 @@ pub struct Config {
     /// Off, SEARCH scans every message; answers are the same.
     pub search_index: bool,
     pub quota: QuotaDefaults,
+    /// `[limits] max_connections`, `max_connections_per_ip`.
+    pub conn_limits: crate::conn_limits::ConnLimitConfig,
 }
 
 /// Limits `roost user add` gives new users (RFC 9208 resources); `None`
@@ -134,6 +136,7 @@ impl Default for Config {
                 json: false,
             },
             quota: QuotaDefaults::default(),
+            conn_limits: crate::conn_limits::ConnLimitConfig::default(),
             search_index: true,
         }
     }
@@ -383,6 +386,8 @@ struct RawLimits {
     max_command_bytes: Option<Spanned<i64>>,
     max_nesting_depth: Option<Spanned<i64>>,
     max_params: Option<Spanned<i64>>,
+    max_connections: Option<Spanned<i64>>,
+    max_connections_per_ip: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -408,6 +413,7 @@ struct RawLog {
 /// (a 10-byte line limit, a zero window); upper bounds keep memory per
 /// connection bounded and numbers within what IMAP can express.
 const LINE_BYTES: (i64, i64) = (1024, 16 << 20);
+const CONNECTIONS: (i64, i64) = (1, 1_000_000);
 const LITERAL_BYTES: (i64, i64) = (1, 1 << 30);
 /// RFC 3501 §9: a literal's length is a 32-bit number.
 const APPEND_BYTES: (i64, i64) = (1, u32::MAX as i64);
@@ -565,6 +571,12 @@ fn validate(raw: RawConfig) -> Result<Config, KeyError> {
     }
     if let Some(v) = &l.max_nesting_depth {
         c.parse_limits.max_depth = usize_in("limits.max_nesting_depth", v, NESTING_DEPTH)?;
+    }
+    if let Some(v) = &l.max_connections {
+        c.conn_limits.total = usize_in("limits.max_connections", v, CONNECTIONS)?;
+    }
+    if let Some(v) = &l.max_connections_per_ip {
+        c.conn_limits.per_ip = usize_in("limits.max_connections_per_ip", v, CONNECTIONS)?;
     }
     if let Some(v) = &l.max_params {
         c.parse_limits.max_params = usize_in("limits.max_params", v, PARAMS)?;

@@ -142,7 +142,7 @@ impl FailureLimiter {
 /// The unit an address is counted in: an IPv4 address (IPv4-mapped IPv6
 /// included), or the /64 of an IPv6 address, since one client usually has a
 /// whole /64 to pick addresses from.
-fn client_key(ip: IpAddr) -> IpAddr {
+pub fn client_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

@@ -30,6 +30,7 @@ use tokio_rustls::server::TlsStream;
 use tracing::Span;
 
 use crate::auth::{AuthOutcome, Authenticator};
+use crate::conn_limits::ConnSlot;
 use crate::imap::compress::Deflate;
 use crate::imap::hub::{Hub, MailboxChanged, Watch};
 use crate::imap::mail::MailAccess;
@@ -85,6 +86,9 @@ pub struct Conn {
     input_broken: bool,
     /// Frees the compressor once output has stopped for a while.
     rest_timer: Option<SpawnHandle>,
+    /// This connection's place in the connection limits, given back when
+    /// the actor is dropped.
+    _slot: ConnSlot,
 }
 
 /// From the pump to the actor.
@@ -128,6 +132,7 @@ impl Conn {
         implicit_tls: bool,
         id: u64,
         shared: Arc<ConnShared>,
+        slot: ConnSlot,
     ) {
         let span = tracing::info_span!(
             "conn",
@@ -171,6 +176,7 @@ impl Conn {
                 inflate_waiting: false,
                 input_broken: false,
                 rest_timer: None,
+                _slot: slot,
             }
         });
     }

@@ -383,6 +383,22 @@ fn autologout_and_shutdown() {
 }
 
 #[test]
+fn prelogin_deadline_is_not_extended_by_trickled_bytes() {
+    let mut t = T::local();
+    t.out();
+    // One byte every second of a LOGIN line that never ends.
+    for (i, b) in b"a LOGIN alice pass".iter().cycle().take(59).enumerate() {
+        t.s.feed(&[*b], t.now + Duration::from_secs(i as u64));
+        t.s.on_tick(t.now + Duration::from_secs(i as u64));
+    }
+    assert_eq!(t.out(), "");
+    t.s.feed(b"x", t.now + Duration::from_secs(60));
+    t.s.on_tick(t.now + Duration::from_secs(60));
+    assert!(t.out().starts_with("* BYE "));
+    assert_eq!(t.s.next_action(), Some(Action::Close));
+}
+
+#[test]
 fn id_answers_with_server_identity() {
     let mut t = T::local();
     t.out();
