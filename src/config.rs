@@ -99,6 +99,9 @@ pub struct AuthConfig {
     /// for it are refused (counted whether or not the user exists).
     pub max_failures_per_user: u32,
     pub window: Duration,
+    /// How long a verified password is remembered (as a keyed digest) so
+    /// that reconnecting skips argon2; zero turns it off.
+    pub credential_cache_ttl: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -130,6 +133,7 @@ impl Default for Config {
                 max_failures_per_ip: 20,
                 max_failures_per_user: 10,
                 window: Duration::from_secs(300),
+                credential_cache_ttl: crate::auth::cache::DEFAULT_TTL,
             },
             log: LogConfig {
                 level: "info".into(),
@@ -397,6 +401,7 @@ struct RawAuth {
     max_failures_per_ip: Option<Spanned<i64>>,
     max_failures_per_user: Option<Spanned<i64>>,
     window_secs: Option<Spanned<i64>>,
+    credential_cache_secs: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -414,6 +419,7 @@ struct RawLog {
 /// connection bounded and numbers within what IMAP can express.
 const LINE_BYTES: (i64, i64) = (1024, 16 << 20);
 const CONNECTIONS: (i64, i64) = (1, 1_000_000);
+const CREDENTIAL_CACHE_SECS: (i64, i64) = (0, 86_400);
 const LITERAL_BYTES: (i64, i64) = (1, 1 << 30);
 /// RFC 3501 §9: a literal's length is a 32-bit number.
 const APPEND_BYTES: (i64, i64) = (1, u32::MAX as i64);
@@ -628,6 +634,10 @@ fn validate(raw: RawConfig) -> Result<Config, KeyError> {
     }
     if let Some(v) = &a.window_secs {
         c.auth.window = secs_in("auth.window_secs", v, WINDOW_SECS)?;
+    }
+    if let Some(v) = &a.credential_cache_secs {
+        let secs = int_in("auth.credential_cache_secs", v, CREDENTIAL_CACHE_SECS)?;
+        c.auth.credential_cache_ttl = Duration::from_secs(secs.unsigned_abs());
     }
 
     // [log]

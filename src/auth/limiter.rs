@@ -257,6 +257,7 @@ mod tests {
             max_failures_per_ip: per_ip,
             max_failures_per_user: per_user,
             window: Duration::from_secs(window_secs),
+            credential_cache_ttl: Duration::ZERO,
         }
     }
 

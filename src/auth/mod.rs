@@ -15,6 +15,7 @@
 //! `Secret`, whose `Debug` is redacted. It knows nothing of IMAP commands:
 //! the session maps `AuthOutcome` to responses.
 
+pub mod cache;
 pub mod limiter;
 pub mod password;
 mod pool;
@@ -54,6 +55,8 @@ struct Inner {
     store: Store,
     config: AuthConfig,
     limiter: Mutex<FailureLimiter>,
+    /// Passwords verified recently, so a reconnect skips argon2.
+    cache: cache::CredentialCache,
     /// When this process started, in Unix milliseconds: unlock marks older
     /// than that were made for an earlier process.
     started_ms: u64,
@@ -102,6 +105,10 @@ impl Authenticator {
                 store,
                 config,
                 limiter: Mutex::new(FailureLimiter::new(&config, capacity)),
+                cache: cache::CredentialCache::new(
+                    config.credential_cache_ttl,
+                    cache::DEFAULT_CAPACITY,
+                ),
                 started_ms: crate::store::unix_millis_now(),
                 unlocks_seen: Mutex::new(std::collections::HashMap::new()),
                 dummy_hash,
@@ -150,6 +157,27 @@ impl Authenticator {
             Verdict::Check { .. } => {}
         }
 
+        // A password verified a moment ago for this user, against the hash
+        // stored now: no argon2 needed. Only the right password can match,
+        // so this path tells nothing about which users exist.
+        if let Some(n) = name.as_deref()
+            && let Ok(Some(user)) = self.inner.store.get_user(n)
+            && self.inner.cache.matches(
+                &user.name,
+                password.expose(),
+                &user.password_hash,
+                Instant::now(),
+            )
+        {
+            self.limiter()
+                .record_success(peer, &counter_key, Instant::now());
+            tracing::info!(user = %user.name, %peer, cached = true, "login");
+            return AuthOutcome::Success {
+                user_id: user.id,
+                username: user.name,
+            };
+        }
+
         let inner = Arc::clone(&self.inner);
         let pool_inner = Arc::clone(&inner);
         let checked = pool_inner
@@ -187,6 +215,13 @@ impl Authenticator {
     /// slowed everywhere.
     pub fn is_user_limited(&self, user: &str) -> bool {
         self.limiter().is_user_limited(user, Instant::now())
+    }
+
+    /// Forgets a remembered password of `user` (its password changed or it
+    /// was deleted by this process; a change made elsewhere is noticed by
+    /// the stored hash no longer matching).
+    pub fn forget_credentials(&self, user: &str) {
+        self.inner.cache.forget(user);
     }
 
     /// Forgets the failures counted for `user` in this process.
@@ -246,6 +281,12 @@ fn check(
     match record {
         Some(user) => {
             if verify_password(password.expose(), &user.password_hash)? {
+                inner.cache.insert(
+                    &user.name,
+                    password.expose(),
+                    &user.password_hash,
+                    Instant::now(),
+                );
                 Ok(Check::Match {
                     user_id: user.id,
                     username: user.name,
@@ -275,6 +316,7 @@ mod tests {
             max_failures_per_ip: 100,
             max_failures_per_user: 2,
             window: Duration::from_secs(300),
+            credential_cache_ttl: cache::DEFAULT_TTL,
         }
     }
 
@@ -322,6 +364,46 @@ mod tests {
             auth.verify(b"alice", secret("s3cret"), PEER).await,
             AuthOutcome::Throttled
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reconnect_skips_argon2_until_the_password_changes() {
+        let dir = TempDir::new("auth-cache");
+        let store = Store::open(dir.path()).expect("open");
+        store
+            .create_user("carol", &hash_password(b"first").expect("hash"))
+            .expect("create");
+        let cfg = AuthConfig {
+            max_failures_per_user: 10,
+            ..config(0)
+        };
+        let auth = Authenticator::new(store.clone(), cfg).expect("authenticator");
+        let ok = |o: AuthOutcome| matches!(o, AuthOutcome::Success { .. });
+        assert!(ok(auth.verify(b"carol", secret("first"), PEER).await));
+        let start = Instant::now();
+        for _ in 0..20 {
+            assert!(ok(auth.verify(b"carol", secret("first"), PEER).await));
+        }
+        // Twenty argon2 checks would take a second or more.
+        assert!(
+            start.elapsed() < Duration::from_millis(200),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(
+            auth.verify(b"carol", secret("First"), PEER).await,
+            AuthOutcome::Failed,
+            "a wrong password is never answered from the cache"
+        );
+        // Changed elsewhere (the command line): the old one stops at once.
+        store
+            .set_password("carol", &hash_password(b"second").expect("hash"))
+            .expect("set");
+        assert_eq!(
+            auth.verify(b"carol", secret("first"), PEER).await,
+            AuthOutcome::Failed
+        );
+        assert!(ok(auth.verify(b"carol", secret("second"), PEER).await));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
