@@ -14,9 +14,9 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
 
+use crate::auth::Secret;
 use crate::auth::hash_password;
 use crate::config::{Config, parse_listen, parse_storage_size};
-use crate::imap::proto::types::Secret;
 use crate::search_index::rebuild::Rebuilt;
 use crate::store::{
     LimitChange, Quota, Store, StoreError, WriteOp, WriteResult, normalize_user_name,

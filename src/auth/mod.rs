@@ -17,6 +17,9 @@ pub mod limiter;
 pub mod password;
 mod pool;
 
+mod secret;
+pub use secret::Secret;
+
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -25,7 +28,6 @@ pub use limiter::FailureLimiter;
 pub use password::{PasswordError, hash_password, verify_password};
 
 use crate::config::AuthConfig;
-use crate::imap::proto::types::Secret;
 use crate::store::{Store, normalize_user_name};
 
 /// The result of one login attempt.

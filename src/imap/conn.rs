@@ -31,9 +31,9 @@ use tracing::Span;
 
 use crate::auth::{AuthOutcome, Authenticator};
 use crate::imap::compress::Deflate;
-use crate::imap::hub::{Hub, MailboxChanged, Watch};
-use crate::imap::mail::MailAccess;
 use crate::imap::session::{Action, AuthResult, ConnInfo, Session, SessionConfig};
+use crate::mailbox::MailAccess;
+use crate::mailbox::hub::{Hub, MailboxChanged, Watch};
 
 /// How long a client may take to finish a TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);

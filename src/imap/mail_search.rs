@@ -17,13 +17,14 @@
 use std::num::NonZeroU32;
 
 use crate::imap::fetch::MessageFacts;
-use crate::imap::mail::{MailAccess, MailError, MailResult, internal_date, message_summary};
 use crate::imap::proto::types::{FlagFetch, SearchKey};
 use crate::imap::search::{Filter, Matcher, SearchContext};
+use crate::mailbox::{MailAccess, MailError, MailResult, message_summary};
 use crate::search_index::SearchIndex;
 use crate::search_index::query::{self, IndexedDoc};
 use crate::search_index::schema::Fields;
 use crate::store::{MessageInfo, Reader};
+use crate::types::internal_date;
 
 /// The mailbox as one session sees it.
 pub struct SearchScope<'v> {

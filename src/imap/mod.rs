@@ -5,8 +5,6 @@
 pub mod compress;
 pub mod conn;
 pub mod fetch;
-pub mod hub;
-pub mod mail;
 pub mod mail_search;
 pub mod proto;
 pub mod search;

@@ -14,10 +14,10 @@ use rand::seq::IndexedRandom as _;
 use rand::{Rng, SeedableRng};
 
 use super::SearchIndex;
-use crate::imap::mail::{MailAccess, MailWrite, MailWriteOk};
 use crate::imap::mail_search::SearchScope;
 use crate::imap::proto::types::{Flag, SearchKey, SeqOrUid, SeqRange, SequenceSet, StoreKind};
 use crate::imap::search::{Charset, SearchContext, matches};
+use crate::mailbox::{MailAccess, MailWrite, MailWriteOk};
 use crate::store::Store;
 use crate::store::testing::TempDir;
 

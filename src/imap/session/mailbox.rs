@@ -10,11 +10,9 @@ use super::condstore::Resync;
 use super::list::{self, DELIMITER};
 use super::view::View;
 use super::{Action, Pending, Session, Wait};
-use crate::imap::mail::{
-    MailError, MailReader, MailResult, MailWrite, MailWriteOk, MailboxSummary,
-};
 use crate::imap::proto::response::{Code, Data, Response, StatusKind};
 use crate::imap::proto::types::{Flag, FlagPerm, Mailbox, SelectParams, StatusItem, Tag, UseAttr};
+use crate::mailbox::{MailError, MailReader, MailResult, MailWrite, MailWriteOk, MailboxSummary};
 
 /// Longest mailbox name, in bytes of UTF-8.
 pub const MAX_NAME_BYTES: usize = 512;

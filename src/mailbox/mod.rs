@@ -1,21 +1,22 @@
-//! The boundary between IMAP and the store: what a session reads (through a
-//! `MailReader`, inside one LMDB read transaction) and the changes it asks
-//! for (`MailWrite`, carried out by the connection through the store's
-//! single writer, answered once durable).
+//! The mail service every protocol is a client of: what a client reads
+//! (through a `MailReader`, inside one LMDB read transaction), the changes
+//! it asks for (`MailWrite`, carried out through the store's single writer
+//! and answered once durable), and the news of changes (`hub`).
 //!
-//! The session speaks only these types; this module is the one place that
-//! knows the store's API, so the store can change without touching the
-//! protocol code.
+//! Protocols speak only these types and `crate::types`; this module is the
+//! one place that knows the store's write API, so the store can change
+//! without touching the protocol code.
 
 use std::num::NonZeroU32;
 
-use chrono::{DateTime, FixedOffset, TimeZone};
+use chrono::{DateTime, FixedOffset};
 
-use crate::imap::fetch::MessageFacts;
-use crate::imap::proto::types::{Flag, FlagFetch, StoreKind, UseAttr};
+pub mod hub;
+
 use crate::mime;
 use crate::search_index::{Job, SearchIndex};
 use crate::store::{self, Store, StoreError};
+use crate::types::{Flag, FlagFetch, MessageFacts, StoreKind, UseAttr, internal_date};
 
 /// What a session knows of a mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -569,16 +570,6 @@ impl<'t> MailReader<'t> {
             modseq: m.modseq,
         }))
     }
-}
-
-pub(crate) fn internal_date(secs: i64, offset: i32) -> DateTime<FixedOffset> {
-    let tz = FixedOffset::east_opt(offset)
-        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC is a valid offset"));
-    tz.timestamp_opt(secs, 0).single().unwrap_or_else(|| {
-        tz.timestamp_opt(0, 0)
-            .single()
-            .expect("the epoch is representable")
-    })
 }
 
 fn summary(m: store::MailboxInfo) -> MailboxSummary {

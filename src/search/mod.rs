@@ -1,0 +1,5 @@
+//! SEARCH, protocol-neutral: the key a client asks with (`key`).
+
+pub mod key;
+
+pub use key::SearchKey;
