@@ -12,6 +12,7 @@ pub mod mailbox;
 pub mod mime;
 pub mod search;
 pub mod search_index;
+pub mod server;
 pub mod store;
 pub mod tls;
 pub mod types;

@@ -5,8 +5,8 @@
 pub mod compress;
 pub mod conn;
 pub mod fetch;
+pub mod listener;
 pub mod mail_search;
 pub mod proto;
 pub mod search;
-pub mod server;
 pub mod session;

@@ -1,20 +1,16 @@
-//! The IMAP listeners: accept connections and hand each to a `Conn` actor on
-//! one of the worker arbiters; on SIGTERM or SIGINT, make every session say
-//! BYE and return once they are gone.
+//! The process: opens the store, starts its writer, the search index, the
+//! authenticator and the mail service, the worker arbiters, and each
+//! protocol's listeners (given the same `Services`); on SIGTERM or SIGINT,
+//! makes every session say BYE and returns once they are gone.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use actix_rt::{Arbiter, ArbiterHandle};
 use anyhow::Context as _;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_rustls::TlsAcceptor;
 
-use super::conn::{Conn, ConnShared};
-use super::session::SessionConfig;
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::mailbox::MailAccess;
@@ -22,10 +18,40 @@ use crate::mailbox::hub::{Changed, Hub};
 use crate::search_index::SearchIndex;
 use crate::store::Store;
 use crate::tls;
-use actix::Actor as _;
+use actix::{Actor as _, Addr};
 
 /// How long shutdown waits for sessions to say BYE before exiting anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// What every protocol's listeners are started with. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub config: Arc<Config>,
+    pub store: Store,
+    /// The TLS server configuration (PEM files or the generated certificate).
+    pub tls: Arc<tokio_rustls::rustls::ServerConfig>,
+    /// The mail service: reads, durable writes, news of changes.
+    pub mail: MailAccess,
+    pub auth: Authenticator,
+    /// Where a connection says which mailbox it watches for changes.
+    pub hub: Addr<Hub>,
+    /// Turns true when the server shuts down: every session says BYE.
+    pub shutdown: watch::Receiver<bool>,
+    /// Live connections, counted by each connection actor, so shutdown can
+    /// wait for the BYEs to go out.
+    pub live: Arc<AtomicUsize>,
+    /// The worker arbiters connections are spread over.
+    pub workers: Arc<Vec<ArbiterHandle>>,
+    /// Connection ids, unique over every protocol.
+    pub next_conn_id: Arc<AtomicU64>,
+}
+
+impl Services {
+    /// The worker arbiter connection `id` runs on.
+    pub fn worker(&self, id: u64) -> &ArbiterHandle {
+        &self.workers[(id as usize) % self.workers.len()]
+    }
+}
 
 /// Runs the server until SIGTERM or SIGINT. Must be called inside an actix
 /// `System`.
@@ -50,45 +76,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let live = Arc::new(AtomicUsize::new(0));
-    let next_id = Arc::new(AtomicU64::new(1));
 
     let workers: Vec<Arbiter> = (0..worker_count()).map(|_| Arbiter::new()).collect();
     let handles: Vec<ArbiterHandle> = workers.iter().map(|a| a.handle()).collect();
     let handles = Arc::new(handles);
 
-    let mut accept_tasks = Vec::new();
-    for (addr, implicit_tls) in [(config.imap_listen, false), (config.imaps_listen, true)] {
-        let Some(addr) = addr else { continue };
-        let listener = TcpListener::bind(addr).await.with_context(|| {
-            format!(
-                "binding the IMAP{} listener on {addr}",
-                if implicit_tls { "S" } else { "" }
-            )
-        })?;
-        tracing::info!(%addr, implicit_tls, "listening");
-        let shared = Arc::new(ConnShared {
-            session_cfg: Arc::new(SessionConfig {
-                frame_limits: config.frame_limits,
-                parse_limits: config.parse_limits,
-                plaintext_auth: config.plaintext_auth,
-                timeouts: config.timeouts,
-                starttls_available: !implicit_tls,
-            }),
-            tls: TlsAcceptor::from(tls.clone()),
-            auth: auth.clone(),
-            mail: mail.clone(),
-            hub: hub.clone(),
-            shutdown: shutdown_rx.clone(),
-            live: live.clone(),
-        });
-        accept_tasks.push(actix_rt::spawn(accept_loop(
-            listener,
-            implicit_tls,
-            shared,
-            handles.clone(),
-            next_id.clone(),
-        )));
-    }
+    let services = Services {
+        config: Arc::new(config),
+        store,
+        tls,
+        mail,
+        auth,
+        hub,
+        shutdown: shutdown_rx,
+        live: live.clone(),
+        workers: handles,
+        next_conn_id: Arc::new(AtomicU64::new(1)),
+    };
+    // Each protocol binds its own listeners here, beside IMAP's.
+    let accept_tasks = crate::imap::listener::spawn(&services).await?;
     if accept_tasks.is_empty() {
         anyhow::bail!(
             "no IMAP listener is configured (imap.listen and imap.listen_tls are both empty)"
@@ -150,55 +156,6 @@ fn worker_count() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    implicit_tls: bool,
-    shared: Arc<ConnShared>,
-    workers: Arc<Vec<ArbiterHandle>>,
-    next_id: Arc<AtomicU64>,
-) {
-    loop {
-        let (tcp, peer) = match listener.accept().await {
-            Ok(c) => c,
-            Err(e) => {
-                // Out of file descriptors and the like: back off, keep going.
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let _ = tcp.set_nodelay(true);
-        let id = next_id.fetch_add(1, Ordering::Relaxed);
-        // A tokio socket belongs to the runtime that registered it: move it
-        // to the worker as a std socket and register it there.
-        let std_tcp = match tcp.into_std() {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, %peer, "could not hand over connection");
-                continue;
-            }
-        };
-        let worker = &workers[(id as usize) % workers.len()];
-        let shared = shared.clone();
-        worker.spawn(async move {
-            start_conn(std_tcp, peer, implicit_tls, id, shared);
-        });
-    }
-}
-
-fn start_conn(
-    std_tcp: std::net::TcpStream,
-    peer: SocketAddr,
-    implicit_tls: bool,
-    id: u64,
-    shared: Arc<ConnShared>,
-) {
-    match tokio::net::TcpStream::from_std(std_tcp) {
-        Ok(tcp) => Conn::start(tcp, peer, implicit_tls, id, shared),
-        Err(e) => tracing::warn!(error = %e, %peer, "could not register connection"),
-    }
 }
 
 async fn wait_for_signal() -> anyhow::Result<()> {
