@@ -11,7 +11,6 @@ pub mod logging;
 pub mod mailbox;
 pub mod mime;
 pub mod search;
-pub mod search_index;
 pub mod server;
 pub mod store;
 pub mod tls;

@@ -15,7 +15,7 @@ use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::mailbox::MailAccess;
 use crate::mailbox::hub::{Changed, Hub};
-use crate::search_index::SearchIndex;
+use crate::search::index::SearchIndex;
 use crate::store::Store;
 use crate::tls;
 use actix::{Actor as _, Addr};

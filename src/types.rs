@@ -218,3 +218,22 @@ pub fn internal_date(secs: i64, offset: i32) -> DateTime<FixedOffset> {
             .expect("the epoch is representable")
     })
 }
+
+/// A stored message's flags: the system flags, then its keywords.
+pub fn message_flags(m: &crate::store::MessageInfo) -> Vec<Flag> {
+    use crate::store::Flags;
+    let mut flags = Vec::new();
+    for (bit, flag) in [
+        (Flags::ANSWERED, Flag::Answered),
+        (Flags::FLAGGED, Flag::Flagged),
+        (Flags::DELETED, Flag::Deleted),
+        (Flags::SEEN, Flag::Seen),
+        (Flags::DRAFT, Flag::Draft),
+    ] {
+        if m.flags.contains(bit) {
+            flags.push(flag);
+        }
+    }
+    flags.extend(m.keywords.iter().cloned().map(Flag::Keyword));
+    flags
+}

@@ -6,7 +6,5 @@ pub mod compress;
 pub mod conn;
 pub mod fetch;
 pub mod listener;
-pub mod mail_search;
 pub mod proto;
-pub mod search;
 pub mod session;

@@ -14,9 +14,14 @@ use chrono::{DateTime, FixedOffset};
 pub mod hub;
 
 use crate::mime;
-use crate::search_index::{Job, SearchIndex};
+use crate::search::index::{Job, SearchIndex};
+use crate::search::matcher::SearchContext;
+use crate::search::planner::SearchScope;
+use crate::search::{SearchKey, planner};
 use crate::store::{self, Store, StoreError};
-use crate::types::{Flag, FlagFetch, MessageFacts, StoreKind, UseAttr, internal_date};
+use crate::types::{
+    Flag, FlagFetch, MessageFacts, StoreKind, UseAttr, internal_date, message_flags,
+};
 
 /// What a session knows of a mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,12 +252,21 @@ impl MailAccess {
         self
     }
 
-    pub(crate) fn search_index(&self) -> Option<&SearchIndex> {
-        self.index.as_ref()
-    }
-
-    pub(crate) fn store(&self) -> &Store {
-        &self.store
+    /// The (sequence number, UID, MODSEQ) of every message of the view
+    /// that matches `key`, ascending (`search::planner`).
+    pub fn search(
+        &self,
+        scope: &SearchScope<'_>,
+        key: &SearchKey,
+        ctx: &SearchContext,
+    ) -> MailResult<Vec<(u32, u32, u64)>> {
+        Ok(planner::search(
+            &self.store,
+            self.index.as_ref(),
+            scope,
+            key,
+            ctx,
+        )?)
     }
 
     /// Takes, for the calling session, the \Recent UIDs of a mailbox below
@@ -619,23 +633,9 @@ fn to_special_use(attrs: &[UseAttr]) -> MailResult<store::SpecialUse> {
 }
 
 pub(crate) fn message_summary(m: &store::MessageInfo) -> MessageSummary {
-    let mut flags = Vec::new();
-    let f = m.flags;
-    for (bit, flag) in [
-        (store::Flags::ANSWERED, Flag::Answered),
-        (store::Flags::FLAGGED, Flag::Flagged),
-        (store::Flags::DELETED, Flag::Deleted),
-        (store::Flags::SEEN, Flag::Seen),
-        (store::Flags::DRAFT, Flag::Draft),
-    ] {
-        if f.contains(bit) {
-            flags.push(flag);
-        }
-    }
-    flags.extend(m.keywords.iter().cloned().map(Flag::Keyword));
     MessageSummary {
         uid: m.uid,
-        flags,
+        flags: message_flags(m),
         modseq: m.modseq,
     }
 }
