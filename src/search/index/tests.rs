@@ -14,12 +14,13 @@ use rand::seq::IndexedRandom as _;
 use rand::{Rng, SeedableRng};
 
 use super::SearchIndex;
-use crate::imap::proto::types::{Flag, SearchKey, SeqOrUid, SeqRange, SequenceSet, StoreKind};
 use crate::mailbox::{MailAccess, MailWrite, MailWriteOk};
+use crate::search::SearchKey;
 use crate::search::matcher::{Charset, SearchContext, matches};
 use crate::search::planner::SearchScope;
 use crate::store::Store;
 use crate::store::testing::TempDir;
+use crate::types::{Flag, SeqOrUid, SeqRange, SequenceSet, StoreKind};
 
 /// Words across scripts, with the cases that trip simple matching: `ß`,
 /// final sigma, accents that latin-1 can carry, CJK without spaces.
