@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::mailbox::MailAccess;
-use crate::mailbox::hub::{Changed, Hub};
+use crate::mailbox::registry::{Changed, Registry};
 use crate::search::index::SearchIndex;
 use crate::store::Store;
 use crate::tls;
@@ -33,8 +33,9 @@ pub struct Services {
     /// The mail service: reads, durable writes, news of changes.
     pub mail: MailAccess,
     pub auth: Authenticator,
-    /// Where a connection says which mailbox it watches for changes.
-    pub hub: Addr<Hub>,
+    /// The mailbox owners' registry: where a connection says which
+    /// mailbox it watches for changes.
+    pub mailboxes: Addr<Registry>,
     /// Turns true when the server shuts down: every session says BYE.
     pub shutdown: watch::Receiver<bool>,
     /// Live connections, counted by each connection actor, so shutdown can
@@ -61,10 +62,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
     let tls = tls::server_config(&config).context("setting up TLS")?;
     let writer = store.start_writer().context("starting the store writer")?;
-    let hub = Hub::default().start();
-    let notify_hub = hub.clone();
+    let mailboxes = Registry::default().start();
+    let notify = mailboxes.clone();
     let mut mail = MailAccess::new(store.clone(), writer).with_notifier(std::sync::Arc::new(
-        move |mailbox_ids| notify_hub.do_send(Changed { mailbox_ids }),
+        move |mailbox_ids| notify.do_send(Changed { mailbox_ids }),
     ));
     if config.search_index {
         let index = SearchIndex::start(&config.data_dir, store.clone())
@@ -87,7 +88,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tls,
         mail,
         auth,
-        hub,
+        mailboxes,
         shutdown: shutdown_rx,
         live: live.clone(),
         workers: handles,

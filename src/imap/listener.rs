@@ -42,7 +42,7 @@ pub async fn spawn(services: &Services) -> anyhow::Result<Vec<JoinHandle<()>>> {
             tls: TlsAcceptor::from(services.tls.clone()),
             auth: services.auth.clone(),
             mail: services.mail.clone(),
-            hub: services.hub.clone(),
+            mailboxes: services.mailboxes.clone(),
             shutdown: services.shutdown.clone(),
             live: services.live.clone(),
         });

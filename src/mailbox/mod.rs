@@ -1,7 +1,8 @@
 //! The mail service every protocol is a client of: what a client reads
 //! (through a `MailReader`, inside one LMDB read transaction), the changes
 //! it asks for (`MailWrite`, carried out through the store's single writer
-//! and answered once durable), and the news of changes (`hub`).
+//! and answered once durable), and the news of changes (`registry`: one `owner` actor per
+//! watched mailbox).
 //!
 //! Protocols speak only these types and `crate::types`; this module is the
 //! one place that knows the store's write API, so the store can change
@@ -11,7 +12,8 @@ use std::num::NonZeroU32;
 
 use chrono::{DateTime, FixedOffset};
 
-pub mod hub;
+pub mod owner;
+pub mod registry;
 
 use crate::mime;
 use crate::search::index::{Job, SearchIndex};
