@@ -639,9 +639,11 @@ impl<'a, 'p> Content<'a, 'p> {
         }
     }
 
+    /// The message parsed for its structure: all of it, or for a message
+    /// of very many parts, the part before `structured_end`.
     fn message(&self) -> Option<&Message<'a>> {
         self.message
-            .get_or_init(|| self.parser.parse(self.raw))
+            .get_or_init(|| self.parser.parse(&self.raw[..structured_end(self.raw)]))
             .as_ref()
     }
 
@@ -678,39 +680,113 @@ impl<'a, 'p> Content<'a, 'p> {
         self.body.get_or_init(|| {
             let mut text = String::new();
             match self.message() {
-                Some(msg) => body_text(msg, &mut text, 0),
+                Some(msg) => body_text(self.parser, msg, &mut text),
                 // No header at all: mail-parser gives up; the bytes are
                 // all body.
                 None => text.push_str(&String::from_utf8_lossy(self.raw)),
+            }
+            // What was not parsed for structure is searched as it is:
+            // flattened, never dropped.
+            let rest = &self.raw[structured_end(self.raw)..];
+            if !rest.is_empty() {
+                text.push_str(&String::from_utf8_lossy(rest));
+                text.push(SEPARATOR);
             }
             fold(&text)
         })
     }
 }
 
-/// How deep attached messages are followed for BODY. mail-parser bounds
-/// the nesting it parses; this is a second bound for the recursion here.
-const MAX_DEPTH: usize = 32;
+/// The most boundary-like lines (starting with `--`) in a message body
+/// that are parsed for MIME structure. mail-parser keeps every part it
+/// finds, at some hundreds of bytes each, so a 50 MB message of a million
+/// tiny parts would cost gigabytes to search; past this many, the rest of
+/// the message is searched as plain text.
+const MAX_STRUCTURED_BOUNDARIES: usize = 10_000;
+
+/// Where the part of `raw` that is parsed for structure ends: the start of
+/// the line that would be the boundary past `MAX_STRUCTURED_BOUNDARIES`,
+/// or the end of the message.
+fn structured_end(raw: &[u8]) -> usize {
+    // The header is always parsed whole.
+    let body_start = memchr::memmem::find(raw, b"\n\r\n")
+        .or_else(|| memchr::memmem::find(raw, b"\n\n"))
+        .map_or(raw.len(), |i| i + 1);
+    memchr::memmem::find_iter(&raw[body_start..], b"\n--")
+        .nth(MAX_STRUCTURED_BOUNDARIES)
+        .map_or(raw.len(), |i| body_start + i + 1)
+}
+
+/// How many times an attached message that mail-parser left undecoded (it
+/// parses at most a few levels of transfer-encoded messages inside each
+/// other) is parsed again here; deeper than that, its decoded bytes are
+/// searched as plain text. Bounds the recursion, never what is searched.
+const MAX_REPARSE: usize = 16;
 
 /// Appends the text of every text part of `msg` to `out`, each followed
-/// by `SEPARATOR`; attached messages contribute their header and parts.
-fn body_text(msg: &Message<'_>, out: &mut String, depth: usize) {
-    for part in &msg.parts {
+/// by `SEPARATOR`; attached messages contribute their header and parts, at
+/// any depth: they are walked with a stack of their own, not by recursion,
+/// so no nesting is too deep to search.
+fn body_text(parser: &MessageParser, msg: &Message<'_>, out: &mut String) {
+    walk_parts(parser, msg, out, 0);
+}
+
+fn walk_parts(parser: &MessageParser, msg: &Message<'_>, out: &mut String, reparsed: usize) {
+    // (message, index of its next part), depth first, in message order.
+    let mut stack: Vec<(&Message<'_>, usize)> = vec![(msg, 0)];
+    while let Some((m, i)) = stack.pop() {
+        let Some(part) = m.parts.get(i) else {
+            continue;
+        };
+        stack.push((m, i + 1));
         match &part.body {
             PartType::Text(t) => out.push_str(t),
             PartType::Html(h) => out.push_str(&html_to_text(h)),
-            PartType::Message(inner) if depth < MAX_DEPTH => {
-                for f in decoded_header(inner) {
-                    out.push_str(&f.name);
-                    out.push_str(": ");
-                    out.push_str(&f.value);
-                    out.push(SEPARATOR);
-                }
-                body_text(inner, out, depth + 1);
+            PartType::Message(inner) => {
+                push_header(inner, out);
+                stack.push((inner, 0));
                 continue;
+            }
+            PartType::Binary(bytes) | PartType::InlineBinary(bytes)
+                if is_attached_message(part) =>
+            {
+                // An attached message mail-parser did not descend into.
+                match (reparsed < MAX_REPARSE)
+                    .then(|| parser.parse(bytes.as_ref()))
+                    .flatten()
+                {
+                    Some(inner) => {
+                        push_header(&inner, out);
+                        walk_parts(parser, &inner, out, reparsed + 1);
+                        continue;
+                    }
+                    None => out.push_str(&String::from_utf8_lossy(bytes)),
+                }
             }
             _ => continue,
         }
+        out.push(SEPARATOR);
+    }
+}
+
+/// Whether a part is declared an attached message (RFC 2046 §5.2.1
+/// message/rfc822, RFC 6532 message/global).
+fn is_attached_message(part: &mail_parser::MessagePart<'_>) -> bool {
+    use mail_parser::MimeHeaders as _;
+    part.content_type().is_some_and(|ct| {
+        ct.ctype().eq_ignore_ascii_case("message")
+            && ct.subtype().is_some_and(|s| {
+                s.eq_ignore_ascii_case("rfc822") || s.eq_ignore_ascii_case("global")
+            })
+    })
+}
+
+/// An attached message's header fields, as `name: value` texts.
+fn push_header(msg: &Message<'_>, out: &mut String) {
+    for f in decoded_header(msg) {
+        out.push_str(&f.name);
+        out.push_str(": ");
+        out.push_str(&f.value);
         out.push(SEPARATOR);
     }
 }

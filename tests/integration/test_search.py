@@ -361,3 +361,27 @@ def test_sigkill_while_indexing(make_server):
     assert utf8(c, "BODY grüße") == want_all
     assert utf8(c, "BODY needle3") == [i + 1 for i in range(n) if i % 7 == 3]
     c.close()
+
+
+def nested_message(levels: int, needle: str) -> bytes:
+    inner = f"Subject: innermost\r\nContent-Type: text/plain\r\n\r\nthe {needle} is here\r\n".encode()
+    for i in range(levels):
+        inner = (
+            f"Subject: level {i}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n"
+            f"--b{i}\r\nContent-Type: text/plain\r\n\r\nwrapper {i}\r\n--b{i}\r\nContent-Type: message/rfc822\r\n\r\n"
+        ).encode() + inner + f"\r\n--b{i}--\r\n".encode()
+    return inner
+
+
+@pytest.mark.parametrize("index", [True, False], ids=["index", "scan"])
+def test_search_finds_text_nested_deeper_than_32_messages(make_server, index):
+    srv = make_server({"search": {"index": index}})
+    c = srv.login("alice")
+    msg = nested_message(40, "kestrel")
+    c.send(f"a APPEND INBOX {{{len(msg)}+}}\r\n".encode() + msg + b"\r\n")
+    assert c.read_until_tagged("a").kind == "OK"
+    assert c.cmd("SELECT INBOX").kind == "OK"
+    for key in ("BODY kestrel", "TEXT KESTREL"):
+        r = c.cmd(f"SEARCH {key}")
+        assert r.kind == "OK" and b"* SEARCH 1" in b"".join(r.untagged), (key, r)
+    c.close()

@@ -51,9 +51,10 @@ use schema::Fields;
 
 pub use writer::Job;
 
-/// The index format this code writes, in each commit's payload. Any other
+/// The index format this code writes, in each commit's payload (3: the text
+/// of attached messages at any depth). Any other
 /// value (or none) means the index is rebuilt.
-pub const FORMAT: &str = "roost-search-index 2";
+pub const FORMAT: &str = "roost-search-index 3";
 
 /// The file a `roost index rebuild` leaves for the running server.
 pub const REBUILD_REQUEST: &str = "rebuild-request";

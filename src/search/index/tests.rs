@@ -195,9 +195,11 @@ fn message(rng: &mut StdRng) -> (String, DateTime<FixedOffset>) {
     h.push_str("MIME-Version: 1.0\r\n");
     let n = rng.random_range(3..12);
     let text = words(rng, n);
-    let raw = match rng.random_range(0..4) {
-        0 => format!("{h}{}", text_part(rng, "plain", &text)),
-        1 => {
+    // Rare kinds last: the deep and the very-many-part messages cost the
+    // most to draw and to scan.
+    let raw = match rng.random_range(0..40) {
+        0..10 => format!("{h}{}", text_part(rng, "plain", &text)),
+        10..20 => {
             let html = format!("<p>{}</p><b>{}</b> &eacute;t&eacute;", text, words(rng, 2));
             format!(
                 "{h}Content-Type: multipart/alternative; boundary=\"b1\"\r\n\r\n--b1\r\n{}--b1\r\n{}--b1--\r\n",
@@ -205,11 +207,36 @@ fn message(rng: &mut StdRng) -> (String, DateTime<FixedOffset>) {
                 text_part(rng, "html", &html)
             )
         }
-        2 => format!(
+        20..30 => format!(
             "{h}Content-Type: multipart/mixed; boundary=\"m\"\r\n\r\n--m\r\n{}--m\r\nContent-Type: text/plain; name=a.txt\r\nContent-Disposition: attachment\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--m--\r\n",
             text_part(rng, "plain", &text),
             base64::engine::general_purpose::STANDARD.encode(words(rng, 3))
         ),
+        // Attached messages nested deeper than any structure cap: their
+        // text is still searched.
+        30..33 => {
+            let mut inner = format!(
+                "Subject: inner\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"
+            );
+            for i in 0..rng.random_range(30..45) {
+                inner = format!(
+                    "Content-Type: multipart/mixed; boundary=\"n{i}\"\r\n\r\n--n{i}\r\nContent-Type: message/rfc822\r\n\r\n{inner}\r\n--n{i}--\r\n"
+                );
+            }
+            format!("{h}{inner}")
+        }
+        // More boundary-like lines than are parsed for structure: the
+        // rest is searched as plain text.
+        33 => {
+            let mut body = format!("{h}Content-Type: multipart/mixed; boundary=\"t\"\r\n\r\n");
+            for i in 0..10_050 {
+                body.push_str(&format!("--t\r\nContent-Type: text/plain\r\n\r\np{i}\r\n"));
+            }
+            body.push_str(&format!(
+                "--t\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n--t--\r\n"
+            ));
+            body
+        }
         _ => format!("{h}\r\n{}\r\n", text.replace("é", "e")),
     };
     let tz = FixedOffset::east_opt(rng.random_range(-12..13) * 3600).expect("offset");

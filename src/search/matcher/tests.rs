@@ -696,3 +696,73 @@ mod props {
         }
     }
 }
+
+/// `levels` message/rfc822 attachments inside each other, the innermost
+/// with `needle` in its text; `encode` base64-encodes each level.
+fn nested(levels: usize, needle: &str, encode: bool) -> Vec<u8> {
+    use base64::Engine as _;
+    let mut inner =
+        format!("Subject: innermost\r\nContent-Type: text/plain\r\n\r\nthe {needle} is here\r\n")
+            .into_bytes();
+    for i in 0..levels {
+        let mut outer = format!(
+            "Subject: level {i}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\nContent-Type: text/plain\r\n\r\nwrapper {i}\r\n--b{i}\r\nContent-Type: message/rfc822\r\n"
+        )
+        .into_bytes();
+        if encode {
+            outer.extend_from_slice(b"Content-Transfer-Encoding: base64\r\n\r\n");
+            let b64 = base64::engine::general_purpose::STANDARD.encode(&inner);
+            for line in b64.as_bytes().chunks(76) {
+                outer.extend_from_slice(line);
+                outer.extend_from_slice(b"\r\n");
+            }
+        } else {
+            outer.extend_from_slice(b"\r\n");
+            outer.extend_from_slice(&inner);
+        }
+        outer.extend_from_slice(format!("\r\n--b{i}--\r\n").as_bytes());
+        inner = outer;
+    }
+    inner
+}
+
+#[test]
+fn search_finds_text_nested_deeper_than_any_cap() {
+    for (levels, encode) in [(40, false), (200, false), (6, true), (30, true)] {
+        let raw = nested(levels, "zebrafinch", encode);
+        let text = searchable_text(&raw);
+        assert!(
+            text.body.contains("zebrafinch"),
+            "{levels} levels (base64: {encode}): innermost text not searched"
+        );
+        assert!(
+            text.body.contains("wrapper 0"),
+            "outer parts still searched"
+        );
+        let ctx = SearchContext {
+            max_seq: 1,
+            max_uid: 1,
+            charset: Charset::Utf8,
+        };
+        let a = mime::analyze(&raw);
+        let parts = a.parts.to_bytes();
+        let f = MessageFacts {
+            seq: NonZeroU32::MIN,
+            uid: NonZeroU32::MIN,
+            flags: vec![],
+            internal_date: at("2024-01-01T00:00:00Z"),
+            size: 0,
+            raw: &raw,
+            envelope: &a.envelope,
+            body: &a.body,
+            bodystructure: &a.bodystructure,
+            parts: &parts,
+            sent_date: a.sent_date,
+            modseq: 1,
+        };
+        assert!(
+            matches(&SearchKey::Body(b"ZEBRAFINCH".to_vec()), &f, &ctx),
+            "{levels} {encode}"
+        );
+    }
+}
