@@ -9,6 +9,8 @@ import socket
 import threading
 import time
 
+import pytest
+
 from imapwire import ImapConn
 
 
@@ -116,17 +118,21 @@ def test_repeated_body_items_of_a_large_message_cost_one_chunk(make_server):
     assert growth < 50, f"FETCH of 60 x BODY[] of a 40 MB message grew the server by {growth:.0f} MiB"
 
 
-def test_clients_that_never_read_a_large_fetch_hold_little(make_server):
+@pytest.mark.parametrize("how", ["plain", "tls", "compress"])
+def test_clients_that_never_read_a_large_fetch_hold_little(make_server, how):
     srv, size = big_server(make_server)
     conns = []
     for _ in range(30):
-        c = srv.login("alice")
+        c = srv.login("alice", tls=how == "tls")
+        if how == "compress":
+            assert c.cmd("COMPRESS DEFLATE").kind == "OK"
+            c.start_deflate()
         assert c.cmd("SELECT INBOX").kind == "OK"
         conns.append(c)
     base = settle_rss(srv.proc.pid)
     for c in conns:
         c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
-        c.send(b"f FETCH 1 BODY.PEEK[]\r\n")
+        c.send(b"f FETCH 1 BODY.PEEK[]\r\n")  # compressed when COMPRESS is on
     grown = settle_rss(srv.proc.pid, 3.0) - base
     # Another client is served meanwhile.
     other = srv.login("alice")
