@@ -342,6 +342,15 @@ impl Conn {
                         act.drive(ctx);
                     }));
                 }
+                Some(Action::Search { ticket, request }) => {
+                    let mail = self.shared.mail.clone();
+                    let search = async move { mail.search_detached(*request).await };
+                    ctx.spawn(search.into_actor(self).map(move |result, act, ctx| {
+                        let _g = act.span.clone().entered();
+                        act.session.search_result(ticket, result, Instant::now());
+                        act.drive(ctx);
+                    }));
+                }
                 Some(Action::Background { user_id, op }) => {
                     let mail = self.shared.mail.clone();
                     actix_rt::spawn(async move {

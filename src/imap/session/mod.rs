@@ -41,7 +41,7 @@ use crate::imap::proto::parse::{
 };
 use crate::imap::proto::response::{Code, Continue, Data, Response, StatusKind, StatusResponse};
 use crate::imap::proto::types::{Command, CommandBody, InitialResponse, Secret, Tag};
-use crate::mailbox::{MailAccess, MailError, MailWrite, MailWriteOk};
+use crate::mailbox::{MailAccess, MailError, MailWrite, MailWriteOk, SearchRequest};
 
 use capability::{CapabilityContext, capabilities};
 use sasl::decode_plain;
@@ -86,6 +86,12 @@ pub enum Action {
         ticket: u64,
         user_id: u64,
         op: MailWrite,
+    },
+    /// Run this SEARCH away from the driver's thread (it may scan a whole
+    /// mailbox) and call `search_result` with its answer.
+    Search {
+        ticket: u64,
+        request: Box<SearchRequest>,
     },
     /// Carry out this change without reporting back: bookkeeping whose
     /// result no command waits for (the store's copy of the \Recent floor).
@@ -156,6 +162,16 @@ enum Wait {
         command: &'static str,
         started: Instant,
         pending: Pending,
+    },
+    /// A SEARCH runs off the driver's thread (`Action::Search`).
+    Search {
+        ticket: u64,
+        tag: Tag,
+        command: &'static str,
+        started: Instant,
+        uid: bool,
+        /// RFC 7162 §3.1.5: the criteria name MODSEQ.
+        modseq_key: bool,
     },
     /// IDLE (RFC 2177): changes are reported as they happen until the
     /// client's `DONE` line.
@@ -279,9 +295,11 @@ impl Session {
         }
         match self.wait {
             Wait::Nothing | Wait::SaslResponse { .. } | Wait::Idle { .. } => true,
-            Wait::Auth { .. } | Wait::Tls | Wait::Write { .. } | Wait::Output(_) => {
-                self.framer.buffered() < PAUSE_INPUT_AT
-            }
+            Wait::Auth { .. }
+            | Wait::Tls
+            | Wait::Write { .. }
+            | Wait::Search { .. }
+            | Wait::Output(_) => self.framer.buffered() < PAUSE_INPUT_AT,
         }
     }
 
@@ -520,7 +538,10 @@ impl Session {
     /// Time passed; autologout (RFC 3501 §5.4) if the deadline is reached.
     pub fn on_tick(&mut self, now: Instant) {
         if self.state != State::Logout
-            && !matches!(self.wait, Wait::Auth { .. } | Wait::Write { .. })
+            && !matches!(
+                self.wait,
+                Wait::Auth { .. } | Wait::Write { .. } | Wait::Search { .. }
+            )
             && self.appends.is_empty()
             && now >= self.deadline()
         {
@@ -560,7 +581,11 @@ impl Session {
             if self.state == State::Logout
                 || matches!(
                     self.wait,
-                    Wait::Auth { .. } | Wait::Tls | Wait::Write { .. } | Wait::Output(_)
+                    Wait::Auth { .. }
+                        | Wait::Tls
+                        | Wait::Write { .. }
+                        | Wait::Search { .. }
+                        | Wait::Output(_)
                 )
             {
                 return;

@@ -5,16 +5,15 @@
 use std::num::NonZeroU32;
 use std::time::Instant;
 
-use super::{Pending, Session};
+use super::{Action, Pending, Session, Wait};
 use crate::imap::fetch::{FetchItem, LazyParts, MessageFacts, fetch_item};
 use crate::imap::proto::encode::{QUOTED_MAX, fetch_pieces};
 use crate::imap::proto::response::{Code, Data, MessageDataItem, Response, StatusKind};
 use crate::imap::proto::types::{
     FetchAttr, FetchItems, FetchModifiers, Flag, Mailbox, SearchKey, SequenceSet, StoreKind, Tag,
 };
-use crate::mailbox::{MailWrite, MailWriteOk};
+use crate::mailbox::{MailError, MailWrite, MailWriteOk, SearchRequest};
 use crate::search::matcher::{Charset, SUPPORTED_CHARSETS, SearchContext, charset_from_name};
-use crate::search::planner::SearchScope;
 
 /// Output held before the session waits for the client to read it.
 const FETCH_CHUNK: usize = 256 * 1024;
@@ -634,26 +633,66 @@ impl Session {
                 "Invalid message sequence number.",
             );
         }
-        let ctx = SearchContext {
-            max_seq: view.exists(),
-            max_uid: view.last_uid(),
-            charset,
-        };
-        let recent = |u: u32| view.is_recent(u);
-        let scope = SearchScope {
+        let request = SearchRequest {
             mailbox_id: view.mailbox_id,
-            uids: view.uids(),
-            recent: &recent,
+            uids: view.uids().to_vec(),
+            recent: view.recent_uids(),
+            key: criteria.clone(),
+            ctx: SearchContext {
+                max_seq: view.exists(),
+                max_uid: view.last_uid(),
+                charset,
+            },
         };
-        let found = self.mail.search(&scope, criteria, &ctx);
-        match found {
+        // A scan can take seconds: the driver runs it elsewhere and hands
+        // the answer back (`search_result`), so the thread it runs on keeps
+        // serving other connections.
+        let ticket = self.ticket();
+        self.wait = Wait::Search {
+            ticket,
+            tag,
+            command,
+            started: now,
+            uid,
+            modseq_key: super::condstore::has_modseq_key(criteria),
+        };
+        self.actions.push_back(Action::Search {
+            ticket,
+            request: Box::new(request),
+        });
+    }
+
+    /// The SEARCH asked for by `Action::Search` finished.
+    pub fn search_result(
+        &mut self,
+        ticket: u64,
+        result: Result<Vec<(u32, u32, u64)>, MailError>,
+        now: Instant,
+    ) {
+        let (tag, command, started, uid, modseq_key) =
+            match std::mem::replace(&mut self.wait, Wait::Nothing) {
+                Wait::Search {
+                    ticket: t,
+                    tag,
+                    command,
+                    started,
+                    uid,
+                    modseq_key,
+                } if t == ticket => (tag, command, started, uid, modseq_key),
+                other => {
+                    self.wait = other;
+                    tracing::error!(ticket, "search result for no pending search");
+                    return;
+                }
+            };
+        match result {
             Ok(found) => {
                 let modseq = found.iter().map(|&(_, _, m)| m).max().unwrap_or(0);
                 let hits = found
                     .into_iter()
                     .map(|(seq, u, _)| if uid { u } else { seq })
                     .collect();
-                if super::condstore::has_modseq_key(criteria) {
+                if modseq_key {
                     // RFC 7162 §3.1.5: MODSEQ in the criteria adds the
                     // highest MODSEQ of the hits to the answer.
                     self.condstore_enabling();
@@ -662,10 +701,11 @@ impl Session {
                     self.respond(&Response::Data(Data::Search(hits)));
                 }
                 self.sync_view(uid, uid, &[]);
-                self.completed(tag, command, now, now)
+                self.completed(tag, command, started, now)
             }
-            Err(e) => self.mail_error(tag, command, now, now, &e),
+            Err(e) => self.mail_error(tag, command, started, now, &e),
         }
+        self.process(now);
     }
 
     /// The end of a selected-state write.

@@ -511,6 +511,10 @@ impl M {
                     let r = self.rt.block_on(self.mail.write(user_id, op));
                     self.s.write_result(ticket, r, self.now);
                 }
+                Action::Search { ticket, request } => {
+                    let r = self.rt.block_on(self.mail.search_detached(*request));
+                    self.s.search_result(ticket, r, self.now);
+                }
                 Action::AwaitDrain => self.s.output_drained(self.now),
                 Action::Background { user_id, op } => {
                     self.rt
