@@ -132,10 +132,34 @@ fn imap_protocol_core_and_session_do_no_io() {
     );
 }
 
+#[test]
+fn imap_protocol_core_and_session_read_no_clock() {
+    // Time is passed in (`session::Now`): the driver reads the clocks, so a
+    // transcript runs the same at any hour.
+    let found = offenders(
+        &["imap/proto", "imap/session", "imap/fetch.rs"],
+        &[
+            "Instant::now",
+            "SystemTime",
+            "Utc::now",
+            "Local::now",
+            "UNIX_EPOCH",
+        ],
+        true,
+    );
+    assert!(
+        found.is_empty(),
+        "IMAP's sans-IO core reads a clock:\n{}",
+        found.join("\n")
+    );
+}
+
 /// The check itself finds what it looks for, so a broken walk cannot pass
 /// every rule by reading nothing.
 #[test]
 fn the_check_sees_imports() {
     let found = offenders(&["imap/conn.rs"], &["actix"], false);
     assert!(!found.is_empty());
+    let clocks = offenders(&["imap/conn.rs"], &["Instant::now", "Utc::now"], false);
+    assert!(!clocks.is_empty());
 }

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use chrono::{FixedOffset, Utc};
+use chrono::FixedOffset;
 
 use super::condstore::Resync;
 use super::list::{self, DELIMITER};
@@ -502,7 +502,9 @@ impl Session {
             }
             Err(e) => return self.mail_error(tag, "APPEND", now, now, &e),
         }
-        let date = date.unwrap_or_else(|| Utc::now().fixed_offset());
+        // RFC 3501 §6.3.11: without a date, the time it is stored; the
+        // driver's clock, as it passed it in.
+        let date = date.unwrap_or_else(|| self.wall.fixed_offset());
         let op = MailWrite::Append {
             mailbox: mailbox.as_str().to_string(),
             flags,

@@ -31,7 +31,9 @@ mod view;
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 
 use crate::config::{PlaintextAuth, Timeouts};
 use crate::imap::proto::encode::encode_response;
@@ -47,6 +49,26 @@ use capability::{CapabilityContext, capabilities};
 use sasl::decode_plain;
 use selected::SelectedPending;
 use view::View;
+
+/// The time as the driver tells it to the session, which never reads a
+/// clock: the monotonic instant for timeouts and durations, and the wall
+/// clock for what a client sees as a date (APPEND's default INTERNALDATE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Now {
+    pub instant: Instant,
+    pub wall: DateTime<Utc>,
+}
+
+impl std::ops::Add<Duration> for Now {
+    type Output = Now;
+
+    fn add(self, d: Duration) -> Now {
+        Now {
+            instant: self.instant + d,
+            wall: self.wall + d,
+        }
+    }
+}
 
 /// What every session on a listener shares.
 #[derive(Debug, Clone)]
@@ -232,11 +254,14 @@ pub struct Session {
     /// RFC 7162 §3.2.3: ENABLE QRESYNC was answered, so VANISHED replaces
     /// EXPUNGE for the rest of the connection.
     qresync: bool,
+    /// The wall clock at the latest call from the driver.
+    wall: DateTime<Utc>,
 }
 
 impl Session {
     /// A new session; its greeting is already in the output.
-    pub fn new(cfg: Arc<SessionConfig>, info: ConnInfo, now: Instant, mail: MailAccess) -> Session {
+    pub fn new(cfg: Arc<SessionConfig>, info: ConnInfo, now: Now, mail: MailAccess) -> Session {
+        let Now { instant: now, wall } = now;
         let framer = Framer::new(cfg.frame_limits);
         let mut s = Session {
             cfg,
@@ -257,6 +282,7 @@ impl Session {
             deferred: None,
             condstore: false,
             qresync: false,
+            wall,
         };
         let caps = s.capabilities();
         s.untagged(StatusKind::Ok, Some(Code::Capability(caps)), "Roost ready.");
@@ -304,7 +330,8 @@ impl Session {
     }
 
     /// Bytes read from the client.
-    pub fn feed(&mut self, data: &[u8], now: Instant) {
+    pub fn feed(&mut self, data: &[u8], now: Now) {
+        let now = self.clock(now);
         self.last_activity = now;
         if self.state == State::Logout || matches!(self.wait, Wait::Tls) {
             return;
@@ -314,7 +341,8 @@ impl Session {
     }
 
     /// The credential check asked for by `Action::Authenticate` finished.
-    pub fn auth_result(&mut self, result: AuthResult, now: Instant) {
+    pub fn auth_result(&mut self, result: AuthResult, now: Now) {
+        let now = self.clock(now);
         let Wait::Auth {
             tag,
             command,
@@ -407,12 +435,8 @@ impl Session {
     }
 
     /// The write asked for by `Action::Write` finished (durably, if Ok).
-    pub fn write_result(
-        &mut self,
-        ticket: u64,
-        result: Result<MailWriteOk, MailError>,
-        now: Instant,
-    ) {
+    pub fn write_result(&mut self, ticket: u64, result: Result<MailWriteOk, MailError>, now: Now) {
+        let now = self.clock(now);
         if matches!(self.wait, Wait::Write { ticket: t, .. } if t == ticket) {
             if let Wait::Write {
                 tag,
@@ -432,6 +456,13 @@ impl Session {
             return;
         }
         self.process(now);
+    }
+
+    /// Takes the time the driver passed in: the wall clock is kept for
+    /// what the command being run needs of it, the instant returned.
+    fn clock(&mut self, now: Now) -> Instant {
+        self.wall = now.wall;
+        now.instant
     }
 
     /// A new ticket for a write.
@@ -507,7 +538,8 @@ impl Session {
     }
 
     /// Everything taken as output before `Action::AwaitDrain` is written.
-    pub fn output_drained(&mut self, now: Instant) {
+    pub fn output_drained(&mut self, now: Now) {
+        let now = self.clock(now);
         if let Wait::Output(job) = std::mem::replace(&mut self.wait, Wait::Nothing) {
             self.run_fetch(*job, now);
             self.process(now);
@@ -515,7 +547,8 @@ impl Session {
     }
 
     /// The TLS handshake started by `Action::StartTls` completed.
-    pub fn tls_established(&mut self, now: Instant) {
+    pub fn tls_established(&mut self, now: Now) {
+        let now = self.clock(now);
         if matches!(self.wait, Wait::Tls) {
             self.wait = Wait::Nothing;
             self.tls_active = true;
@@ -536,7 +569,8 @@ impl Session {
     }
 
     /// Time passed; autologout (RFC 3501 §5.4) if the deadline is reached.
-    pub fn on_tick(&mut self, now: Instant) {
+    pub fn on_tick(&mut self, now: Now) {
+        let now = self.clock(now);
         if self.state != State::Logout
             && !matches!(
                 self.wait,

@@ -667,8 +667,9 @@ impl Session {
         &mut self,
         ticket: u64,
         result: Result<Vec<(u32, u32, u64)>, MailError>,
-        now: Instant,
+        now: super::Now,
     ) {
+        let now = self.clock(now);
         let (tag, command, started, uid, modseq_key) =
             match std::mem::replace(&mut self.wait, Wait::Nothing) {
                 Wait::Search {
