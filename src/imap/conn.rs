@@ -151,7 +151,7 @@ impl Conn {
                     implicit_tls,
                 },
                 now(),
-                shared.mail.clone(),
+                Arc::new(shared.mail.clone()),
             );
             let acceptor = shared.tls.clone();
             actix_rt::spawn(pump(

@@ -13,7 +13,10 @@ use std::num::NonZeroU32;
 use chrono::{DateTime, FixedOffset};
 
 pub mod owner;
+mod read;
 pub mod registry;
+
+pub use read::{MailRead, MailSnapshot};
 
 use crate::mime;
 use crate::search::index::{Job, SearchIndex};

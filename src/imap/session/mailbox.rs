@@ -12,7 +12,7 @@ use super::view::View;
 use super::{Action, Pending, Session, Wait};
 use crate::imap::proto::response::{Code, Data, Response, StatusKind};
 use crate::imap::proto::types::{Flag, FlagPerm, Mailbox, SelectParams, StatusItem, Tag, UseAttr};
-use crate::mailbox::{MailError, MailReader, MailResult, MailWrite, MailWriteOk, MailboxSummary};
+use crate::mailbox::{MailError, MailResult, MailSnapshot, MailWrite, MailWriteOk, MailboxSummary};
 
 /// Longest mailbox name, in bytes of UTF-8 (the store's one limit).
 pub const MAX_NAME_BYTES: usize = crate::mailbox::MAX_MAILBOX_NAME_LEN;
@@ -425,7 +425,7 @@ impl Session {
     /// come here, so every item works in both.
     pub(super) fn status_data(
         &self,
-        r: &MailReader<'_>,
+        r: &dyn MailSnapshot,
         user_id: u64,
         name: &str,
         items: &[StatusItem],

@@ -43,7 +43,7 @@ use crate::imap::proto::parse::{
 };
 use crate::imap::proto::response::{Code, Continue, Data, Response, StatusKind, StatusResponse};
 use crate::imap::proto::types::{Command, CommandBody, InitialResponse, Secret, Tag};
-use crate::mailbox::{MailAccess, MailError, MailWrite, MailWriteOk, SearchRequest};
+use crate::mailbox::{MailError, MailRead, MailWrite, MailWriteOk, SearchRequest};
 
 use capability::{CapabilityContext, capabilities};
 use sasl::decode_plain;
@@ -238,7 +238,8 @@ pub struct Session {
     /// When the connection was made: the pre-login deadline counts from
     /// here, so a client that trickles bytes cannot extend it.
     connected_at: Instant,
-    mail: MailAccess,
+    /// Where reads come from: the store, or any other `MailRead`.
+    mail: Arc<dyn MailRead>,
     /// The selected mailbox (RFC 3501 selected state), if any.
     selected: Option<View>,
     /// Numbers the writes handed to the driver.
@@ -260,7 +261,12 @@ pub struct Session {
 
 impl Session {
     /// A new session; its greeting is already in the output.
-    pub fn new(cfg: Arc<SessionConfig>, info: ConnInfo, now: Now, mail: MailAccess) -> Session {
+    pub fn new(
+        cfg: Arc<SessionConfig>,
+        info: ConnInfo,
+        now: Now,
+        mail: Arc<dyn MailRead>,
+    ) -> Session {
         let Now { instant: now, wall } = now;
         let framer = Framer::new(cfg.frame_limits);
         let mut s = Session {

@@ -67,7 +67,7 @@ impl T {
                 implicit_tls: false,
             },
             now,
-            mail,
+            Arc::new(mail),
         );
         T { s, now }
     }
@@ -456,7 +456,7 @@ impl M {
                 implicit_tls: false,
             },
             now,
-            mail.clone(),
+            Arc::new(mail.clone()),
         );
         let mut m = M {
             s,
@@ -480,7 +480,7 @@ impl M {
                 implicit_tls: false,
             },
             now,
-            self.mail.clone(),
+            Arc::new(self.mail.clone()),
         );
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
