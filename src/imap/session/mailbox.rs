@@ -63,10 +63,7 @@ pub(super) fn valid_new_name(name: &str) -> Result<String, MailError> {
 
 impl Session {
     pub(super) fn user_id(&self) -> Option<u64> {
-        match &self.state {
-            super::State::Authenticated { user_id, .. } => Some(*user_id),
-            _ => None,
-        }
+        self.state.user().map(|u| u.id)
     }
 
     /// Starts a write; the command finishes in `write_result`.
@@ -141,7 +138,7 @@ impl Session {
         // RFC 3501 §6.3.1: a SELECT first leaves the selected mailbox,
         // without expunging, whether or not the new one can be selected;
         // RFC 7162 §3.2.11 marks the boundary with CLOSED.
-        if self.selected.take().is_some() {
+        if self.state.deselect() {
             self.untagged(
                 StatusKind::Ok,
                 Some(Code::Closed),
@@ -272,7 +269,7 @@ impl Session {
         } else {
             Code::ReadWrite
         };
-        self.selected = Some(view);
+        self.state.select(view);
         if let Some(resync) = info.resync {
             self.report_resync(resync);
         }

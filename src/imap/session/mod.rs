@@ -144,11 +144,78 @@ pub enum AuthResult {
     Unavailable,
 }
 
+/// Who is logged in.
 #[derive(Debug, Clone, PartialEq, Eq)]
+struct User {
+    name: String,
+    id: u64,
+}
+
+/// RFC 3501 §3: the connection's state. The selected mailbox's view lives
+/// in its state, so a selected-state command has a view by construction.
+#[derive(Debug)]
 enum State {
     NotAuthenticated,
-    Authenticated { username: String, user_id: u64 },
+    Authenticated { user: User },
+    Selected { user: User, view: View },
     Logout,
+}
+
+impl State {
+    fn user(&self) -> Option<&User> {
+        match self {
+            State::Authenticated { user } | State::Selected { user, .. } => Some(user),
+            State::NotAuthenticated | State::Logout => None,
+        }
+    }
+
+    fn view(&self) -> Option<&View> {
+        match self {
+            State::Selected { view, .. } => Some(view),
+            _ => None,
+        }
+    }
+
+    fn view_mut(&mut self) -> Option<&mut View> {
+        match self {
+            State::Selected { view, .. } => Some(view),
+            _ => None,
+        }
+    }
+
+    /// Selected → authenticated (RFC 3501 §6.4.2 CLOSE, §6.3.1 a new
+    /// SELECT); says whether a mailbox was selected.
+    fn deselect(&mut self) -> bool {
+        match std::mem::replace(self, State::Logout) {
+            State::Selected { user, .. } => {
+                *self = State::Authenticated { user };
+                true
+            }
+            other => {
+                *self = other;
+                false
+            }
+        }
+    }
+
+    /// Authenticated (or selected) → selected with `view`; false, and no
+    /// change, if nobody is logged in.
+    fn select(&mut self, view: View) -> bool {
+        match std::mem::replace(self, State::Logout) {
+            State::Authenticated { user } | State::Selected { user, .. } => {
+                *self = State::Selected { user, view };
+                true
+            }
+            other => {
+                *self = other;
+                false
+            }
+        }
+    }
+
+    fn is_logout(&self) -> bool {
+        matches!(self, State::Logout)
+    }
 }
 
 /// What a command waiting for a write does with its result.
@@ -240,8 +307,6 @@ pub struct Session {
     connected_at: Instant,
     /// Where reads come from: the store, or any other `MailRead`.
     mail: Arc<dyn MailRead>,
-    /// The selected mailbox (RFC 3501 selected state), if any.
-    selected: Option<View>,
     /// Numbers the writes handed to the driver.
     next_ticket: u64,
     /// APPENDs waiting for the disk, oldest first.
@@ -282,7 +347,6 @@ impl Session {
             last_activity: now,
             connected_at: now,
             mail,
-            selected: None,
             next_ticket: 0,
             appends: VecDeque::new(),
             deferred: None,
@@ -307,15 +371,12 @@ impl Session {
 
     /// The user name once authenticated, for the connection's log span.
     pub fn username(&self) -> Option<&str> {
-        match &self.state {
-            State::Authenticated { username, .. } => Some(username),
-            _ => None,
-        }
+        self.state.user().map(|u| u.name.as_str())
     }
 
     /// Whether the session has ended (it said BYE); the driver closes.
     pub fn is_finished(&self) -> bool {
-        self.state == State::Logout
+        self.state.is_logout()
     }
 
     /// Whether reading more input is useful now. While a command is being
@@ -339,7 +400,7 @@ impl Session {
     pub fn feed(&mut self, data: &[u8], now: Now) {
         let now = self.clock(now);
         self.last_activity = now;
-        if self.state == State::Logout || matches!(self.wait, Wait::Tls) {
+        if self.state.is_logout() || matches!(self.wait, Wait::Tls) {
             return;
         }
         self.framer.push(data);
@@ -360,7 +421,12 @@ impl Session {
         };
         let (kind, code, text) = match result {
             AuthResult::Success { username, user_id } => {
-                self.state = State::Authenticated { username, user_id };
+                self.state = State::Authenticated {
+                    user: User {
+                        name: username,
+                        id: user_id,
+                    },
+                };
                 let caps = self.capabilities();
                 (StatusKind::Ok, Code::Capability(caps), "Logged in")
             }
@@ -388,7 +454,7 @@ impl Session {
     /// The mailbox this session has selected, which the driver watches for
     /// changes (`mailbox_changed`).
     pub fn selected_mailbox(&self) -> Option<u64> {
-        self.selected.as_ref().map(|v| v.mailbox_id)
+        self.state.view().map(|v| v.mailbox_id)
     }
 
     /// Another session (or a delivery) changed the selected mailbox. An
@@ -569,7 +635,7 @@ impl Session {
     /// one byte a second must not hold a socket forever).
     pub fn deadline(&self) -> Instant {
         match self.state {
-            State::Authenticated { .. } => self.last_activity + self.cfg.timeouts.authenticated,
+            State::Authenticated { .. } | State::Selected { .. } => self.last_activity + self.cfg.timeouts.authenticated,
             _ => self.connected_at + self.cfg.timeouts.unauthenticated,
         }
     }
@@ -577,7 +643,7 @@ impl Session {
     /// Time passed; autologout (RFC 3501 §5.4) if the deadline is reached.
     pub fn on_tick(&mut self, now: Now) {
         let now = self.clock(now);
-        if self.state != State::Logout
+        if !self.state.is_logout()
             && !matches!(
                 self.wait,
                 Wait::Auth { .. } | Wait::Write { .. } | Wait::Search { .. }
@@ -591,7 +657,7 @@ impl Session {
 
     /// The server is shutting down.
     pub fn shutdown(&mut self) {
-        if self.state != State::Logout {
+        if !self.state.is_logout() {
             self.bye(None, "Server shutting down.");
         }
     }
@@ -607,7 +673,7 @@ impl Session {
 
     fn capabilities(&self) -> Vec<String> {
         capabilities(CapabilityContext {
-            authenticated: matches!(self.state, State::Authenticated { .. }),
+            authenticated: self.state.user().is_some(),
             tls_active: self.tls_active,
             starttls_offered: self.cfg.starttls_available,
             plaintext_auth_allowed: self.plaintext_auth_allowed(),
@@ -618,7 +684,7 @@ impl Session {
     /// Handles framed input until the session must wait or needs more bytes.
     fn process(&mut self, now: Instant) {
         loop {
-            if self.state == State::Logout
+            if self.state.is_logout()
                 || matches!(
                     self.wait,
                     Wait::Auth { .. }
@@ -890,7 +956,7 @@ impl Session {
             CommandBody::Idle => self.idle(tag, now),
             CommandBody::Unselect => {
                 // RFC 3691: like CLOSE, without the expunge.
-                self.selected = None;
+                self.state.deselect();
                 self.completed(tag, name, now, now)
             }
             CommandBody::GetQuota { root } => self.get_quota(tag, &root, now),
@@ -916,7 +982,7 @@ impl Session {
     /// Why `body` is not valid in the current state, if it is not.
     fn wrong_state(&self, body: &CommandBody) -> Option<&'static str> {
         use CommandBody::*;
-        let authenticated = matches!(self.state, State::Authenticated { .. });
+        let authenticated = self.state.user().is_some();
         match body {
             Capability | Noop | Logout | Id { .. } => None,
             StartTls | Authenticate { .. } | Login { .. } if authenticated => {
@@ -935,7 +1001,7 @@ impl Session {
             | Unselect => {
                 if !authenticated {
                     Some("Log in first.")
-                } else if self.selected.is_none() {
+                } else if self.state.view().is_none() {
                     Some("No mailbox selected.")
                 } else {
                     None

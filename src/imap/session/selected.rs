@@ -205,7 +205,7 @@ impl Session {
         uid: bool,
     ) -> Option<(u64, Vec<(NonZeroU32, u32)>)> {
         let targets = self.resolve_or_bad(tag, command, now, set, uid)?;
-        let mailbox_id = self.selected.as_ref()?.mailbox_id;
+        let mailbox_id = self.state.view()?.mailbox_id;
         if targets.is_empty() {
             self.sync_view(uid, uid, &[]);
             self.completed(tag.clone(), command, now, now);
@@ -222,7 +222,7 @@ impl Session {
         set: &SequenceSet,
         uid: bool,
     ) -> Option<Vec<(NonZeroU32, u32)>> {
-        let view = self.selected.as_ref()?;
+        let view = self.state.view()?;
         match view.resolve(set, uid) {
             Ok(t) => Some(t),
             Err(_) => {
@@ -246,7 +246,7 @@ impl Session {
         command: &'static str,
         now: Instant,
     ) -> bool {
-        if self.selected.as_ref().is_some_and(|v| v.read_only) {
+        if self.state.view().is_some_and(|v| v.read_only) {
             self.tagged(
                 tag,
                 command,
@@ -267,11 +267,11 @@ impl Session {
     }
 
     pub(super) fn close(&mut self, tag: Tag, now: Instant) {
-        let Some(view) = self.selected.as_ref() else {
+        let Some(view) = self.state.view() else {
             return;
         };
         if view.read_only {
-            self.selected = None;
+            self.state.deselect();
             return self.tagged(
                 tag,
                 "CLOSE",
@@ -299,7 +299,7 @@ impl Session {
         if self.read_only_refusal(tag.clone(), "EXPUNGE", now) {
             return;
         }
-        let Some(view) = self.selected.as_ref() else {
+        let Some(view) = self.state.view() else {
             return;
         };
         let op = MailWrite::Expunge {
@@ -324,7 +324,7 @@ impl Session {
         let Some(targets) = self.resolve_or_bad(&tag, command, now, set, true) else {
             return;
         };
-        let Some(view) = self.selected.as_ref() else {
+        let Some(view) = self.state.view() else {
             return;
         };
         let op = MailWrite::Expunge {
@@ -369,7 +369,7 @@ impl Session {
                 self.report_vanished_earlier(set, since);
             }
         }
-        let Some(view) = self.selected.as_ref() else {
+        let Some(view) = self.state.view() else {
             return;
         };
         let sets_seen = attrs.iter().any(|a| match a {
@@ -430,7 +430,7 @@ impl Session {
     /// how many times it names them (`BODY[]` twenty times costs what it
     /// costs once, only longer).
     pub(super) fn run_fetch(&mut self, mut job: FetchJob, now: Instant) {
-        let Some(view) = self.selected.as_ref() else {
+        let Some(view) = self.state.view() else {
             return;
         };
         let mailbox_id = view.mailbox_id;
@@ -569,7 +569,7 @@ impl Session {
         let Some(targets) = self.resolve_or_bad(&tag, command, now, set, uid) else {
             return;
         };
-        let Some(view) = self.selected.as_ref() else {
+        let Some(view) = self.state.view() else {
             return;
         };
         if targets.is_empty() {
@@ -617,7 +617,7 @@ impl Session {
                 }
             },
         };
-        let Some(view) = self.selected.as_ref() else {
+        let Some(view) = self.state.view() else {
             return;
         };
         // A sequence number the client was never told of is as much an
@@ -722,7 +722,7 @@ impl Session {
         match pending {
             SelectedPending::Close => {
                 // CLOSE expunges silently (RFC 3501 §6.4.2).
-                self.selected = None;
+                self.state.deselect();
                 self.tagged(
                     tag,
                     command,
