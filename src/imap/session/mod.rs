@@ -635,7 +635,9 @@ impl Session {
     /// one byte a second must not hold a socket forever).
     pub fn deadline(&self) -> Instant {
         match self.state {
-            State::Authenticated { .. } | State::Selected { .. } => self.last_activity + self.cfg.timeouts.authenticated,
+            State::Authenticated { .. } | State::Selected { .. } => {
+                self.last_activity + self.cfg.timeouts.authenticated
+            }
             _ => self.connected_at + self.cfg.timeouts.unauthenticated,
         }
     }
