@@ -32,7 +32,7 @@ use tracing::Span;
 use crate::auth::{AuthOutcome, Authenticator};
 use crate::conn_limits::ConnSlot;
 use crate::imap::compress::Deflate;
-use crate::imap::session::{Action, AuthResult, ConnInfo, Session, SessionConfig};
+use crate::imap::session::{Action, AuthResult, ConnInfo, Now, Session, SessionConfig};
 use crate::mailbox::MailAccess;
 use crate::mailbox::registry::{MailboxChanged, Registry, Watch};
 
@@ -150,8 +150,8 @@ impl Conn {
                     peer: peer.ip(),
                     implicit_tls,
                 },
-                Instant::now(),
-                shared.mail.clone(),
+                now(),
+                Arc::new(shared.mail.clone()),
             );
             let acceptor = shared.tls.clone();
             actix_rt::spawn(pump(
@@ -237,7 +237,7 @@ impl Conn {
         match z.inflate() {
             Ok(piece) if piece.is_empty() => false,
             Ok(piece) => {
-                self.session.feed(&piece, Instant::now());
+                self.session.feed(&piece, now());
                 true
             }
             Err(e) => {
@@ -304,7 +304,7 @@ impl Conn {
                             AuthOutcome::Unavailable => AuthResult::Unavailable,
                         };
                         let _g = act.span.clone().entered();
-                        act.session.auth_result(result, Instant::now());
+                        act.session.auth_result(result, now());
                         if let Some(user) = act.session.username() {
                             act.span.record("user", user);
                         }
@@ -338,7 +338,16 @@ impl Conn {
                     };
                     ctx.spawn(write.into_actor(self).map(move |result, act, ctx| {
                         let _g = act.span.clone().entered();
-                        act.session.write_result(ticket, result, Instant::now());
+                        act.session.write_result(ticket, result, now());
+                        act.drive(ctx);
+                    }));
+                }
+                Some(Action::Search { ticket, request }) => {
+                    let mail = self.shared.mail.clone();
+                    let search = async move { mail.search_detached(*request).await };
+                    ctx.spawn(search.into_actor(self).map(move |result, act, ctx| {
+                        let _g = act.span.clone().entered();
+                        act.session.search_result(ticket, result, now());
                         act.drive(ctx);
                     }));
                 }
@@ -391,7 +400,7 @@ impl Conn {
         self.timer = Some(ctx.run_later(wait + Duration::from_millis(5), |act, ctx| {
             act.timer = None;
             let _g = act.span.clone().entered();
-            act.session.on_tick(Instant::now());
+            act.session.on_tick(now());
             act.drive(ctx);
         }));
     }
@@ -456,12 +465,12 @@ impl Handler<IoEvent> for Conn {
             IoEvent::Data(bytes) => {
                 match self.deflate.as_mut() {
                     Some(z) => z.push(&bytes),
-                    None => self.session.feed(&bytes, Instant::now()),
+                    None => self.session.feed(&bytes, now()),
                 }
                 self.drive(ctx);
             }
             IoEvent::Drained(Drain::Session) => {
-                self.session.output_drained(Instant::now());
+                self.session.output_drained(now());
                 self.drive(ctx);
             }
             IoEvent::Drained(Drain::Inflate) => {
@@ -470,11 +479,19 @@ impl Handler<IoEvent> for Conn {
             }
             IoEvent::TlsReady => {
                 self.span.record("starttls", true);
-                self.session.tls_established(Instant::now());
+                self.session.tls_established(now());
                 self.drive(ctx);
             }
             IoEvent::Closed => ctx.stop(),
         }
+    }
+}
+
+/// The clocks read for the session, which reads none itself.
+fn now() -> Now {
+    Now {
+        instant: Instant::now(),
+        wall: chrono::Utc::now(),
     }
 }
 

@@ -13,7 +13,10 @@ use std::num::NonZeroU32;
 use chrono::{DateTime, FixedOffset};
 
 pub mod owner;
+mod read;
 pub mod registry;
+
+pub use read::{MailRead, MailSnapshot};
 
 use crate::mime;
 use crate::search::index::{Job, SearchIndex};
@@ -222,6 +225,19 @@ pub type MailResult<T> = Result<T, MailError>;
 /// Called with the ids of mailboxes whose change is now durable.
 pub type ChangeNotifier = std::sync::Arc<dyn Fn(Vec<u64>) + Send + Sync>;
 
+/// A SEARCH that can travel to another thread: the key and the mailbox
+/// as one session sees it, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchRequest {
+    pub mailbox_id: u64,
+    /// The view's UIDs, ascending: sequence number `n` is `uids[n - 1]`.
+    pub uids: Vec<u32>,
+    /// The UIDs that are \Recent in this session, ascending.
+    pub recent: Vec<u32>,
+    pub key: SearchKey,
+    pub ctx: SearchContext,
+}
+
 /// Which UIDs of each mailbox are still \Recent for the next session to
 /// take them (RFC 3501 §2.3.2): UIDs at or above the floor. One process
 /// serves IMAP, so this in-memory floor is the authority while it runs and a
@@ -273,6 +289,27 @@ impl MailAccess {
             key,
             ctx,
         )?)
+    }
+
+    /// `search` for a request that owns what it reads, on the blocking
+    /// pool: a scan of a big mailbox takes seconds, and the thread that
+    /// asks serves other connections meanwhile.
+    pub async fn search_detached(
+        &self,
+        request: SearchRequest,
+    ) -> MailResult<Vec<(u32, u32, u64)>> {
+        let mail = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let recent = |u: u32| request.recent.binary_search(&u).is_ok();
+            let scope = SearchScope {
+                mailbox_id: request.mailbox_id,
+                uids: &request.uids,
+                recent: &recent,
+            };
+            mail.search(&scope, &request.key, &request.ctx)
+        })
+        .await
+        .map_err(|e| MailError::Internal(format!("search task failed: {e}")))?
     }
 
     /// Takes, for the calling session, the \Recent UIDs of a mailbox below

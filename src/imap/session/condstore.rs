@@ -77,7 +77,7 @@ impl Session {
             return;
         }
         self.condstore = true;
-        if let Some(modseq) = self.selected.as_ref().map(|v| v.modseq) {
+        if let Some(modseq) = self.state.view().map(|v| v.modseq) {
             self.untagged(
                 StatusKind::Ok,
                 Some(Code::HighestModSeq(modseq)),
@@ -111,7 +111,7 @@ impl Session {
     /// ordinary update at the end of the command, which says VANISHED
     /// without EARLIER and renumbers.
     pub(super) fn report_vanished_earlier(&mut self, set: &SequenceSet, since: u64) {
-        let Some(view) = self.selected.as_ref() else {
+        let Some(view) = self.state.view() else {
             return;
         };
         let (mailbox_id, largest) = (view.mailbox_id, view.last_uid());
@@ -141,7 +141,7 @@ impl Session {
                 uids: resync.vanished,
             }));
         }
-        let Some(view) = self.selected.as_ref() else {
+        let Some(view) = self.state.view() else {
             return;
         };
         for m in resync.changed {
@@ -169,7 +169,7 @@ impl Session {
         now: Instant,
         expunged: bool,
     ) {
-        let code = match &self.selected {
+        let code = match self.state.view() {
             Some(view) if expunged && self.condstore => Some(Code::HighestModSeq(view.modseq)),
             _ => None,
         };

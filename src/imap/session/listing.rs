@@ -175,7 +175,7 @@ impl Session {
     /// path, or `None` if it cannot be had.
     fn list_status(
         &self,
-        r: &crate::mailbox::MailReader<'_>,
+        r: &dyn crate::mailbox::MailSnapshot,
         user_id: u64,
         name: &str,
         items: &[StatusItem],

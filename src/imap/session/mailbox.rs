@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use chrono::{FixedOffset, Utc};
+use chrono::FixedOffset;
 
 use super::condstore::Resync;
 use super::list::{self, DELIMITER};
@@ -12,7 +12,7 @@ use super::view::View;
 use super::{Action, Pending, Session, Wait};
 use crate::imap::proto::response::{Code, Data, Response, StatusKind};
 use crate::imap::proto::types::{Flag, FlagPerm, Mailbox, SelectParams, StatusItem, Tag, UseAttr};
-use crate::mailbox::{MailError, MailReader, MailResult, MailWrite, MailWriteOk, MailboxSummary};
+use crate::mailbox::{MailError, MailResult, MailSnapshot, MailWrite, MailWriteOk, MailboxSummary};
 
 /// Longest mailbox name, in bytes of UTF-8 (the store's one limit).
 pub const MAX_NAME_BYTES: usize = crate::mailbox::MAX_MAILBOX_NAME_LEN;
@@ -63,10 +63,7 @@ pub(super) fn valid_new_name(name: &str) -> Result<String, MailError> {
 
 impl Session {
     pub(super) fn user_id(&self) -> Option<u64> {
-        match &self.state {
-            super::State::Authenticated { user_id, .. } => Some(*user_id),
-            _ => None,
-        }
+        self.state.user().map(|u| u.id)
     }
 
     /// Starts a write; the command finishes in `write_result`.
@@ -141,7 +138,7 @@ impl Session {
         // RFC 3501 §6.3.1: a SELECT first leaves the selected mailbox,
         // without expunging, whether or not the new one can be selected;
         // RFC 7162 §3.2.11 marks the boundary with CLOSED.
-        if self.selected.take().is_some() {
+        if self.state.deselect() {
             self.untagged(
                 StatusKind::Ok,
                 Some(Code::Closed),
@@ -272,7 +269,7 @@ impl Session {
         } else {
             Code::ReadWrite
         };
-        self.selected = Some(view);
+        self.state.select(view);
         if let Some(resync) = info.resync {
             self.report_resync(resync);
         }
@@ -425,7 +422,7 @@ impl Session {
     /// come here, so every item works in both.
     pub(super) fn status_data(
         &self,
-        r: &MailReader<'_>,
+        r: &dyn MailSnapshot,
         user_id: u64,
         name: &str,
         items: &[StatusItem],
@@ -502,7 +499,9 @@ impl Session {
             }
             Err(e) => return self.mail_error(tag, "APPEND", now, now, &e),
         }
-        let date = date.unwrap_or_else(|| Utc::now().fixed_offset());
+        // RFC 3501 §6.3.11: without a date, the time it is stored; the
+        // driver's clock, as it passed it in.
+        let date = date.unwrap_or_else(|| self.wall.fixed_offset());
         let op = MailWrite::Append {
             mailbox: mailbox.as_str().to_string(),
             flags,

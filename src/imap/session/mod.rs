@@ -31,7 +31,9 @@ mod view;
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 
 use crate::config::{PlaintextAuth, Timeouts};
 use crate::imap::proto::encode::encode_response;
@@ -41,12 +43,32 @@ use crate::imap::proto::parse::{
 };
 use crate::imap::proto::response::{Code, Continue, Data, Response, StatusKind, StatusResponse};
 use crate::imap::proto::types::{Command, CommandBody, InitialResponse, Secret, Tag};
-use crate::mailbox::{MailAccess, MailError, MailWrite, MailWriteOk};
+use crate::mailbox::{MailError, MailRead, MailWrite, MailWriteOk, SearchRequest};
 
 use capability::{CapabilityContext, capabilities};
 use sasl::decode_plain;
 use selected::SelectedPending;
 use view::View;
+
+/// The time as the driver tells it to the session, which never reads a
+/// clock: the monotonic instant for timeouts and durations, and the wall
+/// clock for what a client sees as a date (APPEND's default INTERNALDATE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Now {
+    pub instant: Instant,
+    pub wall: DateTime<Utc>,
+}
+
+impl std::ops::Add<Duration> for Now {
+    type Output = Now;
+
+    fn add(self, d: Duration) -> Now {
+        Now {
+            instant: self.instant + d,
+            wall: self.wall + d,
+        }
+    }
+}
 
 /// What every session on a listener shares.
 #[derive(Debug, Clone)]
@@ -87,6 +109,12 @@ pub enum Action {
         user_id: u64,
         op: MailWrite,
     },
+    /// Run this SEARCH away from the driver's thread (it may scan a whole
+    /// mailbox) and call `search_result` with its answer.
+    Search {
+        ticket: u64,
+        request: Box<SearchRequest>,
+    },
     /// Carry out this change without reporting back: bookkeeping whose
     /// result no command waits for (the store's copy of the \Recent floor).
     Background { user_id: u64, op: MailWrite },
@@ -116,11 +144,78 @@ pub enum AuthResult {
     Unavailable,
 }
 
+/// Who is logged in.
 #[derive(Debug, Clone, PartialEq, Eq)]
+struct User {
+    name: String,
+    id: u64,
+}
+
+/// RFC 3501 §3: the connection's state. The selected mailbox's view lives
+/// in its state, so a selected-state command has a view by construction.
+#[derive(Debug)]
 enum State {
     NotAuthenticated,
-    Authenticated { username: String, user_id: u64 },
+    Authenticated { user: User },
+    Selected { user: User, view: View },
     Logout,
+}
+
+impl State {
+    fn user(&self) -> Option<&User> {
+        match self {
+            State::Authenticated { user } | State::Selected { user, .. } => Some(user),
+            State::NotAuthenticated | State::Logout => None,
+        }
+    }
+
+    fn view(&self) -> Option<&View> {
+        match self {
+            State::Selected { view, .. } => Some(view),
+            _ => None,
+        }
+    }
+
+    fn view_mut(&mut self) -> Option<&mut View> {
+        match self {
+            State::Selected { view, .. } => Some(view),
+            _ => None,
+        }
+    }
+
+    /// Selected → authenticated (RFC 3501 §6.4.2 CLOSE, §6.3.1 a new
+    /// SELECT); says whether a mailbox was selected.
+    fn deselect(&mut self) -> bool {
+        match std::mem::replace(self, State::Logout) {
+            State::Selected { user, .. } => {
+                *self = State::Authenticated { user };
+                true
+            }
+            other => {
+                *self = other;
+                false
+            }
+        }
+    }
+
+    /// Authenticated (or selected) → selected with `view`; false, and no
+    /// change, if nobody is logged in.
+    fn select(&mut self, view: View) -> bool {
+        match std::mem::replace(self, State::Logout) {
+            State::Authenticated { user } | State::Selected { user, .. } => {
+                *self = State::Selected { user, view };
+                true
+            }
+            other => {
+                *self = other;
+                false
+            }
+        }
+    }
+
+    fn is_logout(&self) -> bool {
+        matches!(self, State::Logout)
+    }
 }
 
 /// What a command waiting for a write does with its result.
@@ -156,6 +251,16 @@ enum Wait {
         command: &'static str,
         started: Instant,
         pending: Pending,
+    },
+    /// A SEARCH runs off the driver's thread (`Action::Search`).
+    Search {
+        ticket: u64,
+        tag: Tag,
+        command: &'static str,
+        started: Instant,
+        uid: bool,
+        /// RFC 7162 §3.1.5: the criteria name MODSEQ.
+        modseq_key: bool,
     },
     /// IDLE (RFC 2177): changes are reported as they happen until the
     /// client's `DONE` line.
@@ -200,9 +305,8 @@ pub struct Session {
     /// When the connection was made: the pre-login deadline counts from
     /// here, so a client that trickles bytes cannot extend it.
     connected_at: Instant,
-    mail: MailAccess,
-    /// The selected mailbox (RFC 3501 selected state), if any.
-    selected: Option<View>,
+    /// Where reads come from: the store, or any other `MailRead`.
+    mail: Arc<dyn MailRead>,
     /// Numbers the writes handed to the driver.
     next_ticket: u64,
     /// APPENDs waiting for the disk, oldest first.
@@ -216,11 +320,19 @@ pub struct Session {
     /// RFC 7162 §3.2.3: ENABLE QRESYNC was answered, so VANISHED replaces
     /// EXPUNGE for the rest of the connection.
     qresync: bool,
+    /// The wall clock at the latest call from the driver.
+    wall: DateTime<Utc>,
 }
 
 impl Session {
     /// A new session; its greeting is already in the output.
-    pub fn new(cfg: Arc<SessionConfig>, info: ConnInfo, now: Instant, mail: MailAccess) -> Session {
+    pub fn new(
+        cfg: Arc<SessionConfig>,
+        info: ConnInfo,
+        now: Now,
+        mail: Arc<dyn MailRead>,
+    ) -> Session {
+        let Now { instant: now, wall } = now;
         let framer = Framer::new(cfg.frame_limits);
         let mut s = Session {
             cfg,
@@ -235,12 +347,12 @@ impl Session {
             last_activity: now,
             connected_at: now,
             mail,
-            selected: None,
             next_ticket: 0,
             appends: VecDeque::new(),
             deferred: None,
             condstore: false,
             qresync: false,
+            wall,
         };
         let caps = s.capabilities();
         s.untagged(StatusKind::Ok, Some(Code::Capability(caps)), "Roost ready.");
@@ -259,15 +371,12 @@ impl Session {
 
     /// The user name once authenticated, for the connection's log span.
     pub fn username(&self) -> Option<&str> {
-        match &self.state {
-            State::Authenticated { username, .. } => Some(username),
-            _ => None,
-        }
+        self.state.user().map(|u| u.name.as_str())
     }
 
     /// Whether the session has ended (it said BYE); the driver closes.
     pub fn is_finished(&self) -> bool {
-        self.state == State::Logout
+        self.state.is_logout()
     }
 
     /// Whether reading more input is useful now. While a command is being
@@ -279,16 +388,19 @@ impl Session {
         }
         match self.wait {
             Wait::Nothing | Wait::SaslResponse { .. } | Wait::Idle { .. } => true,
-            Wait::Auth { .. } | Wait::Tls | Wait::Write { .. } | Wait::Output(_) => {
-                self.framer.buffered() < PAUSE_INPUT_AT
-            }
+            Wait::Auth { .. }
+            | Wait::Tls
+            | Wait::Write { .. }
+            | Wait::Search { .. }
+            | Wait::Output(_) => self.framer.buffered() < PAUSE_INPUT_AT,
         }
     }
 
     /// Bytes read from the client.
-    pub fn feed(&mut self, data: &[u8], now: Instant) {
+    pub fn feed(&mut self, data: &[u8], now: Now) {
+        let now = self.clock(now);
         self.last_activity = now;
-        if self.state == State::Logout || matches!(self.wait, Wait::Tls) {
+        if self.state.is_logout() || matches!(self.wait, Wait::Tls) {
             return;
         }
         self.framer.push(data);
@@ -296,7 +408,8 @@ impl Session {
     }
 
     /// The credential check asked for by `Action::Authenticate` finished.
-    pub fn auth_result(&mut self, result: AuthResult, now: Instant) {
+    pub fn auth_result(&mut self, result: AuthResult, now: Now) {
+        let now = self.clock(now);
         let Wait::Auth {
             tag,
             command,
@@ -308,7 +421,12 @@ impl Session {
         };
         let (kind, code, text) = match result {
             AuthResult::Success { username, user_id } => {
-                self.state = State::Authenticated { username, user_id };
+                self.state = State::Authenticated {
+                    user: User {
+                        name: username,
+                        id: user_id,
+                    },
+                };
                 let caps = self.capabilities();
                 (StatusKind::Ok, Code::Capability(caps), "Logged in")
             }
@@ -336,7 +454,7 @@ impl Session {
     /// The mailbox this session has selected, which the driver watches for
     /// changes (`mailbox_changed`).
     pub fn selected_mailbox(&self) -> Option<u64> {
-        self.selected.as_ref().map(|v| v.mailbox_id)
+        self.state.view().map(|v| v.mailbox_id)
     }
 
     /// Another session (or a delivery) changed the selected mailbox. An
@@ -389,12 +507,8 @@ impl Session {
     }
 
     /// The write asked for by `Action::Write` finished (durably, if Ok).
-    pub fn write_result(
-        &mut self,
-        ticket: u64,
-        result: Result<MailWriteOk, MailError>,
-        now: Instant,
-    ) {
+    pub fn write_result(&mut self, ticket: u64, result: Result<MailWriteOk, MailError>, now: Now) {
+        let now = self.clock(now);
         if matches!(self.wait, Wait::Write { ticket: t, .. } if t == ticket) {
             if let Wait::Write {
                 tag,
@@ -414,6 +528,13 @@ impl Session {
             return;
         }
         self.process(now);
+    }
+
+    /// Takes the time the driver passed in: the wall clock is kept for
+    /// what the command being run needs of it, the instant returned.
+    fn clock(&mut self, now: Now) -> Instant {
+        self.wall = now.wall;
+        now.instant
     }
 
     /// A new ticket for a write.
@@ -489,7 +610,8 @@ impl Session {
     }
 
     /// Everything taken as output before `Action::AwaitDrain` is written.
-    pub fn output_drained(&mut self, now: Instant) {
+    pub fn output_drained(&mut self, now: Now) {
+        let now = self.clock(now);
         if let Wait::Output(job) = std::mem::replace(&mut self.wait, Wait::Nothing) {
             self.run_fetch(*job, now);
             self.process(now);
@@ -497,7 +619,8 @@ impl Session {
     }
 
     /// The TLS handshake started by `Action::StartTls` completed.
-    pub fn tls_established(&mut self, now: Instant) {
+    pub fn tls_established(&mut self, now: Now) {
+        let now = self.clock(now);
         if matches!(self.wait, Wait::Tls) {
             self.wait = Wait::Nothing;
             self.tls_active = true;
@@ -512,15 +635,21 @@ impl Session {
     /// one byte a second must not hold a socket forever).
     pub fn deadline(&self) -> Instant {
         match self.state {
-            State::Authenticated { .. } => self.last_activity + self.cfg.timeouts.authenticated,
+            State::Authenticated { .. } | State::Selected { .. } => {
+                self.last_activity + self.cfg.timeouts.authenticated
+            }
             _ => self.connected_at + self.cfg.timeouts.unauthenticated,
         }
     }
 
     /// Time passed; autologout (RFC 3501 §5.4) if the deadline is reached.
-    pub fn on_tick(&mut self, now: Instant) {
-        if self.state != State::Logout
-            && !matches!(self.wait, Wait::Auth { .. } | Wait::Write { .. })
+    pub fn on_tick(&mut self, now: Now) {
+        let now = self.clock(now);
+        if !self.state.is_logout()
+            && !matches!(
+                self.wait,
+                Wait::Auth { .. } | Wait::Write { .. } | Wait::Search { .. }
+            )
             && self.appends.is_empty()
             && now >= self.deadline()
         {
@@ -530,7 +659,7 @@ impl Session {
 
     /// The server is shutting down.
     pub fn shutdown(&mut self) {
-        if self.state != State::Logout {
+        if !self.state.is_logout() {
             self.bye(None, "Server shutting down.");
         }
     }
@@ -546,7 +675,7 @@ impl Session {
 
     fn capabilities(&self) -> Vec<String> {
         capabilities(CapabilityContext {
-            authenticated: matches!(self.state, State::Authenticated { .. }),
+            authenticated: self.state.user().is_some(),
             tls_active: self.tls_active,
             starttls_offered: self.cfg.starttls_available,
             plaintext_auth_allowed: self.plaintext_auth_allowed(),
@@ -557,10 +686,14 @@ impl Session {
     /// Handles framed input until the session must wait or needs more bytes.
     fn process(&mut self, now: Instant) {
         loop {
-            if self.state == State::Logout
+            if self.state.is_logout()
                 || matches!(
                     self.wait,
-                    Wait::Auth { .. } | Wait::Tls | Wait::Write { .. } | Wait::Output(_)
+                    Wait::Auth { .. }
+                        | Wait::Tls
+                        | Wait::Write { .. }
+                        | Wait::Search { .. }
+                        | Wait::Output(_)
                 )
             {
                 return;
@@ -825,7 +958,7 @@ impl Session {
             CommandBody::Idle => self.idle(tag, now),
             CommandBody::Unselect => {
                 // RFC 3691: like CLOSE, without the expunge.
-                self.selected = None;
+                self.state.deselect();
                 self.completed(tag, name, now, now)
             }
             CommandBody::GetQuota { root } => self.get_quota(tag, &root, now),
@@ -851,7 +984,7 @@ impl Session {
     /// Why `body` is not valid in the current state, if it is not.
     fn wrong_state(&self, body: &CommandBody) -> Option<&'static str> {
         use CommandBody::*;
-        let authenticated = matches!(self.state, State::Authenticated { .. });
+        let authenticated = self.state.user().is_some();
         match body {
             Capability | Noop | Logout | Id { .. } => None,
             StartTls | Authenticate { .. } | Login { .. } if authenticated => {
@@ -870,7 +1003,7 @@ impl Session {
             | Unselect => {
                 if !authenticated {
                     Some("Log in first.")
-                } else if self.selected.is_none() {
+                } else if self.state.view().is_none() {
                     Some("No mailbox selected.")
                 } else {
                     None

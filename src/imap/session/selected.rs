@@ -5,16 +5,15 @@
 use std::num::NonZeroU32;
 use std::time::Instant;
 
-use super::{Pending, Session};
+use super::{Action, Pending, Session, Wait};
 use crate::imap::fetch::{FetchItem, LazyParts, MessageFacts, fetch_item};
 use crate::imap::proto::encode::{QUOTED_MAX, fetch_pieces};
 use crate::imap::proto::response::{Code, Data, MessageDataItem, Response, StatusKind};
 use crate::imap::proto::types::{
     FetchAttr, FetchItems, FetchModifiers, Flag, Mailbox, SearchKey, SequenceSet, StoreKind, Tag,
 };
-use crate::mailbox::{MailWrite, MailWriteOk};
+use crate::mailbox::{MailError, MailWrite, MailWriteOk, SearchRequest};
 use crate::search::matcher::{Charset, SUPPORTED_CHARSETS, SearchContext, charset_from_name};
-use crate::search::planner::SearchScope;
 
 /// Output held before the session waits for the client to read it.
 const FETCH_CHUNK: usize = 256 * 1024;
@@ -206,7 +205,7 @@ impl Session {
         uid: bool,
     ) -> Option<(u64, Vec<(NonZeroU32, u32)>)> {
         let targets = self.resolve_or_bad(tag, command, now, set, uid)?;
-        let mailbox_id = self.selected.as_ref()?.mailbox_id;
+        let mailbox_id = self.state.view()?.mailbox_id;
         if targets.is_empty() {
             self.sync_view(uid, uid, &[]);
             self.completed(tag.clone(), command, now, now);
@@ -223,7 +222,7 @@ impl Session {
         set: &SequenceSet,
         uid: bool,
     ) -> Option<Vec<(NonZeroU32, u32)>> {
-        let view = self.selected.as_ref()?;
+        let view = self.state.view()?;
         match view.resolve(set, uid) {
             Ok(t) => Some(t),
             Err(_) => {
@@ -247,7 +246,7 @@ impl Session {
         command: &'static str,
         now: Instant,
     ) -> bool {
-        if self.selected.as_ref().is_some_and(|v| v.read_only) {
+        if self.state.view().is_some_and(|v| v.read_only) {
             self.tagged(
                 tag,
                 command,
@@ -268,11 +267,11 @@ impl Session {
     }
 
     pub(super) fn close(&mut self, tag: Tag, now: Instant) {
-        let Some(view) = self.selected.as_ref() else {
+        let Some(view) = self.state.view() else {
             return;
         };
         if view.read_only {
-            self.selected = None;
+            self.state.deselect();
             return self.tagged(
                 tag,
                 "CLOSE",
@@ -300,7 +299,7 @@ impl Session {
         if self.read_only_refusal(tag.clone(), "EXPUNGE", now) {
             return;
         }
-        let Some(view) = self.selected.as_ref() else {
+        let Some(view) = self.state.view() else {
             return;
         };
         let op = MailWrite::Expunge {
@@ -325,7 +324,7 @@ impl Session {
         let Some(targets) = self.resolve_or_bad(&tag, command, now, set, true) else {
             return;
         };
-        let Some(view) = self.selected.as_ref() else {
+        let Some(view) = self.state.view() else {
             return;
         };
         let op = MailWrite::Expunge {
@@ -370,7 +369,7 @@ impl Session {
                 self.report_vanished_earlier(set, since);
             }
         }
-        let Some(view) = self.selected.as_ref() else {
+        let Some(view) = self.state.view() else {
             return;
         };
         let sets_seen = attrs.iter().any(|a| match a {
@@ -431,7 +430,7 @@ impl Session {
     /// how many times it names them (`BODY[]` twenty times costs what it
     /// costs once, only longer).
     pub(super) fn run_fetch(&mut self, mut job: FetchJob, now: Instant) {
-        let Some(view) = self.selected.as_ref() else {
+        let Some(view) = self.state.view() else {
             return;
         };
         let mailbox_id = view.mailbox_id;
@@ -570,7 +569,7 @@ impl Session {
         let Some(targets) = self.resolve_or_bad(&tag, command, now, set, uid) else {
             return;
         };
-        let Some(view) = self.selected.as_ref() else {
+        let Some(view) = self.state.view() else {
             return;
         };
         if targets.is_empty() {
@@ -618,7 +617,7 @@ impl Session {
                 }
             },
         };
-        let Some(view) = self.selected.as_ref() else {
+        let Some(view) = self.state.view() else {
             return;
         };
         // A sequence number the client was never told of is as much an
@@ -634,26 +633,67 @@ impl Session {
                 "Invalid message sequence number.",
             );
         }
-        let ctx = SearchContext {
-            max_seq: view.exists(),
-            max_uid: view.last_uid(),
-            charset,
-        };
-        let recent = |u: u32| view.is_recent(u);
-        let scope = SearchScope {
+        let request = SearchRequest {
             mailbox_id: view.mailbox_id,
-            uids: view.uids(),
-            recent: &recent,
+            uids: view.uids().to_vec(),
+            recent: view.recent_uids(),
+            key: criteria.clone(),
+            ctx: SearchContext {
+                max_seq: view.exists(),
+                max_uid: view.last_uid(),
+                charset,
+            },
         };
-        let found = self.mail.search(&scope, criteria, &ctx);
-        match found {
+        // A scan can take seconds: the driver runs it elsewhere and hands
+        // the answer back (`search_result`), so the thread it runs on keeps
+        // serving other connections.
+        let ticket = self.ticket();
+        self.wait = Wait::Search {
+            ticket,
+            tag,
+            command,
+            started: now,
+            uid,
+            modseq_key: super::condstore::has_modseq_key(criteria),
+        };
+        self.actions.push_back(Action::Search {
+            ticket,
+            request: Box::new(request),
+        });
+    }
+
+    /// The SEARCH asked for by `Action::Search` finished.
+    pub fn search_result(
+        &mut self,
+        ticket: u64,
+        result: Result<Vec<(u32, u32, u64)>, MailError>,
+        now: super::Now,
+    ) {
+        let now = self.clock(now);
+        let (tag, command, started, uid, modseq_key) =
+            match std::mem::replace(&mut self.wait, Wait::Nothing) {
+                Wait::Search {
+                    ticket: t,
+                    tag,
+                    command,
+                    started,
+                    uid,
+                    modseq_key,
+                } if t == ticket => (tag, command, started, uid, modseq_key),
+                other => {
+                    self.wait = other;
+                    tracing::error!(ticket, "search result for no pending search");
+                    return;
+                }
+            };
+        match result {
             Ok(found) => {
                 let modseq = found.iter().map(|&(_, _, m)| m).max().unwrap_or(0);
                 let hits = found
                     .into_iter()
                     .map(|(seq, u, _)| if uid { u } else { seq })
                     .collect();
-                if super::condstore::has_modseq_key(criteria) {
+                if modseq_key {
                     // RFC 7162 §3.1.5: MODSEQ in the criteria adds the
                     // highest MODSEQ of the hits to the answer.
                     self.condstore_enabling();
@@ -662,10 +702,11 @@ impl Session {
                     self.respond(&Response::Data(Data::Search(hits)));
                 }
                 self.sync_view(uid, uid, &[]);
-                self.completed(tag, command, now, now)
+                self.completed(tag, command, started, now)
             }
-            Err(e) => self.mail_error(tag, command, now, now, &e),
+            Err(e) => self.mail_error(tag, command, started, now, &e),
         }
+        self.process(now);
     }
 
     /// The end of a selected-state write.
@@ -681,7 +722,7 @@ impl Session {
         match pending {
             SelectedPending::Close => {
                 // CLOSE expunges silently (RFC 3501 §6.4.2).
-                self.selected = None;
+                self.state.deselect();
                 self.tagged(
                     tag,
                     command,

@@ -4,12 +4,26 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chrono::TimeZone;
+
 use super::*;
 use crate::config::Config;
 use crate::mailbox::MailAccess;
 use crate::store::Store;
 
 mod quota;
+
+/// The time the tests pass in: a real instant, a fixed wall clock (so a
+/// default INTERNALDATE is known).
+fn test_now() -> Now {
+    Now {
+        instant: Instant::now(),
+        wall: chrono::Utc
+            .with_ymd_and_hms(2024, 5, 6, 7, 8, 9)
+            .single()
+            .expect("a valid date"),
+    }
+}
 
 /// A real store in a fresh directory, with its writer.
 fn mail() -> (MailAccess, Store) {
@@ -39,12 +53,12 @@ fn config(plaintext: PlaintextAuth) -> Arc<SessionConfig> {
 
 struct T {
     s: Session,
-    now: Instant,
+    now: Now,
 }
 
 impl T {
     fn new(plaintext: PlaintextAuth, peer: IpAddr) -> T {
-        let now = Instant::now();
+        let now = test_now();
         let (mail, _store) = mail();
         let s = Session::new(
             config(plaintext),
@@ -53,7 +67,7 @@ impl T {
                 implicit_tls: false,
             },
             now,
-            mail,
+            Arc::new(mail),
         );
         T { s, now }
     }
@@ -418,7 +432,7 @@ pub(super) struct M {
     mail: MailAccess,
     store: Store,
     rt: tokio::runtime::Runtime,
-    now: Instant,
+    now: Now,
 }
 
 impl M {
@@ -434,7 +448,7 @@ impl M {
             .expect("runtime");
         let (mail, store) = mail();
         prepare(&store);
-        let now = Instant::now();
+        let now = test_now();
         let s = Session::new(
             config(PlaintextAuth::Loopback),
             ConnInfo {
@@ -442,7 +456,7 @@ impl M {
                 implicit_tls: false,
             },
             now,
-            mail.clone(),
+            Arc::new(mail.clone()),
         );
         let mut m = M {
             s,
@@ -458,7 +472,7 @@ impl M {
 
     /// A second session on the same store, logged in as the same user.
     pub(super) fn second(&self) -> M {
-        let now = Instant::now();
+        let now = test_now();
         let s = Session::new(
             config(PlaintextAuth::Loopback),
             ConnInfo {
@@ -466,7 +480,7 @@ impl M {
                 implicit_tls: false,
             },
             now,
-            self.mail.clone(),
+            Arc::new(self.mail.clone()),
         );
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -510,6 +524,10 @@ impl M {
                 } => {
                     let r = self.rt.block_on(self.mail.write(user_id, op));
                     self.s.write_result(ticket, r, self.now);
+                }
+                Action::Search { ticket, request } => {
+                    let r = self.rt.block_on(self.mail.search_detached(*request));
+                    self.s.search_result(ticket, r, self.now);
                 }
                 Action::AwaitDrain => self.s.output_drained(self.now),
                 Action::Background { user_id, op } => {
@@ -854,6 +872,20 @@ fn pipelined_appends_wait_for_the_disk_together_and_answer_in_order() {
     );
     assert!(
         out.contains("[APPENDUID ") && out.contains(" 3] APPEND completed"),
+        "{out}"
+    );
+}
+
+/// APPEND without a date stores the wall clock the driver passed in, not
+/// one the session read.
+#[test]
+fn append_default_internaldate_is_the_time_passed_in() {
+    let mut m = M::new();
+    assert!(m.append("INBOX", "()", MSG2).contains("ap OK"));
+    m.send("s SELECT INBOX\r\n");
+    let out = m.send("f FETCH 1 INTERNALDATE\r\n");
+    assert!(
+        out.contains("* 1 FETCH (INTERNALDATE \" 6-May-2024 07:08:09 +0000\")"),
         "{out}"
     );
 }

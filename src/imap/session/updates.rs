@@ -27,7 +27,7 @@ impl Session {
         uid: bool,
         with_flags: bool,
     ) {
-        let Some(view) = self.selected.as_ref() else {
+        let Some(view) = self.state.view() else {
             return;
         };
         let mailbox_id = view.mailbox_id;
@@ -63,7 +63,7 @@ impl Session {
         let mut skip = skip.to_vec();
         skip.sort_unstable();
         let (condstore, qresync) = (self.condstore, self.qresync);
-        let Some(view) = self.selected.as_mut() else {
+        let Some(view) = self.state.view_mut() else {
             return;
         };
         let (mailbox_id, since, last_uid) = (view.mailbox_id, view.modseq, view.last_uid());

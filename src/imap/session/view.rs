@@ -72,6 +72,11 @@ impl View {
         self.recent.contains(&uid)
     }
 
+    /// The UIDs \Recent in this session, ascending.
+    pub fn recent_uids(&self) -> Vec<u32> {
+        self.recent.iter().copied().collect()
+    }
+
     pub fn recent_count(&self) -> u32 {
         self.recent.len() as u32
     }
