@@ -383,6 +383,52 @@ impl MailAccess {
         }
     }
 
+    /// Stores a delivered message's copies (LMTP, `roost deliver`) in one
+    /// write transaction and returns, once they are durable, what became of
+    /// each; then, as for APPEND, the index hears of the stored copies and
+    /// sessions watching their mailboxes are woken.
+    pub fn deliver(
+        &self,
+        copies: Vec<store::DeliveryCopy>,
+    ) -> impl std::future::Future<Output = MailResult<Vec<store::CopyResult>>> + 'static {
+        let mailboxes: Vec<u64> = copies.iter().map(|c| c.mailbox_id).collect();
+        let notify = self.notify.clone();
+        let index = self.index.clone();
+        let queued = self
+            .writer
+            .submit_queued(store::WriteOp::Deliver { copies });
+        async move {
+            let results = match queued.await? {
+                store::WriteResult::Delivered(results) => results,
+                other => {
+                    return Err(MailError::Internal(format!(
+                        "the store answered a delivery with {other:?}"
+                    )));
+                }
+            };
+            let mut changed = Vec::new();
+            for (mailbox_id, result) in mailboxes.iter().zip(&results) {
+                if let store::CopyResult::Stored(a) = result {
+                    if let Some(index) = &index {
+                        index.send(Job::Added {
+                            mailbox_id: *mailbox_id,
+                            uids: vec![a.uid],
+                        });
+                    }
+                    if !changed.contains(mailbox_id) {
+                        changed.push(*mailbox_id);
+                    }
+                }
+            }
+            if let Some(notify) = notify
+                && !changed.is_empty()
+            {
+                notify(changed);
+            }
+            Ok(results)
+        }
+    }
+
     /// Turns a change into the store's operation: looks up names and, for
     /// APPEND, analyses the message on the blocking pool. Several may run
     /// at once; only `submit` decides the order.
@@ -670,6 +716,12 @@ fn split_flags(flags: &[Flag]) -> (store::Flags, Vec<String>) {
     (bits, keywords)
 }
 
+/// A delivered message as the store takes it: analysed (MIME), no flags,
+/// \Recent by being new. CPU work: call it off the actor threads.
+pub fn delivered_message(raw: Vec<u8>, date: DateTime<FixedOffset>) -> store::NewMessage {
+    prepare_append(raw, &[], date)
+}
+
 fn prepare_append(raw: Vec<u8>, flags: &[Flag], date: DateTime<FixedOffset>) -> store::NewMessage {
     let analysis = mime::analyze(&raw);
     let (bits, keywords) = split_flags(flags);
@@ -725,7 +777,8 @@ fn from_store_result(r: store::WriteResult) -> MailWriteOk {
         | R::InboxRenamed { .. }
         | R::Subscribed
         | R::Unsubscribed { .. }
-        | R::UserMailDeleted { .. } => MailWriteOk::Done,
+        | R::UserMailDeleted { .. }
+        | R::Delivered(_) => MailWriteOk::Done,
     }
 }
 
