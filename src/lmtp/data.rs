@@ -303,3 +303,55 @@ mod tests {
         assert_eq!(r.into_message().len(), 200_002);
     }
 }
+
+/// A message from outside SMTP (`roost deliver`'s standard input) in the
+/// form DATA stores: LF or CRLF line ends (bare CR too) become CRLF, NUL
+/// becomes 0x80, as `DataReader` does; no dot-unstuffing. An mbox `From `
+/// line at the top (procmail and Exim's pipe may add one) is dropped.
+pub fn canonical(input: &[u8]) -> Vec<u8> {
+    let mut input = input;
+    if input.starts_with(b"From ") {
+        input = match memchr::memchr(b'\n', input) {
+            Some(i) => &input[i + 1..],
+            None => &[],
+        };
+    }
+    let mut out = Vec::with_capacity(input.len() + input.len() / 32);
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'\r' => {
+                out.extend_from_slice(b"\r\n");
+                if input.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+            }
+            b'\n' => out.extend_from_slice(b"\r\n"),
+            0 => out.push(0x80),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod canonical_tests {
+    use super::canonical;
+
+    #[test]
+    fn line_ends_and_nul() {
+        assert_eq!(canonical(b"a\nb\r\nc\rd\0"), b"a\r\nb\r\nc\r\nd\x80");
+        assert_eq!(canonical(b"\r\n\r\n"), b"\r\n\r\n");
+        assert_eq!(canonical(b".\n..\n"), b".\r\n..\r\n");
+    }
+
+    #[test]
+    fn mbox_from_line_is_dropped() {
+        assert_eq!(
+            canonical(b"From alice@x Thu Dec  3 09:00:00 2026\nSubject: s\n\nb\n"),
+            b"Subject: s\r\n\r\nb\r\n"
+        );
+        assert_eq!(canonical(b"From: a@b\n"), b"From: a@b\r\n");
+    }
+}

@@ -6,7 +6,11 @@
 //! machine) are sans-IO and know nothing of sockets, actors or the store.
 
 pub mod command;
+pub mod conn;
 pub mod data;
+pub mod deliver;
+pub mod lda;
+pub mod listener;
 pub mod reply;
 pub mod session;
 #[cfg(test)]

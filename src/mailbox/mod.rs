@@ -316,6 +316,16 @@ impl MailAccess {
         f(&MailReader { r: &reader })
     }
 
+    /// The id of the user with this name (any case), if there is one.
+    pub fn user_id(&self, name: &str) -> MailResult<Option<u64>> {
+        match store::normalize_user_name(name) {
+            Ok(name) => Ok(self.store.get_user(&name)?.map(|u| u.id)),
+            // A name the store could never hold names nobody.
+            Err(StoreError::InvalidUserName { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Makes sure the user has an INBOX (RFC 3501 §5.1: every user has one),
     /// creating it on first login.
     pub async fn ensure_inbox(&self, user_id: u64) -> MailResult<()> {
