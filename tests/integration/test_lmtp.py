@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import smtplib
-import socket
 import stat
 import subprocess
 import time
