@@ -537,7 +537,8 @@ const MAX_FAILURES: (i64, i64) = (1, u32::MAX as i64);
 const WINDOW_SECS: (i64, i64) = (1, 7 * 86_400);
 /// RFC 5321 §4.5.3.1.4: a command line of 512 octets must be accepted.
 const LMTP_LINE_BYTES: (i64, i64) = (512, 1 << 20);
-const LMTP_MESSAGE_BYTES: (i64, i64) = (1024, 4 << 30);
+/// Well under the store's 4 GiB per message, with room for the headers added.
+const LMTP_MESSAGE_BYTES: (i64, i64) = (1024, 1 << 30);
 /// RFC 5321 §4.5.3.1.8: at least 100 recipients.
 const LMTP_RECIPIENTS: (i64, i64) = (100, 100_000);
 const LMTP_COMMANDS: (i64, i64) = (10, 10_000_000);
