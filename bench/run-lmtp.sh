@@ -16,6 +16,7 @@
 #   SECONDS_EACH [15]  ROUNDS [2]  ROOST_DIR [/tmp/bench-lmtp-roost]
 #   DOVECOT_DIR [/tmp/bench-lmtp-dovecot]  ROOST_LMTP_PORT [11024]
 #   DOVECOT_LMTP_PORT [10024]  SKIP_BUILD (set to skip cargo build)
+#   ROOST_BIN [target/release/roost]
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,7 +30,7 @@ roost_dir=${ROOST_DIR:-/tmp/bench-lmtp-roost}
 dovecot_dir=${DOVECOT_DIR:-/tmp/bench-lmtp-dovecot}
 roost_lmtp=${ROOST_LMTP_PORT:-11024}
 dovecot_lmtp=${DOVECOT_LMTP_PORT:-10024}
-roost=$repo/target/release/roost
+roost=${ROOST_BIN:-$repo/target/release/roost}
 mkdir -p "$out"
 log() { echo "[run-lmtp] $*" >&2; }
 
