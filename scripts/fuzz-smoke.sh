@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fuzz target in fuzz/ for a short while (FUZZ_SECONDS each,
 # default 30) on stable Rust, without sanitizers (`-s none`), seeded with a
-# few valid commands and the IMAP dictionary. Exits non-zero if any target
+# few valid commands and the IMAP (or LMTP) dictionary. Exits non-zero if any target
 # crashes; the input that did it is left under fuzz/artifacts/<target>/.
 #
 # Installs cargo-fuzz 0.13 when it is missing. The first build of the
@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 seconds="${FUZZ_SECONDS:-30}"
-targets=(parse_command framer auth_line)
+targets=(parse_command framer auth_line lmtp_session)
 
 if ! cargo fuzz --version 2>/dev/null | grep -q '^cargo-fuzz 0\.13\.'; then
     echo "fuzz-smoke: installing cargo-fuzz 0.13" >&2
@@ -52,6 +52,9 @@ seed framer authenticate "$limits$(piece 'a AUTHENTICATE PLAIN\r\n')$(piece 'AGZ
 seed framer refused "$limits$(piece 'a LOGIN {999+}\r\n')$(piece 'xxxxxxxx\r\nb STARTTLS\r\nc NOOP\r\n')"
 seed framer defaults "\xff\x00\x00\x00$(piece 'a SELECT INBOX\r\n')"
 
+# lmtp_session: line limit byte, size byte, then length-prefixed pieces.
+seed lmtp_session transaction "\x40\x40$(piece 'LHLO c\r\nMAIL FROM:<a@b.c> SIZE=9\r\n')$(piece 'RCPT TO:<abc@x.y>\r\nDATA\r\n')$(piece '..x\r\ny\n\0\r\n.\r\nQUIT\r\n')"
+
 seed auth_line plain 'AGZyZWQAc2VjcmV0'
 seed auth_line cancel '*'
 
@@ -62,9 +65,11 @@ cargo fuzz build -s none
 failed=()
 for target in "${targets[@]}"; do
     echo "fuzz-smoke: $target for ${seconds}s" >&2
+    dict=imap.dict
+    [[ "$target" == lmtp_* ]] && dict=lmtp.dict
     if ! cargo fuzz run -s none "$target" -- \
         -max_total_time="$seconds" \
-        -dict=imap.dict \
+        -dict="$dict" \
         -max_len=4096 \
         -timeout=10 \
         -print_final_stats=1; then

@@ -16,11 +16,23 @@ as_root() {
 apt_needed=()
 command -v curl >/dev/null 2>&1 || apt_needed+=(curl)
 command -v mbsync >/dev/null 2>&1 || apt_needed+=(isync)
+# Postfix delivers to Roost over LMTP in tests/integration/test_postfix.py,
+# as its own throw-away instance; the system's is installed unconfigured.
+postfix_new=0
+if [ ! -x /usr/sbin/postfix ]; then
+    apt_needed+=(postfix)
+    postfix_new=1
+    echo "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
+fi
 if [ "${#apt_needed[@]}" -gt 0 ]; then
     echo "installing: ${apt_needed[*]}"
     export DEBIAN_FRONTEND=noninteractive
     as_root apt-get update -qq
     as_root apt-get install -y -qq --no-install-recommends "${apt_needed[@]}" >/dev/null
+fi
+# Never leave the system's Postfix running: the tests start their own.
+if [ "$postfix_new" -eq 1 ] && as_root /usr/sbin/postfix status >/dev/null 2>&1; then
+    as_root /usr/sbin/postfix stop >/dev/null 2>&1 || true
 fi
 
 # Python packages, pinned. Skipped when the pinned versions are there; the

@@ -16,7 +16,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::auth::Secret;
 use crate::auth::hash_password;
-use crate::config::{Config, parse_listen, parse_storage_size};
+use crate::config::{Config, LmtpListen, parse_listen, parse_lmtp_listen, parse_storage_size};
 use crate::search::index::rebuild::Rebuilt;
 use crate::store::{
     LimitChange, Quota, Store, StoreError, WriteOp, WriteResult, normalize_user_name,
@@ -54,6 +54,25 @@ pub enum Commands {
     /// Maintain the full-text search index (derived from the store).
     #[command(subcommand)]
     Index(IndexCommand),
+    /// Deliver one message from standard input to a user (an MDA for
+    /// Exim's pipe transport, fetchmail --mda, procmail). Works while the
+    /// server runs. Exit status as sysexits.h: 0 delivered, 65 bad input,
+    /// 67 unknown user, 73 cannot store (no such mailbox, over quota), 75
+    /// temporary failure (retry).
+    Deliver(DeliverArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeliverArgs {
+    /// The user to deliver to.
+    #[arg(long, value_name = "NAME")]
+    pub user: String,
+    /// The mailbox to store into (it must exist). [default: INBOX]
+    #[arg(long, value_name = "MAILBOX")]
+    pub mailbox: Option<String>,
+    /// The envelope sender, for Return-Path:. [default: <>]
+    #[arg(long, value_name = "ADDR")]
+    pub from: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -83,6 +102,18 @@ pub struct ServeArgs {
     /// "" disables.
     #[arg(long, value_name = "ADDR:PORT", value_parser = listen_arg)]
     pub imaps: Option<ListenAddr>,
+
+    /// LMTP listener, `ADDR:PORT` or `unix:PATH`; repeat for several. Given
+    /// at all, these replace `lmtp.listen`; `--lmtp ""` alone disables LMTP.
+    #[arg(long, value_name = "ADDR:PORT|unix:PATH", value_parser = lmtp_arg)]
+    pub lmtp: Vec<Option<LmtpListen>>,
+}
+
+fn lmtp_arg(s: &str) -> Result<Option<LmtpListen>, String> {
+    if s.trim().is_empty() {
+        return Ok(None);
+    }
+    parse_lmtp_listen(s).map(Some)
 }
 
 /// A listen address from the command line; `None` means disabled.
@@ -209,6 +240,9 @@ pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
         }
         if let Some(ListenAddr(addr)) = args.imaps {
             config.imaps_listen = addr;
+        }
+        if !args.lmtp.is_empty() {
+            config.lmtp.listen = Some(args.lmtp.iter().flatten().cloned().collect());
         }
     }
     Ok(config)
@@ -434,7 +468,9 @@ mod tests {
     fn user_cmd(cli: Cli) -> UserCommand {
         match cli.command {
             Commands::User(cmd) => cmd,
-            Commands::Serve(_) | Commands::Index(_) => panic!("not a user command"),
+            Commands::Serve(_) | Commands::Index(_) | Commands::Deliver(_) => {
+                panic!("not a user command")
+            }
         }
     }
 

@@ -24,6 +24,7 @@ use toml::Spanned;
 
 use crate::imap::proto::frame::FrameLimits;
 use crate::imap::proto::parse::ParseLimits;
+use crate::lmtp::session::{Limits as LmtpLimits, OverQuota};
 
 /// When LOGIN and AUTHENTICATE are allowed on a connection without TLS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +59,84 @@ pub struct Config {
     pub quota: QuotaDefaults,
     /// `[limits] max_connections`, `max_connections_per_ip`.
     pub conn_limits: crate::conn_limits::ConnLimitConfig,
+    pub lmtp: LmtpConfig,
+}
+
+/// Where LMTP listens: a TCP address or a unix socket path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LmtpListen {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+}
+
+impl fmt::Display for LmtpListen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LmtpListen::Tcp(a) => write!(f, "{a}"),
+            LmtpListen::Unix(p) => write!(f, "unix:{}", p.display()),
+        }
+    }
+}
+
+/// Parses `ADDR:PORT` or `unix:PATH` (the config file and `--lmtp`).
+pub fn parse_lmtp_listen(s: &str) -> Result<LmtpListen, String> {
+    let s = s.trim();
+    if let Some(path) = s.strip_prefix("unix:") {
+        if path.is_empty() {
+            return Err("`unix:` needs a path, like unix:/run/roost/lmtp.sock".into());
+        }
+        return Ok(LmtpListen::Unix(PathBuf::from(path)));
+    }
+    s.parse::<SocketAddr>().map(LmtpListen::Tcp).map_err(|_| {
+        format!("`{s}` is neither an address and port like `127.0.0.1:24` nor `unix:PATH`")
+    })
+}
+
+/// `[lmtp]`: mail delivery from an MTA (RFC 2033).
+#[derive(Debug, Clone)]
+pub struct LmtpConfig {
+    /// `None`: the zero-config unix socket `<data_dir>/lmtp.sock`; an empty
+    /// list disables LMTP.
+    pub listen: Option<Vec<LmtpListen>>,
+    /// The name in the greeting, LHLO and `Received:`; the host name if unset.
+    pub hostname: Option<String>,
+    /// Domains whose addresses are local, lower case; empty means any.
+    pub domains: Vec<String>,
+    /// `user+tag@…` goes to the mailbox `tag` when it exists.
+    pub plus_to_mailbox: bool,
+    pub over_quota: OverQuota,
+    /// Owner, group and mode given to unix sockets (so that Postfix, as
+    /// user `postfix`, can connect).
+    pub socket_owner: Option<String>,
+    pub socket_group: Option<String>,
+    pub socket_mode: u32,
+    pub limits: LmtpLimits,
+}
+
+impl Default for LmtpConfig {
+    fn default() -> LmtpConfig {
+        LmtpConfig {
+            listen: None,
+            hostname: None,
+            domains: Vec::new(),
+            plus_to_mailbox: false,
+            over_quota: OverQuota::Permanent,
+            socket_owner: None,
+            socket_group: None,
+            socket_mode: 0o660,
+            limits: LmtpLimits::default(),
+        }
+    }
+}
+
+impl LmtpConfig {
+    /// The listeners to open: the configured ones, or the default socket.
+    pub fn listeners(&self, data_dir: &Path) -> Vec<LmtpListen> {
+        match &self.listen {
+            Some(list) => list.clone(),
+            None => vec![LmtpListen::Unix(data_dir.join("lmtp.sock"))],
+        }
+    }
 }
 
 /// Limits `roost user add` gives new users (RFC 9208 resources); `None`
@@ -142,6 +221,7 @@ impl Default for Config {
             quota: QuotaDefaults::default(),
             conn_limits: crate::conn_limits::ConnLimitConfig::default(),
             search_index: true,
+            lmtp: LmtpConfig::default(),
         }
     }
 }
@@ -349,6 +429,27 @@ struct RawConfig {
     quota: RawQuota,
     #[serde(default)]
     search: RawSearch,
+    #[serde(default)]
+    lmtp: RawLmtp,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLmtp {
+    listen: Option<Vec<Spanned<String>>>,
+    hostname: Option<Spanned<String>>,
+    domains: Option<Vec<Spanned<String>>>,
+    plus_to_mailbox: Option<bool>,
+    over_quota: Option<Spanned<String>>,
+    socket_owner: Option<Spanned<String>>,
+    socket_group: Option<Spanned<String>>,
+    socket_mode: Option<Spanned<String>>,
+    max_line_bytes: Option<Spanned<i64>>,
+    max_message_bytes: Option<Spanned<i64>>,
+    max_recipients: Option<Spanned<i64>>,
+    max_commands: Option<Spanned<i64>>,
+    timeout_idle_secs: Option<Spanned<i64>>,
+    timeout_session_secs: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -434,6 +535,14 @@ const AUTH_TIMEOUT_SECS: (i64, i64) = (30 * 60, 7 * 86_400);
 const FAILURE_DELAY_MS: (i64, i64) = (0, 60_000);
 const MAX_FAILURES: (i64, i64) = (1, u32::MAX as i64);
 const WINDOW_SECS: (i64, i64) = (1, 7 * 86_400);
+/// RFC 5321 §4.5.3.1.4: a command line of 512 octets must be accepted.
+const LMTP_LINE_BYTES: (i64, i64) = (512, 1 << 20);
+/// Well under the store's 4 GiB per message, with room for the headers added.
+const LMTP_MESSAGE_BYTES: (i64, i64) = (1024, 1 << 30);
+/// RFC 5321 §4.5.3.1.8: at least 100 recipients.
+const LMTP_RECIPIENTS: (i64, i64) = (100, 100_000);
+const LMTP_COMMANDS: (i64, i64) = (10, 10_000_000);
+const LMTP_TIMEOUT_SECS: (i64, i64) = (1, 7 * 86_400);
 /// RFC 9208: limits are `number64`.
 const QUOTA_MESSAGES: (i64, i64) = (0, i64::MAX);
 
@@ -686,7 +795,103 @@ fn validate(raw: RawConfig) -> Result<Config, KeyError> {
         c.search_index = v;
     }
 
+    validate_lmtp(&raw.lmtp, &mut c.lmtp)?;
+
     Ok(c)
+}
+
+fn validate_lmtp(raw: &RawLmtp, c: &mut LmtpConfig) -> Result<(), KeyError> {
+    if let Some(list) = &raw.listen {
+        let mut out = Vec::with_capacity(list.len());
+        for v in list {
+            out.push(parse_lmtp_listen(v.get_ref()).map_err(|m| err("lmtp.listen", v, m))?);
+        }
+        c.listen = Some(out);
+    }
+    if let Some(v) = &raw.hostname {
+        let name = v.get_ref().trim();
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(err(
+                "lmtp.hostname",
+                v,
+                "must be a host name without spaces",
+            ));
+        }
+        c.hostname = Some(name.to_owned());
+    }
+    if let Some(list) = &raw.domains {
+        for v in list {
+            let d = v.get_ref().trim().to_ascii_lowercase();
+            if d.is_empty() || d.contains('@') || !d.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(err("lmtp.domains", v, "must be a domain like example.org"));
+            }
+            c.domains.push(d);
+        }
+    }
+    if let Some(v) = raw.plus_to_mailbox {
+        c.plus_to_mailbox = v;
+    }
+    if let Some(v) = &raw.over_quota {
+        c.over_quota = match v.get_ref().as_str() {
+            "permanent" => OverQuota::Permanent,
+            "temporary" => OverQuota::Temporary,
+            other => {
+                return Err(err(
+                    "lmtp.over_quota",
+                    v,
+                    format!(
+                        "`{other}` is not one of `permanent` (552 5.2.2), `temporary` (452 4.2.2)"
+                    ),
+                ));
+            }
+        };
+    }
+    for (key, raw_value, slot) in [
+        ("lmtp.socket_owner", &raw.socket_owner, &mut c.socket_owner),
+        ("lmtp.socket_group", &raw.socket_group, &mut c.socket_group),
+    ] {
+        if let Some(v) = raw_value {
+            let name = v.get_ref().trim();
+            if name.is_empty() {
+                return Err(err(key, v, "must be a user or group name, or a number"));
+            }
+            *slot = Some(name.to_owned());
+        }
+    }
+    if let Some(v) = &raw.socket_mode {
+        let text = v.get_ref().trim();
+        c.socket_mode = u32::from_str_radix(text.trim_start_matches("0o"), 8)
+            .ok()
+            .filter(|m| *m <= 0o777)
+            .ok_or_else(|| {
+                err(
+                    "lmtp.socket_mode",
+                    v,
+                    format!("`{text}` is not an octal mode like \"0660\""),
+                )
+            })?;
+    }
+    let l = &mut c.limits;
+    if let Some(v) = &raw.max_line_bytes {
+        l.max_line = usize_in("lmtp.max_line_bytes", v, LMTP_LINE_BYTES)?;
+    }
+    if let Some(v) = &raw.max_message_bytes {
+        l.max_message_size =
+            int_in("lmtp.max_message_bytes", v, LMTP_MESSAGE_BYTES)?.unsigned_abs();
+    }
+    if let Some(v) = &raw.max_recipients {
+        l.max_recipients = usize_in("lmtp.max_recipients", v, LMTP_RECIPIENTS)?;
+    }
+    if let Some(v) = &raw.max_commands {
+        l.max_commands = usize_in("lmtp.max_commands", v, LMTP_COMMANDS)?;
+    }
+    if let Some(v) = &raw.timeout_idle_secs {
+        l.idle_timeout = secs_in("lmtp.timeout_idle_secs", v, LMTP_TIMEOUT_SECS)?;
+    }
+    if let Some(v) = &raw.timeout_session_secs {
+        l.session_timeout = secs_in("lmtp.timeout_session_secs", v, LMTP_TIMEOUT_SECS)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -847,6 +1052,60 @@ format = "json"
         assert_eq!(c.imaps_listen.map(|a| a.port()), Some(993));
         assert_eq!(c.imap_listen.map(|a| a.port()), Some(143));
         assert_eq!(c.tls.cert, Some(PathBuf::from("/etc/roost/cert.pem")));
+        assert_eq!(
+            c.lmtp.listen,
+            Some(vec![LmtpListen::Unix(PathBuf::from(
+                "/var/spool/postfix/private/roost-lmtp"
+            ))])
+        );
+        assert_eq!(c.lmtp.socket_mode, 0o660);
+        assert_eq!(c.lmtp.domains, ["example.org"]);
+    }
+
+    #[test]
+    fn lmtp_section() {
+        let c = parse(
+            "[lmtp]\nlisten = [\"unix:/run/x.sock\", \"127.0.0.1:2424\"]\n\
+             domains = [\"Example.ORG\"]\nplus_to_mailbox = true\nover_quota = \"temporary\"\n\
+             socket_mode = \"0600\"\nmax_message_bytes = 2048\nmax_recipients = 100\n\
+             timeout_idle_secs = 5\n",
+        )
+        .expect("parses");
+        assert_eq!(
+            c.lmtp.listeners(Path::new("/d")),
+            [
+                LmtpListen::Unix(PathBuf::from("/run/x.sock")),
+                LmtpListen::Tcp(SocketAddr::from(([127, 0, 0, 1], 2424)))
+            ]
+        );
+        assert_eq!(c.lmtp.domains, ["example.org"]);
+        assert!(c.lmtp.plus_to_mailbox);
+        assert_eq!(c.lmtp.over_quota, OverQuota::Temporary);
+        assert_eq!(c.lmtp.socket_mode, 0o600);
+        assert_eq!(c.lmtp.limits.max_message_size, 2048);
+        assert_eq!(c.lmtp.limits.idle_timeout, Duration::from_secs(5));
+        let d = parse("").expect("empty");
+        assert_eq!(
+            d.lmtp.listeners(Path::new("/d")),
+            [LmtpListen::Unix(PathBuf::from("/d/lmtp.sock"))]
+        );
+        assert!(
+            parse("[lmtp]\nlisten = []\n")
+                .expect("off")
+                .lmtp
+                .listeners(Path::new("/d"))
+                .is_empty()
+        );
+        for (text, key) in [
+            ("[lmtp]\nlisten = [\"nowhere\"]\n", "lmtp.listen"),
+            ("[lmtp]\nlisten = [\"unix:\"]\n", "lmtp.listen"),
+            ("[lmtp]\nover_quota = \"maybe\"\n", "lmtp.over_quota"),
+            ("[lmtp]\nsocket_mode = \"999\"\n", "lmtp.socket_mode"),
+            ("[lmtp]\nmax_recipients = 5\n", "lmtp.max_recipients"),
+            ("[lmtp]\ndomains = [\"a@b\"]\n", "lmtp.domains"),
+        ] {
+            assert_eq!(parse_err(text).key.as_deref(), Some(key), "{text}");
+        }
     }
 
     #[test]

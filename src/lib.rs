@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod conn_limits;
 pub mod imap;
+pub mod lmtp;
 pub mod logging;
 pub mod mailbox;
 pub mod mime;

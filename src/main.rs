@@ -25,6 +25,12 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
         Commands::User(cmd) => run_user_command(cmd, &config),
         Commands::Index(cmd) => run_index_command(cmd, &config),
+        Commands::Deliver(args) => {
+            // sysexits codes matter to the MTA that runs us: exit here
+            // with the one delivery chose.
+            let code = roost::lmtp::lda::run(args, &config);
+            std::process::exit(i32::from(code));
+        }
         Commands::Serve(_) => {
             roost::logging::init(&config.log);
             actix_rt::System::new().block_on(roost::server::run(config))

@@ -100,12 +100,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         conn_limits,
     };
     // Each protocol binds its own listeners here, beside IMAP's.
-    let accept_tasks = crate::imap::listener::spawn(&services).await?;
+    let mut accept_tasks = crate::imap::listener::spawn(&services).await?;
     if accept_tasks.is_empty() {
         anyhow::bail!(
             "no IMAP listener is configured (imap.listen and imap.listen_tls are both empty)"
         );
     }
+    accept_tasks.extend(crate::lmtp::listener::spawn(&services).await?);
 
     wait_for_signal().await?;
     tracing::info!("shutting down");

@@ -145,7 +145,7 @@ fn generate_self_signed() -> anyhow::Result<(String, String)> {
 }
 
 /// This machine's host name if it can be a DNS name in a certificate.
-fn hostname() -> Option<String> {
+pub(crate) fn hostname() -> Option<String> {
     let raw = fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| fs::read_to_string("/etc/hostname"))
         .ok()?;

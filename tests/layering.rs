@@ -76,7 +76,7 @@ fn offenders(roots: &[&str], forbidden: &[&str], skip_tests: bool) -> Vec<String
 fn layers_below_the_protocols_import_no_protocol() {
     let found = offenders(
         &["mailbox", "search", "store", "mime", "auth", "types.rs"],
-        &["crate::imap", "roost::imap"],
+        &["crate::imap", "roost::imap", "crate::lmtp", "roost::lmtp"],
         false,
     );
     assert!(
@@ -185,6 +185,44 @@ fn the_imap_session_reads_through_the_trait_only() {
         found.is_empty(),
         "IMAP's session reaches past the MailRead trait:\n{}",
         found.join("\n")
+    );
+}
+
+#[test]
+fn lmtp_protocol_core_and_session_do_no_io() {
+    let found = offenders(
+        &[
+            "lmtp/command.rs",
+            "lmtp/data.rs",
+            "lmtp/reply.rs",
+            "lmtp/session.rs",
+        ],
+        &[
+            "actix",
+            "heed",
+            "tokio",
+            "std::net",
+            "crate::store",
+            "crate::mailbox",
+            "Instant::now",
+        ],
+        true,
+    );
+    assert!(
+        found.is_empty(),
+        "LMTP's sans-IO core does I/O:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn lmtp_and_imap_do_not_import_each_other() {
+    let found = offenders(&["lmtp"], &["crate::imap"], false);
+    let back = offenders(&["imap"], &["crate::lmtp"], false);
+    assert!(
+        found.is_empty() && back.is_empty(),
+        "one protocol imports the other:\n{}",
+        found.into_iter().chain(back).collect::<Vec<_>>().join("\n")
     );
 }
 

@@ -353,6 +353,16 @@ impl MailAccess {
         f(&MailReader { r: &reader })
     }
 
+    /// The id of the user with this name (any case), if there is one.
+    pub fn user_id(&self, name: &str) -> MailResult<Option<u64>> {
+        match store::normalize_user_name(name) {
+            Ok(name) => Ok(self.store.get_user(&name)?.map(|u| u.id)),
+            // A name the store could never hold names nobody.
+            Err(StoreError::InvalidUserName { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Makes sure the user has an INBOX (RFC 3501 §5.1: every user has one),
     /// creating it on first login.
     pub async fn ensure_inbox(&self, user_id: u64) -> MailResult<()> {
@@ -417,6 +427,52 @@ impl MailAccess {
                 notify(changed);
             }
             Ok(from_store_result(result))
+        }
+    }
+
+    /// Stores a delivered message's copies (LMTP, `roost deliver`) in one
+    /// write transaction and returns, once they are durable, what became of
+    /// each; then, as for APPEND, the index hears of the stored copies and
+    /// sessions watching their mailboxes are woken.
+    pub fn deliver(
+        &self,
+        copies: Vec<store::DeliveryCopy>,
+    ) -> impl std::future::Future<Output = MailResult<Vec<store::CopyResult>>> + 'static {
+        let mailboxes: Vec<u64> = copies.iter().map(|c| c.mailbox_id).collect();
+        let notify = self.notify.clone();
+        let index = self.index.clone();
+        let queued = self
+            .writer
+            .submit_queued(store::WriteOp::Deliver { copies });
+        async move {
+            let results = match queued.await? {
+                store::WriteResult::Delivered(results) => results,
+                other => {
+                    return Err(MailError::Internal(format!(
+                        "the store answered a delivery with {other:?}"
+                    )));
+                }
+            };
+            let mut changed = Vec::new();
+            for (mailbox_id, result) in mailboxes.iter().zip(&results) {
+                if let store::CopyResult::Stored(a) = result {
+                    if let Some(index) = &index {
+                        index.send(Job::Added {
+                            mailbox_id: *mailbox_id,
+                            uids: vec![a.uid],
+                        });
+                    }
+                    if !changed.contains(mailbox_id) {
+                        changed.push(*mailbox_id);
+                    }
+                }
+            }
+            if let Some(notify) = notify
+                && !changed.is_empty()
+            {
+                notify(changed);
+            }
+            Ok(results)
         }
     }
 
@@ -707,6 +763,12 @@ fn split_flags(flags: &[Flag]) -> (store::Flags, Vec<String>) {
     (bits, keywords)
 }
 
+/// A delivered message as the store takes it: analysed (MIME), no flags,
+/// \Recent by being new. CPU work: call it off the actor threads.
+pub fn delivered_message(raw: Vec<u8>, date: DateTime<FixedOffset>) -> store::NewMessage {
+    prepare_append(raw, &[], date)
+}
+
 fn prepare_append(raw: Vec<u8>, flags: &[Flag], date: DateTime<FixedOffset>) -> store::NewMessage {
     let analysis = mime::analyze(&raw);
     let (bits, keywords) = split_flags(flags);
@@ -762,7 +824,8 @@ fn from_store_result(r: store::WriteResult) -> MailWriteOk {
         | R::InboxRenamed { .. }
         | R::Subscribed
         | R::Unsubscribed { .. }
-        | R::UserMailDeleted { .. } => MailWriteOk::Done,
+        | R::UserMailDeleted { .. }
+        | R::Delivered(_) => MailWriteOk::Done,
     }
 }
 

@@ -192,8 +192,8 @@ pub use read::Reader;
 pub use records::{BodyMeta, Flags, MailboxInfo, MessageInfo, SpecialUse};
 pub use users::{DEFAULT_MAILBOXES, UserRecord, normalize_user_name, unix_millis_now};
 pub use writer::{
-    Appended, Copied, Expunged, FlagUpdate, Moved, NewMessage, StoreMode, Stored, WriteOp,
-    WriteResult, Writer,
+    Appended, Copied, CopyResult, DeliveryCopy, Expunged, FlagUpdate, Moved, NewMessage, StoreMode,
+    Stored, WriteOp, WriteResult, Writer,
 };
 
 /// The layout version this code reads and writes.

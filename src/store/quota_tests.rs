@@ -268,3 +268,30 @@ fn opening_a_version_1_store_computes_usage() {
         .expect("get");
     assert_eq!(v, Some(&FORMAT_VERSION.to_be_bytes()[..]));
 }
+
+#[test]
+fn a_delivery_stores_each_copy_or_refuses_it_alone_in_one_commit() {
+    let f = fixture("deliver-copies");
+    let (alice, alice_inbox) = user_with_inbox(&f, "alice");
+    let (bob, bob_inbox) = user_with_inbox(&f, "bob");
+    f.store
+        .set_user_quota("bob", LimitChange::Keep, LimitChange::Set(0))
+        .expect("bob's limit");
+    let commits = f.writer.commits();
+    let copy = |mailbox_id| DeliveryCopy {
+        mailbox_id,
+        message: message("Subject: hi\r\n\r\nhello\r\n", Flags::empty()),
+    };
+    let WriteResult::Delivered(results) = f.ok(WriteOp::Deliver {
+        copies: vec![copy(alice_inbox), copy(bob_inbox), copy(999_999)],
+    }) else {
+        panic!("not a delivery result");
+    };
+    assert_eq!(f.writer.commits(), commits + 1);
+    assert!(matches!(results[0], CopyResult::Stored(a) if a.uid == 1));
+    assert_eq!(results[1], CopyResult::OverQuota(QuotaResource::Message));
+    assert_eq!(results[2], CopyResult::NoMailbox);
+    assert_eq!(usage(&f, alice), (22, 1));
+    assert_eq!(usage(&f, bob), (0, 0));
+    assert_eq!(f.mailbox(bob, "INBOX").expect("inbox").messages, 0);
+}

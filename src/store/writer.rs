@@ -26,6 +26,7 @@ use heed::RwTxn;
 use tokio::sync::oneshot;
 
 use super::messages::FlagChange;
+use super::quota::QuotaResource;
 use super::records::{Flags, SpecialUse};
 use super::{Store, StoreError, Tables};
 
@@ -54,6 +55,16 @@ pub struct NewMessage {
     pub tz_offset: i32,
     pub flags: Flags,
     pub keywords: Vec<String>,
+}
+
+impl NewMessage {
+    fn payload_len(&self) -> usize {
+        self.raw.len()
+            + self.envelope.len()
+            + self.body.len()
+            + self.bodystructure.len()
+            + self.parts.len()
+    }
 }
 
 /// How STORE combines the given flags with a message's (RFC 3501 §6.4.6:
@@ -138,19 +149,50 @@ pub enum WriteOp {
     DeleteUserMail {
         user_id: u64,
     },
+    /// One delivered message's copies, one per recipient mailbox, in one
+    /// transaction: each copy in its own nested transaction, so a copy
+    /// refused (quota, a mailbox gone) leaves the others stored.
+    Deliver {
+        copies: Vec<DeliveryCopy>,
+    },
+}
+
+/// What became of one copy of `Deliver`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopyResult {
+    Stored(Appended),
+    /// The user's quota would be exceeded: nothing of this copy was written.
+    OverQuota(QuotaResource),
+    /// The mailbox is gone or cannot take messages (a race with DELETE).
+    NoMailbox,
+    /// Any other refusal, with the store's reason.
+    Refused(String),
+}
+
+impl CopyResult {
+    fn of(r: Result<Appended, StoreError>) -> CopyResult {
+        match r {
+            Ok(a) => CopyResult::Stored(a),
+            Err(StoreError::OverQuota(q)) => CopyResult::OverQuota(q),
+            Err(StoreError::NotFound { .. } | StoreError::NoSelect { .. }) => CopyResult::NoMailbox,
+            Err(e) => CopyResult::Refused(e.to_string()),
+        }
+    }
+}
+
+/// One recipient's copy of a delivered message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryCopy {
+    pub mailbox_id: u64,
+    pub message: NewMessage,
 }
 
 impl WriteOp {
     /// Bytes of message data the operation carries (for batch sizing).
     fn payload_len(&self) -> usize {
         match self {
-            WriteOp::Append { message: m, .. } => {
-                m.raw.len()
-                    + m.envelope.len()
-                    + m.body.len()
-                    + m.bodystructure.len()
-                    + m.parts.len()
-            }
+            WriteOp::Append { message: m, .. } => m.payload_len(),
+            WriteOp::Deliver { copies } => copies.iter().map(|c| c.message.payload_len()).sum(),
             _ => 0,
         }
     }
@@ -258,6 +300,8 @@ pub enum WriteResult {
         mailboxes: u32,
         messages: u64,
     },
+    /// One result per copy of `Deliver`, in order.
+    Delivered(Vec<CopyResult>),
 }
 
 /// Where an answer goes.
@@ -469,7 +513,7 @@ pub(super) fn apply_batch(
     let mut results = Vec::with_capacity(ops.len());
     for op in ops {
         let mut child = env.nested_write_txn(&mut wtxn)?;
-        match apply(&tables, &mut child, op) {
+        match apply(env, &tables, &mut child, op) {
             Ok(result) => {
                 child.commit()?;
                 results.push(Ok(result));
@@ -484,7 +528,37 @@ pub(super) fn apply_batch(
     Ok(results)
 }
 
-fn apply(t: &Tables, wtxn: &mut RwTxn<'_>, op: &WriteOp) -> Result<WriteResult, StoreError> {
+/// Each copy of a delivery in a transaction nested in `wtxn`: committed
+/// into it, or rolled back alone with its error.
+fn deliver(
+    env: &heed::Env<heed::WithoutTls>,
+    t: &Tables,
+    wtxn: &mut RwTxn<'_>,
+    copies: &[DeliveryCopy],
+) -> Result<WriteResult, heed::Error> {
+    let mut results = Vec::with_capacity(copies.len());
+    for copy in copies {
+        let mut child = env.nested_write_txn(wtxn)?;
+        match t.append(&mut child, copy.mailbox_id, &copy.message) {
+            Ok(appended) => {
+                child.commit()?;
+                results.push(CopyResult::Stored(appended));
+            }
+            Err(e) => {
+                child.abort();
+                results.push(CopyResult::of(Err(e)));
+            }
+        }
+    }
+    Ok(WriteResult::Delivered(results))
+}
+
+fn apply(
+    env: &heed::Env<heed::WithoutTls>,
+    t: &Tables,
+    wtxn: &mut RwTxn<'_>,
+    op: &WriteOp,
+) -> Result<WriteResult, StoreError> {
     Ok(match op {
         WriteOp::CreateMailbox {
             user_id,
@@ -564,6 +638,7 @@ fn apply(t: &Tables, wtxn: &mut RwTxn<'_>, op: &WriteOp) -> Result<WriteResult, 
         WriteOp::ClaimRecent { mailbox_id } => {
             WriteResult::RecentClaimed(t.claim_recent(wtxn, *mailbox_id)?)
         }
+        WriteOp::Deliver { copies } => deliver(env, t, wtxn, copies)?,
         WriteOp::DeleteUserMail { user_id } => {
             let (mailboxes, messages) = t.delete_user_mail(wtxn, *user_id)?;
             WriteResult::UserMailDeleted {
