@@ -39,6 +39,9 @@ pub enum PlaintextAuth {
 
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The file this was read from; `None` for the built-in defaults. A
+    /// reload (SIGHUP) reads it again.
+    pub file: Option<PathBuf>,
     /// Where the LMDB store (and later the index) lives.
     pub data_dir: PathBuf,
     /// Plain IMAP with STARTTLS; `None` disables it.
@@ -109,6 +112,7 @@ pub struct LogConfig {
 impl Default for Config {
     fn default() -> Self {
         Config {
+            file: None,
             data_dir: PathBuf::from("./roost-data"),
             imap_listen: Some(SocketAddr::from(([127, 0, 0, 1], 1143))),
             imaps_listen: Some(SocketAddr::from(([127, 0, 0, 1], 1993))),
@@ -149,7 +153,9 @@ impl Config {
         };
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
-        Ok(Config::from_toml_str(&text, path)?)
+        let mut config = Config::from_toml_str(&text, path)?;
+        config.file = Some(path.to_path_buf());
+        Ok(config)
     }
 
     /// Parses and validates `text`; `origin` is only used in error messages.

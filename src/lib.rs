@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod datadir;
 pub mod imap;
 pub mod logging;
 pub mod mime;

@@ -33,7 +33,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     raise_fd_limit();
     let store = Store::open(&config.data_dir)
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-    let tls = tls::server_config(&config).context("setting up TLS")?;
+    match &config.file {
+        Some(file) => {
+            tracing::info!(file = %file.display(), data_dir = %config.data_dir.display(), "configuration")
+        }
+        None => {
+            tracing::info!(data_dir = %config.data_dir.display(), "configuration: built-in defaults")
+        }
+    }
+    let tls = tls::Tls::new(&config).context("setting up TLS")?;
     let writer = store.start_writer().context("starting the store writer")?;
     let hub = Hub::default().start();
     let notify_hub = hub.clone();
@@ -74,7 +82,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 timeouts: config.timeouts,
                 starttls_available: !implicit_tls,
             }),
-            tls: TlsAcceptor::from(tls.clone()),
+            tls: TlsAcceptor::from(tls.server_config()),
             auth: auth.clone(),
             mail: mail.clone(),
             hub: hub.clone(),

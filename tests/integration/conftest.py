@@ -96,6 +96,8 @@ class Server:
         self.imap_port = 0
         self.imaps_port = 0
         self.returncode: int | None = None
+        # Run in the child before exec (e.g. to start the server as another user).
+        self.preexec = None
 
     # -- CLI -----------------------------------------------------------
 
@@ -139,7 +141,7 @@ class Server:
             args += ["--config", str(self.config_path)]
         self._err = open(self.stderr_path, "ab")
         self._out = open(self.stdout_path, "ab")
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._err, env=self.env)
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._err, env=self.env, preexec_fn=self.preexec)
         _live.append(self)
         _touched.append(self)
         deadline = time.monotonic() + START_TIMEOUT
