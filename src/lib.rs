@@ -10,6 +10,8 @@ pub mod datadir;
 pub mod imap;
 pub mod logging;
 pub mod mime;
+pub mod reload;
 pub mod search_index;
 pub mod store;
+pub mod systemd;
 pub mod tls;

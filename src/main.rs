@@ -27,7 +27,9 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Commands::Index(cmd) => run_index_command(cmd, &config),
         Commands::Serve(_) => {
             roost::logging::init(&config.log);
-            actix_rt::System::new().block_on(roost::imap::server::run(config))
+            let again = cli.clone();
+            let reload = Box::new(move || load_config(&again));
+            actix_rt::System::new().block_on(roost::imap::server::run(config, reload))
         }
     }
 }

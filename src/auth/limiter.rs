@@ -37,6 +37,13 @@ impl FailureLimiter {
         }
     }
 
+    /// New thresholds and window; the counts stay.
+    pub fn set_limits(&mut self, config: &AuthConfig) {
+        self.max_per_ip = config.max_failures_per_ip;
+        self.max_per_user = config.max_failures_per_user;
+        self.window = config.window;
+    }
+
     /// Whether an attempt from `ip` for `user` must be refused unchecked.
     pub fn is_throttled(&mut self, ip: IpAddr, user: &str, now: Instant) -> bool {
         let ip = client_key(ip);

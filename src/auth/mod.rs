@@ -50,7 +50,8 @@ pub struct Authenticator {
 
 struct Inner {
     store: Store,
-    config: AuthConfig,
+    /// Replaced by a reload (`set_config`).
+    config: Mutex<AuthConfig>,
     limiter: Mutex<FailureLimiter>,
     /// Verified against when the user does not exist, so that costs what a
     /// real check costs.
@@ -63,7 +64,7 @@ struct Inner {
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authenticator")
-            .field("config", &self.inner.config)
+            .field("config", &self.config())
             .finish_non_exhaustive()
     }
 }
@@ -93,7 +94,7 @@ impl Authenticator {
         Ok(Authenticator {
             inner: Arc::new(Inner {
                 store,
-                config,
+                config: Mutex::new(config),
                 limiter: Mutex::new(FailureLimiter::new(&config, capacity)),
                 dummy_hash,
                 hashing: pool::HashPool::new(pool::HashPool::default_threads())
@@ -126,7 +127,7 @@ impl Authenticator {
             .is_throttled(peer, &counter_key, Instant::now())
         {
             tracing::info!(user = %counter_key, %peer, "login refused: too many failures");
-            tokio::time::sleep(self.inner.config.failure_delay).await;
+            tokio::time::sleep(self.config().failure_delay).await;
             return AuthOutcome::Throttled;
         }
 
@@ -148,7 +149,7 @@ impl Authenticator {
                 self.limiter()
                     .record_failure(peer, &counter_key, Instant::now());
                 tracing::info!(user = %counter_key, %peer, "login failed");
-                tokio::time::sleep(self.inner.config.failure_delay).await;
+                tokio::time::sleep(self.config().failure_delay).await;
                 AuthOutcome::Failed
             }
             Ok(Err(error)) => {
@@ -160,6 +161,18 @@ impl Authenticator {
                 AuthOutcome::Unavailable
             }
         }
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> AuthConfig {
+        *self.inner.config.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Replaces the delay and throttling settings (a reload). The failures
+    /// counted so far stay and are judged by the new limits.
+    pub fn set_config(&self, config: AuthConfig) {
+        *self.inner.config.lock().unwrap_or_else(|e| e.into_inner()) = config;
+        self.limiter().set_limits(&config);
     }
 
     fn limiter(&self) -> std::sync::MutexGuard<'_, FailureLimiter> {

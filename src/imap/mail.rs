@@ -728,7 +728,8 @@ fn from_store_result(r: store::WriteResult) -> MailWriteOk {
         | R::InboxRenamed { .. }
         | R::Subscribed
         | R::Unsubscribed { .. }
-        | R::UserMailDeleted { .. } => MailWriteOk::Done,
+        | R::UserMailDeleted { .. }
+        | R::Pong => MailWriteOk::Done,
     }
 }
 

@@ -14,14 +14,14 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use super::conn::{Conn, ConnShared};
-use super::session::SessionConfig;
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::imap::hub::{Changed, Hub};
 use crate::imap::mail::MailAccess;
+use crate::reload::{self, LoadConfig, Reloader};
 use crate::search_index::SearchIndex;
 use crate::store::Store;
-use crate::tls;
+use crate::{systemd, tls};
 use actix::Actor as _;
 
 /// How long shutdown waits for sessions to say BYE before exiting anyway.
@@ -29,7 +29,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Runs the server until SIGTERM or SIGINT. Must be called inside an actix
 /// `System`.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+/// `reload` reads the configuration again on SIGHUP.
+pub async fn run(config: Config, reload: LoadConfig) -> anyhow::Result<()> {
     raise_fd_limit();
     let store = Store::open(&config.data_dir)
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
@@ -43,6 +44,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     let tls = tls::Tls::new(&config).context("setting up TLS")?;
     let writer = store.start_writer().context("starting the store writer")?;
+    let health_writer = writer.clone();
     let hub = Hub::default().start();
     let notify_hub = hub.clone();
     let mut mail = MailAccess::new(store.clone(), writer).with_notifier(std::sync::Arc::new(
@@ -60,6 +62,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let live = Arc::new(AtomicUsize::new(0));
     let next_id = Arc::new(AtomicU64::new(1));
 
+    let mut reloader = Reloader::new(reload, config.clone(), tls.clone(), auth.clone());
+
     let workers: Vec<Arbiter> = (0..worker_count()).map(|_| Arbiter::new()).collect();
     let handles: Vec<ArbiterHandle> = workers.iter().map(|a| a.handle()).collect();
     let handles = Arc::new(handles);
@@ -74,21 +78,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             )
         })?;
         tracing::info!(%addr, implicit_tls, "listening");
-        let shared = Arc::new(ConnShared {
-            session_cfg: Arc::new(SessionConfig {
-                frame_limits: config.frame_limits,
-                parse_limits: config.parse_limits,
-                plaintext_auth: config.plaintext_auth,
-                timeouts: config.timeouts,
-                starttls_available: !implicit_tls,
-            }),
-            tls: TlsAcceptor::from(tls.server_config()),
-            auth: auth.clone(),
-            mail: mail.clone(),
-            hub: hub.clone(),
-            shutdown: shutdown_rx.clone(),
-            live: live.clone(),
-        });
+        let shared = reloader.listener(
+            implicit_tls,
+            ConnShared {
+                session_cfg: Arc::new(reload::session_config(&config, implicit_tls)),
+                tls: TlsAcceptor::from(tls.server_config()),
+                auth: auth.clone(),
+                mail: mail.clone(),
+                hub: hub.clone(),
+                shutdown: shutdown_rx.clone(),
+                live: live.clone(),
+            },
+        );
         accept_tasks.push(actix_rt::spawn(accept_loop(
             listener,
             implicit_tls,
@@ -103,7 +104,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
 
-    wait_for_signal().await?;
+    // Ready: the store is open and every listener bound.
+    let users = store.list_users().map(|u| u.len()).unwrap_or(0);
+    systemd::ready(&systemd::status_line(0, users));
+    tracing::info!(users, "ready");
+    let supervisor = actix_rt::spawn(systemd::supervise(
+        store.clone(),
+        health_writer,
+        live.clone(),
+    ));
+
+    wait_for_signal(&mut reloader, &live, &store).await?;
+    systemd::stopping();
+    supervisor.abort();
     tracing::info!("shutting down");
     for t in &accept_tasks {
         t.abort();
@@ -163,7 +176,7 @@ fn worker_count() -> usize {
 async fn accept_loop(
     listener: TcpListener,
     implicit_tls: bool,
-    shared: Arc<ConnShared>,
+    shared: watch::Receiver<Arc<ConnShared>>,
     workers: Arc<Vec<ArbiterHandle>>,
     next_id: Arc<AtomicU64>,
 ) {
@@ -189,7 +202,9 @@ async fn accept_loop(
             }
         };
         let worker = &workers[(id as usize) % workers.len()];
-        let shared = shared.clone();
+        // The settings in force now (a reload replaces them for new
+        // connections; open ones keep theirs).
+        let shared = shared.borrow().clone();
         worker.spawn(async move {
             start_conn(std_tcp, peer, implicit_tls, id, shared);
         });
@@ -209,13 +224,27 @@ fn start_conn(
     }
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+/// Returns on SIGTERM or SIGINT; reloads on every SIGHUP.
+async fn wait_for_signal(
+    reloader: &mut Reloader,
+    live: &AtomicUsize,
+    store: &Store,
+) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading the configuration");
+                systemd::reloading();
+                reloader.reload();
+                let users = store.list_users().map(|u| u.len()).unwrap_or(0);
+                systemd::ready(&systemd::status_line(live.load(Ordering::Relaxed), users));
+            }
+        }
     }
-    Ok(())
 }

@@ -127,6 +127,10 @@ class Server:
     # -- process -------------------------------------------------------
 
     def start(self) -> "Server":
+        return self.spawn().wait_listening()
+
+    def spawn(self) -> "Server":
+        """Starts the process without waiting for it to listen."""
         self.imap_port = free_port()
         self.imaps_port = free_port()
         while self.imaps_port == self.imap_port:
@@ -144,6 +148,9 @@ class Server:
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._err, env=self.env, preexec_fn=self.preexec)
         _live.append(self)
         _touched.append(self)
+        return self
+
+    def wait_listening(self) -> "Server":
         deadline = time.monotonic() + START_TIMEOUT
         pending = {self.imap_port, self.imaps_port}
         while pending:
