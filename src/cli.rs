@@ -56,6 +56,27 @@ pub enum Commands {
     /// Maintain the full-text search index (derived from the store).
     #[command(subcommand)]
     Index(IndexCommand),
+    /// Copy the store, compacted, into DIR (new or empty), also while the
+    /// server runs; prints the copy's size and SHA-256.
+    ///
+    /// The copy holds everything committed when it began. DIR gets
+    /// store/data.mdb and SHA256SUMS (`sha256sum -c SHA256SUMS` checks it).
+    Backup {
+        /// Where the backup goes: a directory that does not exist yet or is empty.
+        dir: PathBuf,
+    },
+    /// Put a backup made by `roost backup` back, with the server stopped.
+    ///
+    /// Refuses a data directory that holds a store unless --force. The
+    /// search index is removed, so the next start rebuilds it from the
+    /// restored store.
+    Restore {
+        /// A directory written by `roost backup`.
+        dir: PathBuf,
+        /// Replace the store the data directory holds (its mail is lost).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -459,7 +480,7 @@ mod tests {
     fn user_cmd(cli: Cli) -> UserCommand {
         match cli.command {
             Commands::User(cmd) => cmd,
-            Commands::Serve(_) | Commands::Index(_) => panic!("not a user command"),
+            _ => panic!("not a user command"),
         }
     }
 

@@ -39,6 +39,13 @@ pub enum Need {
 ///
 /// Returns the user id the command now runs as, when it changed.
 pub fn prepare(data_dir: &Path, need: Need, config: Option<&Path>) -> anyhow::Result<Option<u32>> {
+    let owner = check(data_dir, need, config)?;
+    become_owner(owner)
+}
+
+/// The owner (user, group, and the path that decided it) of the store in
+/// `data_dir`, once `need` is checked; see `prepare`.
+pub fn check(data_dir: &Path, need: Need, config: Option<&Path>) -> anyhow::Result<Owner> {
     let from = match config {
         Some(path) => format!("data_dir from {}", path.display()),
         None => "the built-in default data_dir; no configuration file was found".to_owned(),
@@ -65,14 +72,18 @@ pub fn prepare(data_dir: &Path, need: Need, config: Option<&Path>) -> anyhow::Re
     // The store directory's owner decides when there is one; otherwise the
     // data directory's, which the store will be created in.
     let store_dir = data_dir.join("store");
-    let owner = std::fs::metadata(&store_dir)
+    Ok(std::fs::metadata(&store_dir)
         .map(|m| (m.uid(), m.gid(), store_dir))
-        .unwrap_or_else(|_| (meta.uid(), meta.gid(), data_dir.to_path_buf()));
-    become_owner(owner)
+        .unwrap_or_else(|_| (meta.uid(), meta.gid(), data_dir.to_path_buf())))
 }
 
+/// A user id, group id and the path they were read from.
+pub type Owner = (u32, u32, PathBuf);
+
+/// Run as root, becomes `owner` (unless that is root); otherwise does
+/// nothing. Returns the user id now in force when it changed.
 #[allow(unsafe_code)]
-fn become_owner((uid, gid, path): (u32, u32, PathBuf)) -> anyhow::Result<Option<u32>> {
+pub fn become_owner((uid, gid, path): Owner) -> anyhow::Result<Option<u32>> {
     // SAFETY: geteuid has no preconditions.
     let euid = unsafe { libc::geteuid() };
     if euid != 0 || uid == 0 {
@@ -96,6 +107,49 @@ fn become_owner((uid, gid, path): (u32, u32, PathBuf)) -> anyhow::Result<Option<
         });
     }
     Ok(Some(uid))
+}
+
+/// An exclusive lock on the data directory (`<data_dir>/roost.lock`,
+/// flock(2)), held by `roost serve` for its whole life and by `roost
+/// restore`: so a restore never replaces the store under a running server,
+/// and two servers never share one directory. The kernel drops it when the
+/// process ends, however it ends.
+#[derive(Debug)]
+pub struct DirLock {
+    _file: std::fs::File,
+}
+
+impl DirLock {
+    /// Takes the lock, or says who holds it.
+    pub fn take(data_dir: &Path) -> anyhow::Result<DirLock> {
+        use std::os::fd::AsRawFd as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let path = data_dir.join("roost.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        if !flock_exclusive(file.as_raw_fd()) {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+                bail!(
+                    "{} is in use: a roost server is running on it (stop it first)",
+                    data_dir.display()
+                );
+            }
+            return Err(e).with_context(|| format!("cannot lock {}", path.display()));
+        }
+        Ok(DirLock { _file: file })
+    }
+}
+
+#[allow(unsafe_code)]
+fn flock_exclusive(fd: std::os::fd::RawFd) -> bool {
+    // SAFETY: flock on a descriptor this process owns (the open file).
+    unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) == 0 }
 }
 
 #[cfg(test)]
@@ -126,6 +180,16 @@ mod tests {
 
         // An empty directory is fine for `user add`.
         prepare(dir.path(), Need::Directory, None).expect("directory is enough");
+    }
+
+    #[test]
+    fn the_directory_lock_is_exclusive_and_released_on_drop() {
+        let dir = TempDir::new("datadir-lock");
+        let held = DirLock::take(dir.path()).expect("first");
+        let e = DirLock::take(dir.path()).expect_err("second");
+        assert!(format!("{e:#}").contains("is in use"), "{e:#}");
+        drop(held);
+        DirLock::take(dir.path()).expect("after release");
     }
 
     #[test]

@@ -25,6 +25,10 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
         Commands::User(cmd) => run_user_command(cmd, &config),
         Commands::Index(cmd) => run_index_command(cmd, &config),
+        Commands::Backup { dir } => roost::backup::backup(&config, dir, &mut std::io::stdout()),
+        Commands::Restore { dir, force } => {
+            roost::backup::restore(&config, dir, *force, &mut std::io::stdout())
+        }
         Commands::Serve(_) => {
             roost::logging::init(&config.log);
             let again = cli.clone();

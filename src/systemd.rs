@@ -10,15 +10,56 @@
 //! A wedged writer (a lost lock, a stuck disk) therefore stops the pings
 //! and systemd restarts the service (`WatchdogSec=` in the unit).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use anyhow::Context as _;
 use sd_notify::NotifyState;
 
 use crate::store::{Store, StoreError, WriteOp, WriteResult, Writer};
+
+/// The listening sockets systemd passed (socket activation, sd_listen_fds(3)),
+/// by their `FileDescriptorName=`: `imap` and `imaps` in the package's
+/// socket units. With them systemd binds ports 143 and 993, so the service
+/// needs no capability. Empty when the server was not socket-activated.
+pub fn inherited_listeners() -> anyhow::Result<HashMap<String, std::net::TcpListener>> {
+    let mut found = HashMap::new();
+    for (fd, name) in sd_notify::listen_fds_with_names().context("reading LISTEN_FDS")? {
+        let listener = take_listener(fd);
+        match listener.local_addr() {
+            Ok(addr) if name == "imap" || name == "imaps" => {
+                tracing::info!(%addr, name, "socket from systemd");
+                listener
+                    .set_nonblocking(true)
+                    .with_context(|| format!("making the {name} socket non-blocking"))?;
+                if found.insert(name.clone(), listener).is_some() {
+                    anyhow::bail!("systemd passed two sockets named {name}");
+                }
+            }
+            Ok(addr) => {
+                tracing::warn!(%addr, name, "ignoring a socket from systemd with an unknown name (FileDescriptorName= imap or imaps)");
+            }
+            Err(e) => {
+                anyhow::bail!("file descriptor {fd} ({name}) from systemd is not a socket: {e}")
+            }
+        }
+    }
+    Ok(found)
+}
+
+#[allow(unsafe_code)]
+fn take_listener(fd: std::os::fd::RawFd) -> std::net::TcpListener {
+    use std::os::fd::FromRawFd as _;
+    // SAFETY: sd_listen_fds(3): the descriptors from 3 on, as many as
+    // LISTEN_FDS says (checked against LISTEN_PID by sd-notify), are open
+    // and handed to this process; each is taken here once and owned by the
+    // listener from now on.
+    unsafe { std::net::TcpListener::from_raw_fd(fd) }
+}
 
 /// How often STATUS is refreshed when there is no watchdog.
 const STATUS_INTERVAL: Duration = Duration::from_secs(10);

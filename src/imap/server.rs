@@ -3,6 +3,7 @@
 //! BYE and return once they are gone.
 
 use std::net::SocketAddr;
+use std::os::unix::fs::DirBuilderExt as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -32,6 +33,13 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// `reload` reads the configuration again on SIGHUP.
 pub async fn run(config: Config, reload: LoadConfig) -> anyhow::Result<()> {
     raise_fd_limit();
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&config.data_dir)
+        .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    // Held until the process ends: no second server, no restore under us.
+    let _dir_lock = crate::datadir::DirLock::take(&config.data_dir)?;
     let store = Store::open(&config.data_dir)
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
     match &config.file {
@@ -69,14 +77,27 @@ pub async fn run(config: Config, reload: LoadConfig) -> anyhow::Result<()> {
     let handles = Arc::new(handles);
 
     let mut accept_tasks = Vec::new();
+    let mut inherited = systemd::inherited_listeners()?;
     for (addr, implicit_tls) in [(config.imap_listen, false), (config.imaps_listen, true)] {
-        let Some(addr) = addr else { continue };
-        let listener = TcpListener::bind(addr).await.with_context(|| {
-            format!(
-                "binding the IMAP{} listener on {addr}",
-                if implicit_tls { "S" } else { "" }
-            )
-        })?;
+        let name = if implicit_tls { "imaps" } else { "imap" };
+        let listener = match (inherited.remove(name), addr) {
+            (Some(socket), _) => {
+                // Socket activation: systemd bound it; the configured
+                // address is not used.
+                TcpListener::from_std(socket)
+                    .with_context(|| format!("taking the {name} socket from systemd"))?
+            }
+            (None, None) => continue,
+            (None, Some(addr)) => TcpListener::bind(addr).await.with_context(|| {
+                format!(
+                    "binding the IMAP{} listener on {addr}",
+                    if implicit_tls { "S" } else { "" }
+                )
+            })?,
+        };
+        let addr = listener
+            .local_addr()
+            .context("reading the listener's address")?;
         tracing::info!(%addr, implicit_tls, "listening");
         let shared = reloader.listener(
             implicit_tls,

@@ -38,6 +38,9 @@ SHARED_CONFIG = {
     },
 }
 
+# What systemd tells a service; tests set these themselves when they play systemd.
+SYSTEMD_ENV = {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"}
+
 _live: list["Server"] = []  # running servers
 _touched: list["Server"] = []  # servers started or stopped during the current test
 
@@ -89,7 +92,9 @@ class Server:
         self.data_dir = workdir / "data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.config_path = write_config(workdir / "roost.toml", config) if config is not None else None
-        self.env = {**os.environ, "RUST_BACKTRACE": "1", **(env or {})}
+        # A test run under systemd must not have its servers talk to it.
+        inherited = {k: v for k, v in os.environ.items() if k not in SYSTEMD_ENV}
+        self.env = {**inherited, "RUST_BACKTRACE": "1", **(env or {})}
         self.stderr_path = workdir / "serve.stderr"
         self.stdout_path = workdir / "serve.stdout"
         self.proc: subprocess.Popen | None = None
