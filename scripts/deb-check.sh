@@ -10,9 +10,10 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
+# dpkg -i and friends: root only.
+if [ "$(id -u)" -ne 0 ]; then
+    exec sudo "$0" "$@"
+fi
 fail() {
     echo "deb-check: FAILED: $*" >&2
     exit 1
@@ -27,8 +28,8 @@ fi
 # once per machine).
 if ! command -v lintian >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
-    as_root apt-get update -qq
-    as_root apt-get install -y -qq --no-install-recommends lintian >/dev/null
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends lintian >/dev/null
 fi
 if ! cargo deb --version >/dev/null 2>&1; then
     step "installing cargo-deb"
@@ -43,7 +44,7 @@ deb=$(ls "$target_dir"/debian/roost_*.deb)
 step "built $deb ($(du -h "$deb" | cut -f1))"
 
 # Lintian: errors fail the stage; warnings are shown.
-lintian --fail-on error --no-tag-display-limit "$deb" || fail "lintian reports errors"
+lintian --fail-on error --tag-display-limit 0 "$deb" || fail "lintian reports errors"
 
 # The binary in the package is stripped: no DWARF left.
 unpacked=$(mktemp -d)
@@ -63,12 +64,14 @@ getent passwd roost >/dev/null && had_user=yes
 had_data=no
 [ -e /var/lib/roost ] && had_data=yes
 
+serve_pid=
 cleanup() {
-    as_root dpkg --purge roost >/dev/null 2>&1 || true
-    [ "$had_data" = no ] && as_root rm -rf /var/lib/roost
+    if [ -n "$serve_pid" ]; then kill "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; fi
+    dpkg --purge roost >/dev/null 2>&1 || true
+    [ "$had_data" = no ] && rm -rf /var/lib/roost
     if [ "$had_user" = no ] && getent passwd roost >/dev/null; then
-        as_root deluser --system --quiet roost >/dev/null 2>&1 || true
-        as_root delgroup --system --quiet roost >/dev/null 2>&1 || true
+        deluser --system --quiet roost >/dev/null 2>&1 || true
+        delgroup --system --quiet roost >/dev/null 2>&1 || true
     fi
     rm -rf "$unpacked"
 }
@@ -77,14 +80,16 @@ trap cleanup EXIT
 # Install. This machine may have no running systemd (CI, containers): the
 # maintainer scripts must not fail then.
 step "dpkg -i"
-as_root dpkg -i "$deb" >/dev/null
+dpkg -i "$deb" >/dev/null
 
 getent passwd roost | grep -q ':/var/lib/roost:/usr/sbin/nologin$' || fail "the roost user: $(getent passwd roost)"
 [ "$(stat -c '%U:%G %a' /var/lib/roost)" = "roost:roost 700" ] || fail "/var/lib/roost: $(stat -c '%U:%G %a' /var/lib/roost)"
 [ "$(stat -c '%U:%G %a' /etc/roost/roost.toml)" = "root:roost 640" ] || fail "/etc/roost/roost.toml: $(stat -c '%U:%G %a' /etc/roost/roost.toml)"
 dpkg-query -W -f='${Conffiles}\n' roost | grep -q '/etc/roost/roost.toml' || fail "/etc/roost/roost.toml is not a conffile"
 unit=$(dpkg -L roost | grep '/systemd/system/roost.service$') || fail "no unit installed"
-systemd-analyze verify "$unit" || fail "systemd-analyze verify $unit"
+sockets="$(dirname "$unit")/roost-imap.socket $(dirname "$unit")/roost-imaps.socket"
+# shellcheck disable=SC2086
+systemd-analyze verify "$unit" $sockets || fail "systemd-analyze verify $unit $sockets"
 exposure=$(systemd-analyze security --offline=true "$unit" 2>/dev/null | sed -n 's/.*exposure level for roost.service: \([0-9.]*\).*/\1/p')
 step "unit $unit verified; exposure $exposure"
 if [ "$(systemctl is-enabled roost 2>/dev/null || true)" = enabled ]; then
@@ -94,17 +99,17 @@ fi
 # The installed commands find the installed configuration and, run as
 # root, leave the store to the roost user.
 step "roost user add as root, without --config"
-printf 'pw-alice\n' | as_root /usr/bin/roost user add alice --password-stdin >/dev/null
-as_root /usr/bin/roost user list | grep -qx alice || fail "user list does not show alice"
-if [ -n "$(as_root find /var/lib/roost ! -user roost)" ]; then
-    fail "root-owned files in /var/lib/roost: $(as_root find /var/lib/roost ! -user roost)"
+printf 'pw-alice\n' | /usr/bin/roost user add alice --password-stdin >/dev/null
+/usr/bin/roost user list | grep -qx alice || fail "user list does not show alice"
+if [ -n "$(find /var/lib/roost ! -user roost)" ]; then
+    fail "root-owned files in /var/lib/roost: $(find /var/lib/roost ! -user roost)"
 fi
 
 # The server as the unit runs it (user roost, the packaged config), on
 # loopback ports of its own.
 step "roost serve as the roost user"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-as_root setpriv --reuid=roost --regid=roost --init-groups \
+setpriv --reuid=roost --regid=roost --init-groups -- \
     /usr/bin/roost serve --config /etc/roost/roost.toml --imap "127.0.0.1:$port" --imaps "" \
     >/dev/null 2>"$unpacked/serve.log" &
 serve_pid=$!
@@ -123,19 +128,22 @@ c.login("alice", "pw-alice")
 c.select("INBOX")
 c.logout()
 PY
-as_root kill -TERM "$serve_pid"
-wait "$serve_pid" || fail "roost serve did not exit cleanly"
+kill -TERM "$serve_pid"
+rc=0
+wait "$serve_pid" || rc=$?
+serve_pid=
+[ "$rc" -eq 0 ] || { cat "$unpacked/serve.log" >&2; fail "roost serve exited $rc on SIGTERM"; }
 
 # Upgrade over the installed package: data and a changed config stay.
 step "upgrade (dpkg -i again) keeps data and config"
-echo "# changed by the admin" | as_root tee -a /etc/roost/roost.toml >/dev/null
-as_root dpkg -i --force-confold "$deb" >/dev/null
+echo "# changed by the admin" | tee -a /etc/roost/roost.toml >/dev/null
+dpkg -i --force-confold "$deb" >/dev/null
 grep -q '^# changed by the admin$' /etc/roost/roost.toml || fail "the upgrade replaced the changed config"
-as_root /usr/bin/roost user list | grep -qx alice || fail "the upgrade lost the store"
+/usr/bin/roost user list | grep -qx alice || fail "the upgrade lost the store"
 
 # Purge: config goes, the mail store stays (see postrm).
 step "dpkg --purge"
-as_root dpkg --purge roost >/dev/null 2>&1
+dpkg --purge roost >/dev/null 2>&1
 [ ! -e /etc/roost/roost.toml ] || fail "purge left /etc/roost/roost.toml"
 [ ! -e /usr/bin/roost ] || fail "purge left /usr/bin/roost"
 [ -f /var/lib/roost/store/data.mdb ] || fail "purge deleted the mail store"
