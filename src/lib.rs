@@ -7,6 +7,7 @@ pub mod auth;
 pub mod backup;
 pub mod cli;
 pub mod config;
+pub mod conn_limits;
 pub mod datadir;
 pub mod imap;
 pub mod logging;

@@ -7,8 +7,9 @@
 //! for connections accepted from now on; a session keeps the settings it
 //! started with), `[auth]` (at once, failure counts kept), `[log] level`.
 //! `[quota]` defaults are read by `roost user add` itself. The listen
-//! addresses, `data_dir`, `[search] index` and the log format take a
-//! restart: a change to them is logged and left for it.
+//! addresses, the connection limits, `auth.credential_cache_secs`,
+//! `data_dir`, `[search] index` and the log format take a restart: a
+//! change to them is logged and left for it.
 //!
 //! A reload is all or nothing: a configuration that does not parse or
 //! validate, or a certificate or key that does not load or match, is
@@ -109,7 +110,9 @@ impl Reloader {
             Ok(filter) => tracing::info!(%filter, "log filter"),
             Err(e) => tracing::warn!(error = %e, "cannot change the log filter"),
         }
-        self.auth.set_config(new.auth);
+        let mut auth = new.auth;
+        auth.credential_cache_ttl = self.current.auth.credential_cache_ttl;
+        self.auth.set_config(auth);
         for (implicit_tls, tx) in &self.listeners {
             let old = tx.borrow().clone();
             let shared = ConnShared {
@@ -131,6 +134,8 @@ impl Reloader {
         applied.imaps_listen = self.current.imaps_listen;
         applied.search_index = self.current.search_index;
         applied.log.json = self.current.log.json;
+        applied.conn_limits = self.current.conn_limits;
+        applied.auth.credential_cache_ttl = self.current.auth.credential_cache_ttl;
         self.current = applied;
         tracing::info!(sha256 = %fingerprint, "configuration reloaded");
         Ok(())
@@ -138,8 +143,16 @@ impl Reloader {
 }
 
 /// The settings a reload cannot apply, and whether `new` changes each.
-fn restart_only(old: &Config, new: &Config) -> [(&'static str, bool); 5] {
+fn restart_only(old: &Config, new: &Config) -> [(&'static str, bool); 7] {
     [
+        (
+            "limits.max_connections, limits.max_connections_per_ip",
+            old.conn_limits != new.conn_limits,
+        ),
+        (
+            "auth.credential_cache_secs",
+            old.auth.credential_cache_ttl != new.auth.credential_cache_ttl,
+        ),
         ("data_dir", old.data_dir != new.data_dir),
         ("imap.listen", old.imap_listen != new.imap_listen),
         ("imap.listen_tls", old.imaps_listen != new.imaps_listen),

@@ -30,6 +30,9 @@
 //!   unique per incarnation even across a DELETE and CREATE of one name, and
 //!   a store rebuilt from scratch later still starts above the old values
 //!   (RFC 3501 §2.3.1.1).
+//! - `unlock/<user name>` → `u64` BE, Unix milliseconds of the user's last
+//!   `roost user unlock`: a running server forgets the name's failed logins
+//!   when it sees a mark newer than its own start. Deleted with the user.
 //!
 //! These three are created by [`Store::open`] when missing from a store
 //! whose mail tables are still empty; missing from one that holds mail,
@@ -183,11 +186,11 @@ use std::sync::{Arc, Mutex, Weak};
 use heed::types::{Bytes, Str};
 use heed::{CommitOrAbort, Database, Env, EnvOpenOptions, RoTxn, RwTxn, WithoutTls};
 
-pub use mailboxes::normalize_mailbox_name;
+pub use mailboxes::{MAX_MAILBOX_NAME_LEN, normalize_mailbox_name};
 pub use quota::{LimitChange, Quota, QuotaResource};
 pub use read::Reader;
 pub use records::{BodyMeta, Flags, MailboxInfo, MessageInfo, SpecialUse};
-pub use users::{DEFAULT_MAILBOXES, UserRecord, normalize_user_name};
+pub use users::{DEFAULT_MAILBOXES, UserRecord, normalize_user_name, unix_millis_now};
 pub use writer::{
     Appended, Copied, Expunged, FlagUpdate, Moved, NewMessage, StoreMode, Stored, WriteOp,
     WriteResult, Writer,
