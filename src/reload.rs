@@ -106,10 +106,6 @@ impl Reloader {
                 );
             }
         }
-        match crate::logging::set_level(&new.log) {
-            Ok(filter) => tracing::info!(%filter, "log filter"),
-            Err(e) => tracing::warn!(error = %e, "cannot change the log filter"),
-        }
         let mut auth = new.auth;
         auth.credential_cache_ttl = self.current.auth.credential_cache_ttl;
         self.auth.set_config(auth);
@@ -136,8 +132,14 @@ impl Reloader {
         applied.log.json = self.current.log.json;
         applied.conn_limits = self.current.conn_limits;
         applied.auth.credential_cache_ttl = self.current.auth.credential_cache_ttl;
+        let log = applied.log.clone();
         self.current = applied;
-        tracing::info!(sha256 = %fingerprint, "configuration reloaded");
+        // Said before the new log filter applies, so even a quieter level
+        // shows that the reload happened.
+        tracing::info!(sha256 = %fingerprint, log_level = %log.level, "configuration reloaded");
+        if let Err(e) = crate::logging::set_level(&log) {
+            tracing::warn!(error = %e, "cannot change the log filter");
+        }
         Ok(())
     }
 }

@@ -149,3 +149,25 @@ def test_restart_only_setting_is_reported(reloadable):
     log = hup_and_wait(srv, "configuration reloaded")
     assert "takes a restart" in log and "search.index" in log, log
     srv.login().close()
+
+
+def test_log_level_changes_live(reloadable):
+    srv, a, b = reloadable
+    srv.login().close()
+    assert "login" in srv.stderr_text()
+    write_config(srv.config_path, config_text(*a) + '[log]\nlevel = "warn"\n')
+    hup_and_wait(srv, "configuration reloaded")
+    before = len(srv.stderr_text())
+    srv.login().close()
+    time.sleep(0.3)
+    quiet = srv.stderr_text()[before:]
+    assert " INFO " not in quiet, quiet
+    # Back to info: the lines come back.
+    write_config(srv.config_path, config_text(*a))
+    hup_and_wait(srv, "configuration reloaded")
+    before = len(srv.stderr_text())
+    srv.login().close()
+    deadline = time.monotonic() + 5
+    while "login" not in srv.stderr_text()[before:] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "login" in srv.stderr_text()[before:]
