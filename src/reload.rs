@@ -134,11 +134,17 @@ impl Reloader {
         applied.auth.credential_cache_ttl = self.current.auth.credential_cache_ttl;
         let log = applied.log.clone();
         self.current = applied;
-        // Said before the new log filter applies, so even a quieter level
-        // shows that the reload happened.
-        tracing::info!(sha256 = %fingerprint, log_level = %log.level, "configuration reloaded");
+        // Said under whichever filter, old or new, lets it through, so a
+        // reload is in the log whether the level got quieter or louder.
+        let said = tracing::enabled!(tracing::Level::INFO);
+        if said {
+            tracing::info!(sha256 = %fingerprint, log_level = %log.level, "configuration reloaded");
+        }
         if let Err(e) = crate::logging::set_level(&log) {
             tracing::warn!(error = %e, "cannot change the log filter");
+        }
+        if !said {
+            tracing::info!(sha256 = %fingerprint, log_level = %log.level, "configuration reloaded");
         }
         Ok(())
     }
