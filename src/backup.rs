@@ -225,7 +225,7 @@ pub fn restore(
 
     // A stale index would answer SEARCH for other mail: the next start
     // finds none and builds it from the restored store.
-    let index = crate::search_index::index_dir(&config.data_dir);
+    let index = crate::search::index::index_dir(&config.data_dir);
     match fs::remove_dir_all(&index) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -33,7 +33,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             roost::logging::init(&config.log);
             let again = cli.clone();
             let reload = Box::new(move || load_config(&again));
-            actix_rt::System::new().block_on(roost::imap::server::run(config, reload))
+            actix_rt::System::new().block_on(roost::server::run(config, reload))
         }
     }
 }

@@ -4,8 +4,10 @@
 //!
 //! Live: the certificate (every handshake from now on; certbot renew hooks
 //! can rely on it), `[limits]`, `[imap]` plaintext_auth and timeouts (each
-//! for connections accepted from now on; a session keeps the settings it
-//! started with), `[auth]` (at once, failure counts kept), `[log] level`.
+//! for connections accepted from now on, as every listener takes the
+//! configuration in force for each new connection; a session keeps the
+//! settings it started with), `[auth]` (at once, failure counts kept),
+//! `[log] level`.
 //! `[quota]` defaults are read by `roost user add` itself. The listen
 //! addresses, the connection limits, `auth.credential_cache_secs`,
 //! `data_dir`, `[search] index` and the log format take a restart: a
@@ -22,71 +24,44 @@ use tokio::sync::watch;
 
 use crate::auth::Authenticator;
 use crate::config::Config;
-use crate::imap::conn::ConnShared;
-use crate::imap::session::SessionConfig;
 use crate::tls::Tls;
 
 /// Reads the configuration again, with the command line's overrides.
 pub type LoadConfig = Box<dyn Fn() -> anyhow::Result<Config>>;
 
-/// The per-connection settings of a listener, as `config` gives them.
-pub fn session_config(config: &Config, implicit_tls: bool) -> SessionConfig {
-    SessionConfig {
-        frame_limits: config.frame_limits,
-        parse_limits: config.parse_limits,
-        plaintext_auth: config.plaintext_auth,
-        timeouts: config.timeouts,
-        starttls_available: !implicit_tls,
-    }
-}
-
-/// What a reload changes: the configuration in force, the certificate, the
-/// authenticator and each listener's shared state (which its accept loop
-/// reads for every new connection).
+/// What a reload changes: the configuration in force (published to every
+/// listener, which takes the latest for each new connection), the
+/// certificate and the authenticator's limits.
 pub struct Reloader {
     load: LoadConfig,
-    current: Config,
     tls: Tls,
     auth: Authenticator,
-    /// (implicit TLS, what new connections on the listener get).
-    listeners: Vec<(bool, watch::Sender<Arc<ConnShared>>)>,
+    settings: watch::Sender<Arc<Config>>,
 }
 
 impl Reloader {
     pub fn new(load: LoadConfig, current: Config, tls: Tls, auth: Authenticator) -> Reloader {
+        let (settings, _) = watch::channel(Arc::new(current));
         Reloader {
             load,
-            current,
             tls,
             auth,
-            listeners: Vec::new(),
+            settings,
         }
     }
 
-    /// Registers a listener; its accept loop takes the latest value of the
-    /// returned channel for each connection.
-    pub fn listener(
-        &mut self,
-        implicit_tls: bool,
-        shared: ConnShared,
-    ) -> watch::Receiver<Arc<ConnShared>> {
-        let (tx, rx) = watch::channel(Arc::new(shared));
-        self.listeners.push((implicit_tls, tx));
-        rx
-    }
-
-    pub fn config(&self) -> &Config {
-        &self.current
+    /// The configuration in force, replaced by each successful reload.
+    pub fn settings(&self) -> watch::Receiver<Arc<Config>> {
+        self.settings.subscribe()
     }
 
     /// Reloads, logging what happened; on error nothing changes.
     pub fn reload(&mut self) {
-        match self.try_reload() {
-            Ok(()) => {}
-            Err(e) => tracing::error!(
+        if let Err(e) = self.try_reload() {
+            tracing::error!(
                 error = %format!("{e:#}"),
                 "reload refused; the running configuration and certificate stay in force"
-            ),
+            );
         }
     }
 
@@ -98,7 +73,8 @@ impl Reloader {
             .tls
             .reload(&new)
             .context("loading the TLS certificate")?;
-        for (what, changed) in restart_only(&self.current, &new) {
+        let current = self.settings.borrow().clone();
+        for (what, changed) in restart_only(&current, &new) {
             if changed {
                 tracing::warn!(
                     setting = what,
@@ -106,34 +82,19 @@ impl Reloader {
                 );
             }
         }
-        let mut auth = new.auth;
-        auth.credential_cache_ttl = self.current.auth.credential_cache_ttl;
-        self.auth.set_config(auth);
-        for (implicit_tls, tx) in &self.listeners {
-            let old = tx.borrow().clone();
-            let shared = ConnShared {
-                session_cfg: Arc::new(session_config(&new, *implicit_tls)),
-                tls: old.tls.clone(),
-                auth: old.auth.clone(),
-                mail: old.mail.clone(),
-                hub: old.hub.clone(),
-                shutdown: old.shutdown.clone(),
-                live: old.live.clone(),
-            };
-            tx.send_replace(Arc::new(shared));
-        }
         // The restart-only settings stay as they run, so the next reload
         // warns about them again.
         let mut applied = new;
-        applied.data_dir = self.current.data_dir.clone();
-        applied.imap_listen = self.current.imap_listen;
-        applied.imaps_listen = self.current.imaps_listen;
-        applied.search_index = self.current.search_index;
-        applied.log.json = self.current.log.json;
-        applied.conn_limits = self.current.conn_limits;
-        applied.auth.credential_cache_ttl = self.current.auth.credential_cache_ttl;
+        applied.data_dir = current.data_dir.clone();
+        applied.imap_listen = current.imap_listen;
+        applied.imaps_listen = current.imaps_listen;
+        applied.search_index = current.search_index;
+        applied.log.json = current.log.json;
+        applied.conn_limits = current.conn_limits;
+        applied.auth.credential_cache_ttl = current.auth.credential_cache_ttl;
+        self.auth.set_config(applied.auth);
         let log = applied.log.clone();
-        self.current = applied;
+        self.settings.send_replace(Arc::new(applied));
         // Said under whichever filter, old or new, lets it through, so a
         // reload is in the log whether the level got quieter or louder.
         let said = tracing::enabled!(tracing::Level::INFO);

@@ -1,8 +1,10 @@
-//! The IMAP listeners: accept connections and hand each to a `Conn` actor on
-//! one of the worker arbiters; on SIGTERM or SIGINT, make every session say
-//! BYE and return once they are gone.
+//! The process: opens the store, starts its writer, the search index, the
+//! authenticator and the mail service, the worker arbiters, and each
+//! protocol's listeners (given the same `Services`); tells systemd when it
+//! is ready and keeps its watchdog fed (`systemd`); on SIGHUP reloads
+//! (`reload`); on SIGTERM or SIGINT, makes every session say BYE and
+//! returns once they are gone.
 
-use std::net::SocketAddr;
 use std::os::unix::fs::DirBuilderExt as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -10,31 +12,64 @@ use std::time::{Duration, Instant};
 
 use actix_rt::{Arbiter, ArbiterHandle};
 use anyhow::Context as _;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_rustls::TlsAcceptor;
 
-use super::conn::{Conn, ConnShared};
 use crate::auth::Authenticator;
 use crate::config::Config;
-use crate::conn_limits::{ConnLimits, ConnSlot, RateLimitedLog};
-use crate::imap::hub::{Changed, Hub};
-use crate::imap::mail::MailAccess;
-use crate::reload::{self, LoadConfig, Reloader};
-use crate::search_index::SearchIndex;
+use crate::conn_limits::ConnLimits;
+use crate::mailbox::MailAccess;
+use crate::mailbox::registry::{Changed, Registry};
+use crate::reload::{LoadConfig, Reloader};
+use crate::search::index::SearchIndex;
 use crate::store::Store;
 use crate::{systemd, tls};
-use actix::Actor as _;
+use actix::{Actor as _, Addr};
 
 /// How long shutdown waits for sessions to say BYE before exiting anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// What every protocol's listeners are started with. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    /// The configuration the process started with.
+    pub config: Arc<Config>,
+    /// The configuration in force: a reload (SIGHUP) replaces it, and a
+    /// listener takes the latest for each new connection.
+    pub settings: watch::Receiver<Arc<Config>>,
+    pub store: Store,
+    /// The TLS server configuration (PEM files or the generated certificate).
+    pub tls: Arc<tokio_rustls::rustls::ServerConfig>,
+    /// The mail service: reads, durable writes, news of changes.
+    pub mail: MailAccess,
+    pub auth: Authenticator,
+    /// The mailbox owners' registry: where a connection says which
+    /// mailbox it watches for changes.
+    pub mailboxes: Addr<Registry>,
+    /// Turns true when the server shuts down: every session says BYE.
+    pub shutdown: watch::Receiver<bool>,
+    /// Live connections, counted by each connection actor, so shutdown can
+    /// wait for the BYEs to go out.
+    pub live: Arc<AtomicUsize>,
+    /// The worker arbiters connections are spread over.
+    pub workers: Arc<Vec<ArbiterHandle>>,
+    /// Connection ids, unique over every protocol.
+    pub next_conn_id: Arc<AtomicU64>,
+    /// How many client connections may be held, in total and per address.
+    pub conn_limits: ConnLimits,
+}
+
+impl Services {
+    /// The worker arbiter connection `id` runs on.
+    pub fn worker(&self, id: u64) -> &ArbiterHandle {
+        &self.workers[(id as usize) % self.workers.len()]
+    }
+}
+
 /// Runs the server until SIGTERM or SIGINT. Must be called inside an actix
-/// `System`.
-/// `reload` reads the configuration again on SIGHUP.
+/// `System`. `reload` reads the configuration again on SIGHUP.
 pub async fn run(config: Config, reload: LoadConfig) -> anyhow::Result<()> {
     let open_files = raise_fd_limit();
-    let limits = ConnLimits::new(config.conn_limits, open_files);
+    let conn_limits = ConnLimits::new(config.conn_limits, open_files);
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -55,10 +90,10 @@ pub async fn run(config: Config, reload: LoadConfig) -> anyhow::Result<()> {
     let tls = tls::Tls::new(&config).context("setting up TLS")?;
     let writer = store.start_writer().context("starting the store writer")?;
     let health_writer = writer.clone();
-    let hub = Hub::default().start();
-    let notify_hub = hub.clone();
+    let mailboxes = Registry::default().start();
+    let notify = mailboxes.clone();
     let mut mail = MailAccess::new(store.clone(), writer).with_notifier(std::sync::Arc::new(
-        move |mailbox_ids| notify_hub.do_send(Changed { mailbox_ids }),
+        move |mailbox_ids| notify.do_send(Changed { mailbox_ids }),
     ));
     if config.search_index {
         let index = SearchIndex::start(&config.data_dir, store.clone())
@@ -70,58 +105,30 @@ pub async fn run(config: Config, reload: LoadConfig) -> anyhow::Result<()> {
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let live = Arc::new(AtomicUsize::new(0));
-    let next_id = Arc::new(AtomicU64::new(1));
-
-    let mut reloader = Reloader::new(reload, config.clone(), tls.clone(), auth.clone());
 
     let workers: Vec<Arbiter> = (0..worker_count()).map(|_| Arbiter::new()).collect();
     let handles: Vec<ArbiterHandle> = workers.iter().map(|a| a.handle()).collect();
     let handles = Arc::new(handles);
 
-    let mut accept_tasks = Vec::new();
+    let mut reloader = Reloader::new(reload, config.clone(), tls.clone(), auth.clone());
+    let services = Services {
+        config: Arc::new(config),
+        settings: reloader.settings(),
+        store,
+        tls: tls.server_config(),
+        mail,
+        auth,
+        mailboxes,
+        shutdown: shutdown_rx,
+        live: live.clone(),
+        workers: handles,
+        next_conn_id: Arc::new(AtomicU64::new(1)),
+        conn_limits,
+    };
+    // Sockets systemd bound for us (socket activation), by name.
     let mut inherited = systemd::inherited_listeners()?;
-    for (addr, implicit_tls) in [(config.imap_listen, false), (config.imaps_listen, true)] {
-        let name = if implicit_tls { "imaps" } else { "imap" };
-        let listener = match (inherited.remove(name), addr) {
-            (Some(socket), _) => {
-                // Socket activation: systemd bound it; the configured
-                // address is not used.
-                TcpListener::from_std(socket)
-                    .with_context(|| format!("taking the {name} socket from systemd"))?
-            }
-            (None, None) => continue,
-            (None, Some(addr)) => TcpListener::bind(addr).await.with_context(|| {
-                format!(
-                    "binding the IMAP{} listener on {addr}",
-                    if implicit_tls { "S" } else { "" }
-                )
-            })?,
-        };
-        let addr = listener
-            .local_addr()
-            .context("reading the listener's address")?;
-        tracing::info!(%addr, implicit_tls, "listening");
-        let shared = reloader.listener(
-            implicit_tls,
-            ConnShared {
-                session_cfg: Arc::new(reload::session_config(&config, implicit_tls)),
-                tls: TlsAcceptor::from(tls.server_config()),
-                auth: auth.clone(),
-                mail: mail.clone(),
-                hub: hub.clone(),
-                shutdown: shutdown_rx.clone(),
-                live: live.clone(),
-            },
-        );
-        accept_tasks.push(actix_rt::spawn(accept_loop(
-            listener,
-            implicit_tls,
-            shared,
-            limits.clone(),
-            handles.clone(),
-            next_id.clone(),
-        )));
-    }
+    // Each protocol binds its own listeners here, beside IMAP's.
+    let accept_tasks = crate::imap::listener::spawn(&services, &mut inherited).await?;
     if accept_tasks.is_empty() {
         anyhow::bail!(
             "no IMAP listener is configured (imap.listen and imap.listen_tls are both empty)"
@@ -129,16 +136,16 @@ pub async fn run(config: Config, reload: LoadConfig) -> anyhow::Result<()> {
     }
 
     // Ready: the store is open and every listener bound.
-    let users = store.list_users().map(|u| u.len()).unwrap_or(0);
+    let users = services.store.list_users().map(|u| u.len()).unwrap_or(0);
     systemd::ready(&systemd::status_line(0, users));
     tracing::info!(users, "ready");
     let supervisor = actix_rt::spawn(systemd::supervise(
-        store.clone(),
+        services.store.clone(),
         health_writer,
         live.clone(),
     ));
 
-    wait_for_signal(&mut reloader, &live, &store).await?;
+    wait_for_signal(&mut reloader, &live, &services.store).await?;
     systemd::stopping();
     supervisor.abort();
     tracing::info!("shutting down");
@@ -196,77 +203,6 @@ fn worker_count() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    implicit_tls: bool,
-    shared: watch::Receiver<Arc<ConnShared>>,
-    limits: ConnLimits,
-    workers: Arc<Vec<ArbiterHandle>>,
-    next_id: Arc<AtomicU64>,
-) {
-    let failed_accepts = RateLimitedLog::default();
-    loop {
-        let (tcp, peer) = match listener.accept().await {
-            Ok(c) => c,
-            Err(e) => {
-                // Out of file descriptors and the like: back off, keep
-                // going, and say so once per interval, not once per try.
-                if let Some(count) = failed_accepts.note(Instant::now()) {
-                    tracing::warn!(error = %e, failed = count, live = limits.live(), "accept failed");
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let slot = match limits.admit(peer.ip()) {
-            Ok(slot) => slot,
-            Err(why) => {
-                limits.log_refusal(peer, why, Instant::now());
-                if !implicit_tls {
-                    // RFC 3501 §7.1.5: BYE as the greeting; best effort,
-                    // never waiting on the client. An implicit-TLS client
-                    // could not read it before a handshake: it is closed.
-                    let bye = format!("* BYE [UNAVAILABLE] {}\r\n", why.reason());
-                    let _ = tcp.try_write(bye.as_bytes());
-                }
-                continue;
-            }
-        };
-        let _ = tcp.set_nodelay(true);
-        let id = next_id.fetch_add(1, Ordering::Relaxed);
-        // A tokio socket belongs to the runtime that registered it: move it
-        // to the worker as a std socket and register it there.
-        let std_tcp = match tcp.into_std() {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, %peer, "could not hand over connection");
-                continue;
-            }
-        };
-        let worker = &workers[(id as usize) % workers.len()];
-        // The settings in force now (a reload replaces them for new
-        // connections; open ones keep theirs).
-        let shared = shared.borrow().clone();
-        worker.spawn(async move {
-            start_conn(std_tcp, peer, implicit_tls, id, shared, slot);
-        });
-    }
-}
-
-fn start_conn(
-    std_tcp: std::net::TcpStream,
-    peer: SocketAddr,
-    implicit_tls: bool,
-    id: u64,
-    shared: Arc<ConnShared>,
-    slot: ConnSlot,
-) {
-    match tokio::net::TcpStream::from_std(std_tcp) {
-        Ok(tcp) => Conn::start(tcp, peer, implicit_tls, id, shared, slot),
-        Err(e) => tracing::warn!(error = %e, %peer, "could not register connection"),
-    }
 }
 
 /// Returns on SIGTERM or SIGINT; reloads on every SIGHUP.
