@@ -62,6 +62,26 @@ pub fn set_level(cfg: &LogConfig) -> Result<String, String> {
     Ok(shown)
 }
 
+/// An error with its causes, `outer: inner: innermost`, each said once.
+/// Several error types repeat their source in their own text (`{source}`
+/// and `#[source]` both), which `{:#}` would print twice ("Permission
+/// denied (os error 13): Permission denied (os error 13)"): a cause whose
+/// text already ends what was said is left out.
+pub fn error_chain(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.ends_with(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
 /// The filter to use: `RUST_LOG` if set and valid, else the configured
 /// level, else `info`. Also returns an invalid `RUST_LOG` and why.
 fn filter(cfg: &LogConfig, rust_log: Option<&str>) -> (EnvFilter, Option<(String, String)>) {
@@ -115,6 +135,25 @@ mod tests {
         let (f, rejected) = filter(&cfg("debug"), Some("roost=loud"));
         assert_eq!(f.to_string(), "debug");
         assert_eq!(rejected.map(|r| r.0), Some("roost=loud".to_owned()));
+    }
+
+    #[test]
+    fn error_chain_says_a_repeated_cause_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let store = crate::store::StoreError::Io {
+            path: "/var/lib/roost/store".into(),
+            source: io,
+        };
+        let e = anyhow::Error::new(store).context("opening the store in /var/lib/roost");
+        let text = error_chain(&e);
+        assert_eq!(text.matches("permission denied").count(), 1, "{text}");
+        assert!(
+            text.starts_with("opening the store in /var/lib/roost: cannot create"),
+            "{text}"
+        );
+        // Distinct causes all stay.
+        let e = anyhow::anyhow!("inner").context("middle").context("outer");
+        assert_eq!(error_chain(&e), "outer: middle: inner");
     }
 
     #[test]

@@ -14,7 +14,7 @@ fn main() -> ExitCode {
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("roost: {e:#}");
+            eprintln!("roost: {}", roost::logging::error_chain(&e));
             ExitCode::FAILURE
         }
     }

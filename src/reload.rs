@@ -59,7 +59,7 @@ impl Reloader {
     pub fn reload(&mut self) {
         if let Err(e) = self.try_reload() {
             tracing::error!(
-                error = %format!("{e:#}"),
+                error = %crate::logging::error_chain(&e),
                 "reload refused; the running configuration and certificate stay in force"
             );
         }
