@@ -12,7 +12,8 @@ as_root() {
 }
 
 # Debian packages the integration tests run (curl and mbsync are real IMAP
-# clients; mbsync comes in the isync package).
+# clients; mbsync comes in the isync package; openssl makes certificates
+# for the reload tests).
 apt_needed=()
 command -v curl >/dev/null 2>&1 || apt_needed+=(curl)
 command -v mbsync >/dev/null 2>&1 || apt_needed+=(isync)
@@ -24,6 +25,7 @@ if [ ! -x /usr/sbin/postfix ]; then
     postfix_new=1
     echo "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
 fi
+command -v openssl >/dev/null 2>&1 || apt_needed+=(openssl)
 if [ "${#apt_needed[@]}" -gt 0 ]; then
     echo "installing: ${apt_needed[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -64,4 +66,11 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
 export ROOST_BIN="${ROOST_BIN:-$target_dir/debug/roost}"
 
-exec python3 -m pytest tests/integration -q
+python3 -m pytest tests/integration -q
+
+# The package: built from the release build, linted, installed on this
+# machine, checked, upgraded over and purged. It changes the machine (CI's
+# is a throw-away); SKIP_DEB_CHECK=1 leaves it out on a workstation.
+if [ "${SKIP_DEB_CHECK:-}" != 1 ]; then
+    scripts/deb-check.sh
+fi

@@ -9,7 +9,7 @@
 
 use std::io::IsTerminal as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
@@ -17,16 +17,18 @@ use clap::{Args, Parser, Subcommand};
 use crate::auth::Secret;
 use crate::auth::hash_password;
 use crate::config::{Config, LmtpListen, parse_listen, parse_lmtp_listen, parse_storage_size};
+use crate::datadir::{self, Need};
 use crate::search::index::rebuild::Rebuilt;
 use crate::store::{
     LimitChange, Quota, Store, StoreError, WriteOp, WriteResult, normalize_user_name,
 };
 
 /// Roost: a single-binary IMAP mail server.
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(name = "roost", version, about, propagate_version = true)]
 pub struct Cli {
-    /// Configuration file (TOML). Without it, built-in defaults are used.
+    /// Configuration file (TOML). Without it: $ROOST_CONFIG, else
+    /// /etc/roost/roost.toml if it exists, else the built-in defaults.
     #[arg(
         long,
         short = 'c',
@@ -44,7 +46,7 @@ pub struct Cli {
     pub command: Commands,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Commands {
     /// Run the IMAP server.
     Serve(ServeArgs),
@@ -60,9 +62,30 @@ pub enum Commands {
     /// 67 unknown user, 73 cannot store (no such mailbox, over quota), 75
     /// temporary failure (retry).
     Deliver(DeliverArgs),
+    /// Copy the store, compacted, into DIR (new or empty), also while the
+    /// server runs; prints the copy's size and SHA-256.
+    ///
+    /// The copy holds everything committed when it began. DIR gets
+    /// store/data.mdb and SHA256SUMS (`sha256sum -c SHA256SUMS` checks it).
+    Backup {
+        /// Where the backup goes: a directory that does not exist yet or is empty.
+        dir: PathBuf,
+    },
+    /// Put a backup made by `roost backup` back, with the server stopped.
+    ///
+    /// Refuses a data directory that holds a store unless --force. The
+    /// search index is removed, so the next start rebuilds it from the
+    /// restored store.
+    Restore {
+        /// A directory written by `roost backup`.
+        dir: PathBuf,
+        /// Replace the store the data directory holds (its mail is lost).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct DeliverArgs {
     /// The user to deliver to.
     #[arg(long, value_name = "NAME")]
@@ -75,7 +98,7 @@ pub struct DeliverArgs {
     pub from: Option<String>,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum IndexCommand {
     /// Empty the search index and index every message again.
     ///
@@ -92,7 +115,7 @@ pub enum IndexCommand {
     },
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// IMAP (STARTTLS) listen address, overriding `imap.listen`; "" disables.
     #[arg(long, value_name = "ADDR:PORT", value_parser = listen_arg)]
@@ -124,7 +147,7 @@ fn listen_arg(s: &str) -> Result<ListenAddr, String> {
     parse_listen(s).map(ListenAddr)
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum UserCommand {
     /// Create a user; asks for the password twice unless --password-stdin.
     Add {
@@ -224,10 +247,36 @@ fn describe_quota(q: &Quota) -> String {
     )
 }
 
+/// Where the package installs the configuration; used when neither
+/// `--config` nor `ROOST_CONFIG` names one, so the administration commands
+/// work on the installed server's store without being told.
+pub const INSTALLED_CONFIG: &str = "/etc/roost/roost.toml";
+
+/// The configuration file to read: the one given, else `installed` if it
+/// exists, else none (built-in defaults).
+fn config_path(given: Option<&Path>, installed: &Path) -> Option<PathBuf> {
+    match given {
+        Some(path) => Some(path.to_path_buf()),
+        None => installed.is_file().then(|| installed.to_path_buf()),
+    }
+}
+
 /// The configuration file (or defaults) with the command-line overrides
 /// applied.
 pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
-    let mut config = Config::load(cli.config.as_deref())?;
+    load_config_from(cli, Path::new(INSTALLED_CONFIG))
+}
+
+fn load_config_from(cli: &Cli, installed: &Path) -> anyhow::Result<Config> {
+    let path = config_path(cli.config.as_deref(), installed);
+    if cli.config.is_none()
+        && let Some(found) = &path
+        && !matches!(cli.command, Commands::Serve(_))
+    {
+        // Said because it decides which store the command changes.
+        eprintln!("roost: using the configuration in {}", found.display());
+    }
+    let mut config = Config::load(path.as_deref())?;
     if let Some(dir) = &cli.data_dir {
         if dir.as_os_str().is_empty() {
             bail!("--data-dir must not be empty");
@@ -251,6 +300,7 @@ pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
 /// Runs `roost index ...` against the data directory in `config.data_dir`.
 pub fn run_index_command(cmd: &IndexCommand, config: &Config) -> anyhow::Result<()> {
     let IndexCommand::Rebuild { user } = cmd;
+    datadir::prepare(&config.data_dir, Need::Store, config.file.as_deref())?;
     let store = Store::open(&config.data_dir)
         .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
     let user_id = match user {
@@ -352,6 +402,14 @@ fn run_user_command_with(
         | UserCommand::Quota { name, .. } => Some(normalize_user_name(name)?),
         UserCommand::List { .. } => None,
     };
+    // Only `user add` may start a store (on a fresh install, before the
+    // first start); any other command on a directory without one has the
+    // wrong directory.
+    let need = match cmd {
+        UserCommand::Add { .. } => Need::Directory,
+        _ => Need::Store,
+    };
+    datadir::prepare(&config.data_dir, need, config.file.as_deref())?;
     let store = Store::open(&config.data_dir)
         .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
 
@@ -468,9 +526,7 @@ mod tests {
     fn user_cmd(cli: Cli) -> UserCommand {
         match cli.command {
             Commands::User(cmd) => cmd,
-            Commands::Serve(_) | Commands::Index(_) | Commands::Deliver(_) => {
-                panic!("not a user command")
-            }
+            _ => panic!("not a user command"),
         }
     }
 
@@ -511,6 +567,33 @@ mod tests {
     #[test]
     fn bad_listen_address_is_a_usage_error() {
         assert!(Cli::try_parse_from(["roost", "serve", "--imap", "nonsense"]).is_err());
+    }
+
+    #[test]
+    fn installed_config_is_used_without_config_option() {
+        let dir = TempDir::new("cli-installed");
+        let installed = dir.path().join("roost.toml");
+        let cli = parse(&["roost", "user", "list"]);
+        if cli.config.is_some() {
+            // ROOST_CONFIG is set in this environment; it wins, as it should.
+            return;
+        }
+        let config = load_config_from(&cli, &installed).expect("defaults");
+        assert_eq!(config.file, None);
+        assert_eq!(config.data_dir, PathBuf::from("./roost-data"));
+
+        std::fs::write(&installed, "data_dir = \"/srv/roost\"\n").expect("write");
+        let config = load_config_from(&cli, &installed).expect("installed");
+        assert_eq!(config.file.as_deref(), Some(installed.as_path()));
+        assert_eq!(config.data_dir, PathBuf::from("/srv/roost"));
+
+        // --config wins over the installed file.
+        let other = dir.path().join("other.toml");
+        std::fs::write(&other, "data_dir = \"/srv/other\"\n").expect("write");
+        let given = other.to_str().expect("utf-8 path");
+        let cli = parse(&["roost", "--config", given, "user", "list"]);
+        let config = load_config_from(&cli, &installed).expect("given");
+        assert_eq!(config.data_dir, PathBuf::from("/srv/other"));
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub enum PlaintextAuth {
 
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The file this was read from; `None` for the built-in defaults. A
+    /// reload (SIGHUP) reads it again.
+    pub file: Option<PathBuf>,
     /// Where the LMDB store (and later the index) lives.
     pub data_dir: PathBuf,
     /// Plain IMAP with STARTTLS; `None` disables it.
@@ -193,6 +196,7 @@ pub struct LogConfig {
 impl Default for Config {
     fn default() -> Self {
         Config {
+            file: None,
             data_dir: PathBuf::from("./roost-data"),
             imap_listen: Some(SocketAddr::from(([127, 0, 0, 1], 1143))),
             imaps_listen: Some(SocketAddr::from(([127, 0, 0, 1], 1993))),
@@ -236,7 +240,9 @@ impl Config {
         };
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
-        Ok(Config::from_toml_str(&text, path)?)
+        let mut config = Config::from_toml_str(&text, path)?;
+        config.file = Some(path.to_path_buf());
+        Ok(config)
     }
 
     /// Parses and validates `text`; `origin` is only used in error messages.
@@ -1032,11 +1038,14 @@ format = "json"
     }
 
     #[test]
-    fn packaged_config_is_valid_and_all_commented() {
+    fn packaged_config_is_valid_and_all_commented_but_data_dir() {
         let text = include_str!("../packaging/roost.toml");
         let c = parse(text).expect("packaged config parses");
-        // Everything is commented out, so it means the defaults.
-        assert_eq!(c.data_dir, Config::default().data_dir);
+        // Everything but data_dir is commented out: the service's store is
+        // where the package made its directory, the rest are the defaults.
+        assert_eq!(c.data_dir, PathBuf::from("/var/lib/roost"));
+        assert_eq!(c.imap_listen, Config::default().imap_listen);
+        assert_eq!(c.tls.cert, None);
         // Uncommenting every setting gives the packaged values.
         // Settings are commented as `#key = value`, prose as `# text`.
         let uncommented: String = text

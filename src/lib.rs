@@ -4,16 +4,20 @@
 #![deny(unsafe_code)]
 
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod conn_limits;
+pub mod datadir;
 pub mod imap;
 pub mod lmtp;
 pub mod logging;
 pub mod mailbox;
 pub mod mime;
+pub mod reload;
 pub mod search;
 pub mod server;
 pub mod store;
+pub mod systemd;
 pub mod tls;
 pub mod types;

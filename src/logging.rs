@@ -10,34 +10,76 @@
 //! or message content.
 
 use std::io::IsTerminal as _;
+use std::sync::OnceLock;
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer, Registry, reload};
 
 use crate::config::LogConfig;
+
+/// The filter of the installed subscriber, so a reload can change it.
+static FILTER: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
 
 /// Installs the global subscriber. Calling it again (as tests do) keeps the
 /// first one.
 pub fn init(cfg: &LogConfig) {
     let (filter, rejected) = filter(cfg, std::env::var("RUST_LOG").ok().as_deref());
     let to_journal = std::env::var_os("JOURNAL_STREAM").is_some();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let (filter, handle) = reload::Layer::new(filter);
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(true);
-    let installed = if cfg.json {
-        builder.json().try_init()
+    let fmt: Box<dyn Layer<_> + Send + Sync> = if cfg.json {
+        Box::new(fmt.json())
     } else if to_journal {
-        builder.without_time().with_ansi(false).try_init()
+        Box::new(fmt.without_time().with_ansi(false))
     } else {
-        builder
-            .with_ansi(std::io::stderr().is_terminal())
-            .try_init()
+        Box::new(fmt.with_ansi(std::io::stderr().is_terminal()))
     };
-    if installed.is_ok()
-        && let Some((value, error)) = rejected
-    {
-        tracing::warn!(%value, %error, "ignoring invalid RUST_LOG; using log.level");
+    let installed = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .try_init();
+    if installed.is_ok() {
+        let _ = FILTER.set(handle);
+        if let Some((value, error)) = rejected {
+            tracing::warn!(%value, %error, "ignoring invalid RUST_LOG; using log.level");
+        }
     }
+}
+
+/// Applies `cfg.level` to the running subscriber (a reload), unless
+/// `RUST_LOG` chose the filter. The format stays as it started. Returns
+/// the filter now in force.
+pub fn set_level(cfg: &LogConfig) -> Result<String, String> {
+    let (filter, _) = filter(cfg, std::env::var("RUST_LOG").ok().as_deref());
+    let shown = filter.to_string();
+    match FILTER.get() {
+        Some(handle) => handle.reload(filter).map_err(|e| e.to_string())?,
+        None => return Err("no log subscriber is installed".to_owned()),
+    }
+    Ok(shown)
+}
+
+/// An error with its causes, `outer: inner: innermost`, each said once.
+/// Several error types repeat their source in their own text (`{source}`
+/// and `#[source]` both), which `{:#}` would print twice ("Permission
+/// denied (os error 13): Permission denied (os error 13)"): a cause whose
+/// text already ends what was said is left out.
+pub fn error_chain(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.ends_with(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 /// The filter to use: `RUST_LOG` if set and valid, else the configured
@@ -93,6 +135,25 @@ mod tests {
         let (f, rejected) = filter(&cfg("debug"), Some("roost=loud"));
         assert_eq!(f.to_string(), "debug");
         assert_eq!(rejected.map(|r| r.0), Some("roost=loud".to_owned()));
+    }
+
+    #[test]
+    fn error_chain_says_a_repeated_cause_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let store = crate::store::StoreError::Io {
+            path: "/var/lib/roost/store".into(),
+            source: io,
+        };
+        let e = anyhow::Error::new(store).context("opening the store in /var/lib/roost");
+        let text = error_chain(&e);
+        assert_eq!(text.matches("permission denied").count(), 1, "{text}");
+        assert!(
+            text.starts_with("opening the store in /var/lib/roost: cannot create"),
+            "{text}"
+        );
+        // Distinct causes all stay.
+        let e = anyhow::anyhow!("inner").context("middle").context("outer");
+        assert_eq!(error_chain(&e), "outer: middle: inner");
     }
 
     #[test]

@@ -14,7 +14,7 @@ fn main() -> ExitCode {
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("roost: {e:#}");
+            eprintln!("roost: {}", roost::logging::error_chain(&e));
             ExitCode::FAILURE
         }
     }
@@ -31,9 +31,15 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             let code = roost::lmtp::lda::run(args, &config);
             std::process::exit(i32::from(code));
         }
+        Commands::Backup { dir } => roost::backup::backup(&config, dir, &mut std::io::stdout()),
+        Commands::Restore { dir, force } => {
+            roost::backup::restore(&config, dir, *force, &mut std::io::stdout())
+        }
         Commands::Serve(_) => {
             roost::logging::init(&config.log);
-            actix_rt::System::new().block_on(roost::server::run(config))
+            let again = cli.clone();
+            let reload = Box::new(move || load_config(&again));
+            actix_rt::System::new().block_on(roost::server::run(config, reload))
         }
     }
 }

@@ -1,8 +1,11 @@
 //! The process: opens the store, starts its writer, the search index, the
 //! authenticator and the mail service, the worker arbiters, and each
-//! protocol's listeners (given the same `Services`); on SIGTERM or SIGINT,
-//! makes every session say BYE and returns once they are gone.
+//! protocol's listeners (given the same `Services`); tells systemd when it
+//! is ready and keeps its watchdog fed (`systemd`); on SIGHUP reloads
+//! (`reload`); on SIGTERM or SIGINT, makes every session say BYE and
+//! returns once they are gone.
 
+use std::os::unix::fs::DirBuilderExt as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -16,9 +19,10 @@ use crate::config::Config;
 use crate::conn_limits::ConnLimits;
 use crate::mailbox::MailAccess;
 use crate::mailbox::registry::{Changed, Registry};
+use crate::reload::{LoadConfig, Reloader};
 use crate::search::index::SearchIndex;
 use crate::store::Store;
-use crate::tls;
+use crate::{systemd, tls};
 use actix::{Actor as _, Addr};
 
 /// How long shutdown waits for sessions to say BYE before exiting anyway.
@@ -27,7 +31,11 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// What every protocol's listeners are started with. Cheap to clone.
 #[derive(Clone)]
 pub struct Services {
+    /// The configuration the process started with.
     pub config: Arc<Config>,
+    /// The configuration in force: a reload (SIGHUP) replaces it, and a
+    /// listener takes the latest for each new connection.
+    pub settings: watch::Receiver<Arc<Config>>,
     pub store: Store,
     /// The TLS server configuration (PEM files or the generated certificate).
     pub tls: Arc<tokio_rustls::rustls::ServerConfig>,
@@ -58,14 +66,30 @@ impl Services {
 }
 
 /// Runs the server until SIGTERM or SIGINT. Must be called inside an actix
-/// `System`.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+/// `System`. `reload` reads the configuration again on SIGHUP.
+pub async fn run(config: Config, reload: LoadConfig) -> anyhow::Result<()> {
     let open_files = raise_fd_limit();
     let conn_limits = ConnLimits::new(config.conn_limits, open_files);
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&config.data_dir)
+        .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    // Held until the process ends: no second server, no restore under us.
+    let _dir_lock = crate::datadir::DirLock::take(&config.data_dir)?;
     let store = Store::open(&config.data_dir)
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-    let tls = tls::server_config(&config).context("setting up TLS")?;
+    match &config.file {
+        Some(file) => {
+            tracing::info!(file = %file.display(), data_dir = %config.data_dir.display(), "configuration")
+        }
+        None => {
+            tracing::info!(data_dir = %config.data_dir.display(), "configuration: built-in defaults")
+        }
+    }
+    let tls = tls::Tls::new(&config).context("setting up TLS")?;
     let writer = store.start_writer().context("starting the store writer")?;
+    let health_writer = writer.clone();
     let mailboxes = Registry::default().start();
     let notify = mailboxes.clone();
     let mut mail = MailAccess::new(store.clone(), writer).with_notifier(std::sync::Arc::new(
@@ -86,10 +110,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let handles: Vec<ArbiterHandle> = workers.iter().map(|a| a.handle()).collect();
     let handles = Arc::new(handles);
 
+    let mut reloader = Reloader::new(reload, config.clone(), tls.clone(), auth.clone());
     let services = Services {
         config: Arc::new(config),
+        settings: reloader.settings(),
         store,
-        tls,
+        tls: tls.server_config(),
         mail,
         auth,
         mailboxes,
@@ -99,8 +125,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         next_conn_id: Arc::new(AtomicU64::new(1)),
         conn_limits,
     };
+    // Sockets systemd bound for us (socket activation), by name.
+    let mut inherited = systemd::inherited_listeners()?;
     // Each protocol binds its own listeners here, beside IMAP's.
-    let mut accept_tasks = crate::imap::listener::spawn(&services).await?;
+    let mut accept_tasks = crate::imap::listener::spawn(&services, &mut inherited).await?;
     if accept_tasks.is_empty() {
         anyhow::bail!(
             "no IMAP listener is configured (imap.listen and imap.listen_tls are both empty)"
@@ -108,7 +136,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     accept_tasks.extend(crate::lmtp::listener::spawn(&services).await?);
 
-    wait_for_signal().await?;
+    // Ready: the store is open and every listener bound.
+    let users = services.store.list_users().map(|u| u.len()).unwrap_or(0);
+    systemd::ready(&systemd::status_line(0, users));
+    tracing::info!(users, "ready");
+    let supervisor = actix_rt::spawn(systemd::supervise(
+        services.store.clone(),
+        health_writer,
+        live.clone(),
+    ));
+
+    wait_for_signal(&mut reloader, &live, &services.store).await?;
+    systemd::stopping();
+    supervisor.abort();
     tracing::info!("shutting down");
     for t in &accept_tasks {
         t.abort();
@@ -166,13 +206,27 @@ fn worker_count() -> usize {
         .unwrap_or(2)
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+/// Returns on SIGTERM or SIGINT; reloads on every SIGHUP.
+async fn wait_for_signal(
+    reloader: &mut Reloader,
+    live: &AtomicUsize,
+    store: &Store,
+) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading the configuration");
+                systemd::reloading();
+                reloader.reload();
+                let users = store.list_users().map(|u| u.len()).unwrap_or(0);
+                systemd::ready(&systemd::status_line(live.load(Ordering::Relaxed), users));
+            }
+        }
     }
-    Ok(())
 }

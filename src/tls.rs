@@ -11,12 +11,14 @@ use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use anyhow::{Context as _, bail};
 use chrono::Datelike as _;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::rustls::server::{ClientHello, ResolvesServerCert};
+use tokio_rustls::rustls::sign::CertifiedKey;
 use tokio_rustls::rustls::{self, ServerConfig};
 
 use crate::config::Config;
@@ -37,7 +39,94 @@ pub fn install_crypto_provider() {
 /// The server configuration: TLS 1.2 and 1.3, ALPN `imap`, no client
 /// certificates, and the configured or generated certificate.
 pub fn server_config(cfg: &Config) -> anyhow::Result<Arc<ServerConfig>> {
-    install_crypto_provider();
+    Ok(Tls::new(cfg)?.server_config())
+}
+
+/// The TLS setup of a running server: one rustls configuration shared by
+/// every listener, whose certificate can be replaced while it runs (a
+/// renewed certificate on reload). A handshake takes the certificate in
+/// force when it starts; connections already up keep theirs.
+#[derive(Debug, Clone)]
+pub struct Tls {
+    config: Arc<ServerConfig>,
+    current: Arc<CurrentCert>,
+}
+
+impl Tls {
+    /// Loads the certificate and key (generating a self-signed pair when
+    /// none is configured) and logs the certificate's SHA-256 fingerprint.
+    pub fn new(cfg: &Config) -> anyhow::Result<Tls> {
+        install_crypto_provider();
+        let loaded = load_certified_key(cfg)?;
+        loaded.log("TLS certificate");
+        let current = Arc::new(CurrentCert(RwLock::new(Arc::new(loaded.key))));
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+            .context("cannot enable TLS 1.2 and 1.3")?
+            .with_no_client_auth()
+            .with_cert_resolver(current.clone());
+        config.alpn_protocols = vec![ALPN_IMAP.to_vec()];
+        Ok(Tls {
+            config: Arc::new(config),
+            current,
+        })
+    }
+
+    pub fn server_config(&self) -> Arc<ServerConfig> {
+        self.config.clone()
+    }
+
+    /// Reads the certificate and key `cfg` names again and, if they load
+    /// and match, uses them for every handshake from now on. On error the
+    /// certificate in force stays. Returns the new certificate's
+    /// fingerprint.
+    pub fn reload(&self, cfg: &Config) -> anyhow::Result<String> {
+        let loaded = load_certified_key(cfg)?;
+        loaded.log("TLS certificate reloaded");
+        let fingerprint = loaded.fingerprint.clone();
+        *self.current.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(loaded.key);
+        Ok(fingerprint)
+    }
+
+    /// The SHA-256 fingerprint of the certificate in force.
+    pub fn fingerprint(&self) -> String {
+        let key = self.current.0.read().unwrap_or_else(|e| e.into_inner());
+        key.cert
+            .first()
+            .map(|c| fingerprint_sha256(c))
+            .unwrap_or_default()
+    }
+}
+
+/// The certificate handed to every new handshake.
+#[derive(Debug)]
+struct CurrentCert(RwLock<Arc<CertifiedKey>>);
+
+impl ResolvesServerCert for CurrentCert {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.read().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+}
+
+struct Loaded {
+    key: CertifiedKey,
+    origin: String,
+    fingerprint: String,
+}
+
+impl Loaded {
+    fn log(&self, what: &str) {
+        // The fingerprint lets a user check a self-signed certificate a
+        // client shows them (openssl x509 -fingerprint -sha256 prints it
+        // the same way).
+        tracing::info!(files = %self.origin, sha256 = %self.fingerprint, "{what}");
+    }
+}
+
+/// The configured (or generated) certificate chain with its key, checked
+/// to belong together.
+fn load_certified_key(cfg: &Config) -> anyhow::Result<Loaded> {
     let (certs, key, origin) = match (&cfg.tls.cert, &cfg.tls.key) {
         (Some(cert), Some(key)) => {
             let origin = format!("{} and {}", cert.display(), key.display());
@@ -50,15 +139,23 @@ pub fn server_config(cfg: &Config) -> anyhow::Result<Arc<ServerConfig>> {
         }
         _ => bail!("tls.cert and tls.key must both be set, or neither"),
     };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .context("cannot enable TLS 1.2 and 1.3")?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
+    let fingerprint = fingerprint_sha256(&certs[0]);
+    let provider = rustls::crypto::ring::default_provider();
+    let key = CertifiedKey::from_der(certs, key, &provider)
         .with_context(|| format!("cannot use the TLS certificate and key {origin}"))?;
-    config.alpn_protocols = vec![ALPN_IMAP.to_vec()];
-    Ok(Arc::new(config))
+    Ok(Loaded {
+        key,
+        origin,
+        fingerprint,
+    })
+}
+
+/// SHA-256 of a certificate's DER bytes as colon-separated upper-case hex
+/// pairs, the form clients and `openssl x509 -fingerprint` show.
+pub fn fingerprint_sha256(der: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, der);
+    let hex: Vec<String> = digest.as_ref().iter().map(|b| format!("{b:02X}")).collect();
+    hex.join(":")
 }
 
 /// Every certificate in a PEM file, leaf first.
@@ -320,6 +417,34 @@ mod tests {
         tls.read_exact(&mut buf).await.expect("read");
         assert_eq!(&buf, b"* OK hi\r\n");
         accept.await.expect("server task");
+    }
+
+    #[test]
+    fn reload_swaps_the_certificate_and_keeps_it_on_error() {
+        let a = TempDir::new("tls-reload-a");
+        let b = TempDir::new("tls-reload-b");
+        let (cert_a, key_a) = self_signed(a.path()).expect("generate a");
+        let (cert_b, key_b) = self_signed(b.path()).expect("generate b");
+        let mut cfg = config_in(a.path());
+        cfg.tls.cert = Some(cert_a.clone());
+        cfg.tls.key = Some(key_a);
+        let tls = Tls::new(&cfg).expect("start");
+        let first = tls.fingerprint();
+        let der_a = load_certs(&cert_a).expect("a");
+        assert_eq!(first, fingerprint_sha256(&der_a[0]));
+        assert_eq!(first.len(), 32 * 3 - 1, "{first}");
+
+        cfg.tls.cert = Some(cert_b.clone());
+        cfg.tls.key = Some(key_b.clone());
+        let second = tls.reload(&cfg).expect("reload b");
+        assert_ne!(second, first);
+        assert_eq!(tls.fingerprint(), second);
+
+        // A key that does not match is refused; b stays in force.
+        cfg.tls.key = Some(a.path().join("tls/key.pem"));
+        let e = tls.reload(&cfg).expect_err("mismatch");
+        assert!(format!("{e:#}").contains("key.pem"), "{e:#}");
+        assert_eq!(tls.fingerprint(), second);
     }
 
     #[test]

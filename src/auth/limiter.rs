@@ -77,6 +77,14 @@ impl FailureLimiter {
         }
     }
 
+    /// New thresholds, window and delay (a reload); the counts stay.
+    pub fn set_limits(&mut self, config: &AuthConfig) {
+        self.max_per_ip = config.max_failures_per_ip;
+        self.max_per_user = config.max_failures_per_user;
+        self.window = config.window;
+        self.failure_delay = config.failure_delay;
+    }
+
     /// What an attempt from `ip` for `user` gets before any hashing.
     pub fn assess(&mut self, ip: IpAddr, user: &str, now: Instant) -> Verdict {
         let ip = client_key(ip);

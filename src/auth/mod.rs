@@ -55,7 +55,8 @@ pub struct Authenticator {
 
 struct Inner {
     store: Store,
-    config: AuthConfig,
+    /// Replaced by a reload (`set_config`).
+    config: Mutex<AuthConfig>,
     limiter: Mutex<FailureLimiter>,
     /// Passwords verified recently, so a reconnect skips argon2.
     cache: cache::CredentialCache,
@@ -75,7 +76,7 @@ struct Inner {
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authenticator")
-            .field("config", &self.inner.config)
+            .field("config", &self.config())
             .finish_non_exhaustive()
     }
 }
@@ -105,7 +106,7 @@ impl Authenticator {
         Ok(Authenticator {
             inner: Arc::new(Inner {
                 store,
-                config,
+                config: Mutex::new(config),
                 limiter: Mutex::new(FailureLimiter::new(&config, capacity)),
                 cache: cache::CredentialCache::new(
                     config.credential_cache_ttl,
@@ -146,7 +147,7 @@ impl Authenticator {
         match verdict {
             Verdict::Refuse => {
                 tracing::info!(user = %counter_key, %peer, "login refused: too many failures from this address");
-                tokio::time::sleep(self.inner.config.failure_delay).await;
+                tokio::time::sleep(self.config().failure_delay).await;
                 return AuthOutcome::Throttled;
             }
             Verdict::Check { wait } if !wait.is_zero() => {
@@ -199,7 +200,7 @@ impl Authenticator {
                 self.limiter()
                     .record_failure(peer, &counter_key, Instant::now());
                 tracing::info!(user = %counter_key, %peer, "login failed");
-                tokio::time::sleep(self.inner.config.failure_delay).await;
+                tokio::time::sleep(self.config().failure_delay).await;
                 AuthOutcome::Failed
             }
             Ok(Err(error)) => {
@@ -211,6 +212,18 @@ impl Authenticator {
                 AuthOutcome::Unavailable
             }
         }
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> AuthConfig {
+        *self.inner.config.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Replaces the delay and throttling settings (a reload). The failures
+    /// counted so far stay and are judged by the new limits.
+    pub fn set_config(&self, config: AuthConfig) {
+        *self.inner.config.lock().unwrap_or_else(|e| e.into_inner()) = config;
+        self.limiter().set_limits(&config);
     }
 
     /// Whether logins for `user` are being refused from some address or

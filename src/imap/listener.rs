@@ -1,7 +1,8 @@
-//! The IMAP listeners: bind IMAP (STARTTLS) and IMAPS (implicit TLS) and
-//! hand each accepted connection to a `Conn` actor on one of the worker
+//! The IMAP listeners: bind IMAP (STARTTLS) and IMAPS (implicit TLS), or
+//! take the sockets systemd bound for them, and hand each accepted connection to a `Conn` actor on one of the worker
 //! arbiters. The process around them is `crate::server`'s.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -14,56 +15,71 @@ use tokio_rustls::TlsAcceptor;
 
 use super::conn::{Conn, ConnShared};
 use super::session::SessionConfig;
+use crate::config::Config;
 use crate::conn_limits::{ConnSlot, RateLimitedLog};
 use crate::server::Services;
 
-/// Binds every configured IMAP listener and starts accepting on it; the
-/// returned tasks are aborted at shutdown. None are returned when no IMAP
-/// listener is configured.
-pub async fn spawn(services: &Services) -> anyhow::Result<Vec<JoinHandle<()>>> {
+/// Starts accepting on every IMAP listener: the socket systemd passed under
+/// the listener's name (`imap`, `imaps`; taken out of `inherited`) or else
+/// the configured address, bound here. The returned tasks are aborted at
+/// shutdown. None are returned when no IMAP listener is configured.
+pub async fn spawn(
+    services: &Services,
+    inherited: &mut HashMap<String, std::net::TcpListener>,
+) -> anyhow::Result<Vec<JoinHandle<()>>> {
     let config = &services.config;
     let mut accept_tasks = Vec::new();
     for (addr, implicit_tls) in [(config.imap_listen, false), (config.imaps_listen, true)] {
-        let Some(addr) = addr else { continue };
-        let listener = TcpListener::bind(addr).await.with_context(|| {
-            format!(
-                "binding the IMAP{} listener on {addr}",
-                if implicit_tls { "S" } else { "" }
-            )
-        })?;
+        let name = if implicit_tls { "imaps" } else { "imap" };
+        let listener = match (inherited.remove(name), addr) {
+            // Socket activation: systemd bound it; the configured address
+            // is not used.
+            (Some(socket), _) => TcpListener::from_std(socket)
+                .with_context(|| format!("taking the {name} socket from systemd"))?,
+            (None, None) => continue,
+            (None, Some(addr)) => TcpListener::bind(addr).await.with_context(|| {
+                format!(
+                    "binding the IMAP{} listener on {addr}",
+                    if implicit_tls { "S" } else { "" }
+                )
+            })?,
+        };
+        let addr = listener
+            .local_addr()
+            .context("reading the listener's address")?;
         tracing::info!(%addr, implicit_tls, "listening");
-        let shared = Arc::new(ConnShared {
-            session_cfg: Arc::new(SessionConfig {
-                frame_limits: config.frame_limits,
-                parse_limits: config.parse_limits,
-                plaintext_auth: config.plaintext_auth,
-                timeouts: config.timeouts,
-                starttls_available: !implicit_tls,
-            }),
-            tls: TlsAcceptor::from(services.tls.clone()),
-            auth: services.auth.clone(),
-            mail: services.mail.clone(),
-            mailboxes: services.mailboxes.clone(),
-            shutdown: services.shutdown.clone(),
-            live: services.live.clone(),
-        });
         accept_tasks.push(actix_rt::spawn(accept_loop(
             listener,
             implicit_tls,
-            shared,
             services.clone(),
         )));
     }
     Ok(accept_tasks)
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    implicit_tls: bool,
-    shared: Arc<ConnShared>,
-    services: Services,
-) {
+/// What every connection accepted under `config` shares.
+fn conn_shared(services: &Services, config: &Config, implicit_tls: bool) -> Arc<ConnShared> {
+    Arc::new(ConnShared {
+        session_cfg: Arc::new(SessionConfig {
+            frame_limits: config.frame_limits,
+            parse_limits: config.parse_limits,
+            plaintext_auth: config.plaintext_auth,
+            timeouts: config.timeouts,
+            starttls_available: !implicit_tls,
+        }),
+        tls: TlsAcceptor::from(services.tls.clone()),
+        auth: services.auth.clone(),
+        mail: services.mail.clone(),
+        mailboxes: services.mailboxes.clone(),
+        shutdown: services.shutdown.clone(),
+        live: services.live.clone(),
+    })
+}
+
+async fn accept_loop(listener: TcpListener, implicit_tls: bool, services: Services) {
     let limits = &services.conn_limits;
+    let mut settings = services.settings.clone();
+    let mut shared = conn_shared(&services, &settings.borrow_and_update(), implicit_tls);
     let failed_accepts = RateLimitedLog::default();
     loop {
         let (tcp, peer) = match listener.accept().await {
@@ -104,6 +120,11 @@ async fn accept_loop(
             }
         };
         let worker = services.worker(id);
+        // A reload since the last connection: this one gets the settings
+        // in force now (open connections keep theirs).
+        if settings.has_changed().unwrap_or(false) {
+            shared = conn_shared(&services, &settings.borrow_and_update(), implicit_tls);
+        }
         let shared = shared.clone();
         worker.spawn(async move {
             start_conn(std_tcp, peer, implicit_tls, id, shared, slot);

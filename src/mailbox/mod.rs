@@ -825,7 +825,8 @@ fn from_store_result(r: store::WriteResult) -> MailWriteOk {
         | R::Subscribed
         | R::Unsubscribed { .. }
         | R::UserMailDeleted { .. }
-        | R::Delivered(_) => MailWriteOk::Done,
+        | R::Delivered(_)
+        | R::Pong => MailWriteOk::Done,
     }
 }
 

@@ -2,11 +2,11 @@
 //! connection watches (has selected or is IDLE on), started when the first
 //! one subscribes and stopped when none has for `IDLE_STOP`.
 //!
-//! This is the publishing half of DESIGN.md's mailbox actors. Ordering of
-//! changes is the store writer's job; what changed is read from the store
-//! (MODSEQ), so a notification carries only the mailbox id and a lost or
-//! late one costs nothing but latency: the session catches up at its next
-//! command anyway.
+//! This is the publishing half of the mailbox actors (ARCHITECTURE.md).
+//! Ordering of changes is the store writer's job; what changed is read
+//! from the store (MODSEQ), so a notification carries only the mailbox id
+//! and a lost or late one costs nothing but latency: the session catches
+//! up at its next command anyway.
 
 use std::collections::HashMap;
 use std::time::Duration;

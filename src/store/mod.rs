@@ -484,6 +484,18 @@ impl Store {
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
+
+    /// Writes a compacted copy of the whole environment to `file` (LMDB's
+    /// own copy, `mdb_env_copy2` with `MDB_CP_COMPACT`): one read
+    /// transaction, so the copy is the consistent state of one moment and
+    /// holds every change committed before it began. Writers go on
+    /// meanwhile. Free pages are left out.
+    pub fn copy_compacted_to(&self, file: &mut std::fs::File) -> Result<(), StoreError> {
+        self.inner
+            .env
+            .copy_to_file(file, heed::CompactionOption::Enabled)?;
+        Ok(())
+    }
 }
 
 /// The one place the environment is opened.

@@ -155,6 +155,11 @@ pub enum WriteOp {
     Deliver {
         copies: Vec<DeliveryCopy>,
     },
+    /// Changes nothing: answered once the writer has begun and committed
+    /// a write transaction, so it shows the writer (and LMDB's write lock)
+    /// is not stuck. The health check behind the systemd watchdog sends it.
+    /// An empty transaction writes nothing and costs no fsync.
+    Ping,
 }
 
 /// What became of one copy of `Deliver`.
@@ -302,6 +307,7 @@ pub enum WriteResult {
     },
     /// One result per copy of `Deliver`, in order.
     Delivered(Vec<CopyResult>),
+    Pong,
 }
 
 /// Where an answer goes.
@@ -444,6 +450,12 @@ impl Writer {
         queue
             .send(Job { op, reply })
             .map_err(|_| StoreError::WriterGone)
+    }
+
+    /// Answers once the writer thread has run a (empty) write transaction:
+    /// it is taking work and LMDB's write lock is not held elsewhere.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.submit(WriteOp::Ping).await.map(|_| ())
     }
 
     /// Transactions committed so far.
@@ -646,5 +658,6 @@ fn apply(
                 messages,
             }
         }
+        WriteOp::Ping => WriteResult::Pong,
     })
 }

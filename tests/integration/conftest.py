@@ -38,6 +38,9 @@ SHARED_CONFIG = {
     },
 }
 
+# What systemd tells a service; tests set these themselves when they play systemd.
+SYSTEMD_ENV = {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"}
+
 _live: list["Server"] = []  # running servers
 _touched: list["Server"] = []  # servers started or stopped during the current test
 
@@ -89,13 +92,17 @@ class Server:
         self.data_dir = workdir / "data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.config_path = write_config(workdir / "roost.toml", config) if config is not None else None
-        self.env = {**os.environ, "RUST_BACKTRACE": "1", **(env or {})}
+        # A test run under systemd must not have its servers talk to it.
+        inherited = {k: v for k, v in os.environ.items() if k not in SYSTEMD_ENV}
+        self.env = {**inherited, "RUST_BACKTRACE": "1", **(env or {})}
         self.stderr_path = workdir / "serve.stderr"
         self.stdout_path = workdir / "serve.stdout"
         self.proc: subprocess.Popen | None = None
         self.imap_port = 0
         self.imaps_port = 0
         self.returncode: int | None = None
+        # Run in the child before exec (e.g. to start the server as another user).
+        self.preexec = None
 
     # -- CLI -----------------------------------------------------------
 
@@ -125,6 +132,10 @@ class Server:
     # -- process -------------------------------------------------------
 
     def start(self) -> "Server":
+        return self.spawn().wait_listening()
+
+    def spawn(self) -> "Server":
+        """Starts the process without waiting for it to listen."""
         self.imap_port = free_port()
         self.imaps_port = free_port()
         while self.imaps_port == self.imap_port:
@@ -139,9 +150,12 @@ class Server:
             args += ["--config", str(self.config_path)]
         self._err = open(self.stderr_path, "ab")
         self._out = open(self.stdout_path, "ab")
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._err, env=self.env)
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._err, env=self.env, preexec_fn=self.preexec)
         _live.append(self)
         _touched.append(self)
+        return self
+
+    def wait_listening(self) -> "Server":
         deadline = time.monotonic() + START_TIMEOUT
         pending = {self.imap_port, self.imaps_port}
         while pending:

@@ -47,6 +47,8 @@ def test_user_add_list_del(tmp_path):
 
 def test_user_list_empty(tmp_path):
     srv = Server(tmp_path)
+    srv.add_user("alice", "alicepw")
+    srv.cli("user", "del", "alice", check=True)
     assert listed_users(srv) == set()
 
 
@@ -111,7 +113,8 @@ def test_user_add_empty_password_fails(tmp_path):
     srv = Server(tmp_path)
     p = srv.cli("user", "add", "alice", "--password-stdin", input="")
     assert p.returncode != 0
-    assert listed_users(srv) == set()
+    srv.add_user("bob", "bobpw")
+    assert listed_users(srv) == {"bob"}
 
 
 def serve_with_config(tmp_path, text: str) -> subprocess.CompletedProcess:
