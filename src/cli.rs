@@ -19,7 +19,8 @@ use crate::config::{Config, parse_listen, parse_storage_size};
 use crate::imap::proto::types::Secret;
 use crate::search_index::rebuild::Rebuilt;
 use crate::store::{
-    LimitChange, Quota, Store, StoreError, WriteOp, WriteResult, normalize_user_name,
+    LimitChange, Quota, Store, StoreError, WriteOp, WriteResult, normalize_admin_name,
+    normalize_user_name,
 };
 
 /// Roost: a single-binary IMAP mail server.
@@ -54,6 +55,56 @@ pub enum Commands {
     /// Maintain the full-text search index (derived from the store).
     #[command(subcommand)]
     Index(IndexCommand),
+    /// Manage the administrators of the web panel and their API tokens.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Add an administrator (not a mail user); asks for the password twice
+    /// unless --password-stdin. Ends the first-start setup page.
+    Add {
+        /// 1-64 of a-z 0-9 . _ + @ - (stored in lower case).
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set an administrator's password.
+    Passwd {
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Delete an administrator and revoke their API tokens.
+    Del { name: String },
+    /// List administrators, one name per line.
+    List,
+    /// Create, revoke and list API tokens (`Authorization: Bearer`).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it, alone on the last line. It is shown
+    /// only this once: the store keeps its SHA-256 only.
+    Create {
+        /// A name for the token (unique among live tokens), e.g. "backup".
+        name: String,
+        /// Valid for this many days (default: until revoked).
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+        expires: Option<u32>,
+        /// The administrator it acts as; may be left out when there is one.
+        #[arg(long, value_name = "NAME")]
+        admin: Option<String>,
+    },
+    /// Revoke a token by id or by name; takes effect at once.
+    Revoke { id_or_name: String },
+    /// List tokens (never the tokens themselves).
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -240,6 +291,139 @@ pub fn run_index_command(cmd: &IndexCommand, config: &Config) -> anyhow::Result<
     Ok(())
 }
 
+/// Runs a `roost admin ...` command against the store in `config.data_dir`.
+pub fn run_admin_command(cmd: &AdminCommand, config: &Config) -> anyhow::Result<()> {
+    let stdin = std::io::stdin();
+    let terminal = stdin.is_terminal();
+    let mut input = stdin.lock();
+    let mut passwords = PasswordSource {
+        input: &mut input,
+        terminal,
+    };
+    let mut stdout = std::io::stdout().lock();
+    run_admin_command_with(cmd, config, &mut passwords, &mut stdout)
+}
+
+/// How the audit log names the command line.
+const CLI: &str = "cli";
+
+fn run_admin_command_with(
+    cmd: &AdminCommand,
+    config: &Config,
+    passwords: &mut PasswordSource<'_>,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let name = match cmd {
+        AdminCommand::Add { name, .. }
+        | AdminCommand::Passwd { name, .. }
+        | AdminCommand::Del { name } => Some(normalize_admin_name(name)?),
+        AdminCommand::List | AdminCommand::Token(_) => None,
+    };
+    let store = Store::open(&config.data_dir)
+        .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
+    match (cmd, name) {
+        (AdminCommand::Add { password_stdin, .. }, Some(name)) => {
+            if store.get_admin(&name)?.is_some() {
+                return Err(StoreError::AdminExists(name).into());
+            }
+            let password = passwords.read(*password_stdin)?;
+            let hash = hash_password(password.expose())?;
+            let admin = store.create_admin(&name, &hash)?;
+            store.audit(CLI, CLI, "admin.create", &admin.name)?;
+            writeln!(out, "added administrator {}", admin.name)?;
+        }
+        (AdminCommand::Passwd { password_stdin, .. }, Some(name)) => {
+            if store.get_admin(&name)?.is_none() {
+                return Err(StoreError::NoSuchAdmin(name).into());
+            }
+            let password = passwords.read(*password_stdin)?;
+            let hash = hash_password(password.expose())?;
+            store.set_admin_password(&name, &hash)?;
+            store.audit(CLI, CLI, "admin.password", &name)?;
+            writeln!(out, "changed the password of administrator {name}")?;
+        }
+        (AdminCommand::Del { .. }, Some(name)) => {
+            store.delete_admin(&name)?;
+            store.audit(CLI, CLI, "admin.delete", &name)?;
+            writeln!(out, "deleted administrator {name} and revoked their tokens")?;
+        }
+        (AdminCommand::List, _) => {
+            for admin in store.list_admins()? {
+                writeln!(out, "{}", admin.name)?;
+            }
+        }
+        (
+            AdminCommand::Token(TokenCommand::Create {
+                name,
+                expires,
+                admin,
+            }),
+            _,
+        ) => {
+            let admin = match admin {
+                Some(a) => normalize_admin_name(a)?,
+                None => {
+                    let all = store.list_admins()?;
+                    match all.as_slice() {
+                        [only] => only.name.clone(),
+                        [] => {
+                            bail!("there is no administrator yet: add one with `roost admin add`")
+                        }
+                        _ => bail!("there are several administrators: say which with --admin NAME"),
+                    }
+                }
+            };
+            let token = crate::admin::secrets::new_api_token();
+            let expiry =
+                expires.map(|days| chrono::Utc::now() + chrono::Duration::days(days.into()));
+            let rec =
+                store.create_token(name, &admin, crate::admin::secrets::digest(&token), expiry)?;
+            store.audit(
+                CLI,
+                CLI,
+                "token.create",
+                &format!("{} (id {})", rec.name, rec.id),
+            )?;
+            let until = rec.expires.map_or("until revoked".to_owned(), |e| {
+                format!("until {}", e.format("%Y-%m-%d %H:%M UTC"))
+            });
+            writeln!(
+                out,
+                "created token {} (id {}) acting as {}, valid {until}; it is shown only now:",
+                rec.name, rec.id, rec.admin
+            )?;
+            writeln!(out, "{token}")?;
+        }
+        (AdminCommand::Token(TokenCommand::Revoke { id_or_name }), _) => {
+            let rec = store.revoke_token(id_or_name)?;
+            store.audit(
+                CLI,
+                CLI,
+                "token.revoke",
+                &format!("{} (id {})", rec.name, rec.id),
+            )?;
+            writeln!(out, "revoked token {} (id {})", rec.name, rec.id)?;
+        }
+        (AdminCommand::Token(TokenCommand::List), _) => {
+            let now = chrono::Utc::now();
+            for t in store.list_tokens()? {
+                let state = if t.revoked.is_some() {
+                    "revoked".to_owned()
+                } else if !t.is_live(now) {
+                    "expired".to_owned()
+                } else {
+                    t.expires.map_or("live".to_owned(), |e| {
+                        format!("live until {}", e.format("%Y-%m-%d %H:%M UTC"))
+                    })
+                };
+                writeln!(out, "{}\t{}\t{}\t{state}", t.id, t.name, t.admin)?;
+            }
+        }
+        (_, None) => bail!("an administrator name is required"),
+    }
+    Ok(())
+}
+
 /// Runs a `roost user ...` command against the store in `config.data_dir`.
 pub fn run_user_command(cmd: &UserCommand, config: &Config) -> anyhow::Result<()> {
     let stdin = std::io::stdin();
@@ -422,8 +606,93 @@ mod tests {
     fn user_cmd(cli: Cli) -> UserCommand {
         match cli.command {
             Commands::User(cmd) => cmd,
-            Commands::Serve(_) | Commands::Index(_) => panic!("not a user command"),
+            Commands::Serve(_) | Commands::Index(_) | Commands::Admin(_) => {
+                panic!("not a user command")
+            }
         }
+    }
+
+    fn run_admin(cmd: &str, config: &Config, stdin: &str) -> anyhow::Result<String> {
+        let args: Vec<&str> = ["roost", "admin"]
+            .into_iter()
+            .chain(cmd.split(' '))
+            .collect();
+        let Commands::Admin(cmd) = parse(&args).command else {
+            panic!("not an admin command")
+        };
+        let mut input = std::io::Cursor::new(stdin.as_bytes().to_vec());
+        let mut source = PasswordSource {
+            input: &mut input,
+            terminal: false,
+        };
+        let mut out = Vec::new();
+        run_admin_command_with(&cmd, config, &mut source, &mut out)?;
+        Ok(String::from_utf8(out).expect("utf-8 output"))
+    }
+
+    #[test]
+    fn admin_lifecycle_and_tokens() {
+        let dir = TempDir::new("cli-admin");
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        assert!(
+            run_admin("token create ci", &config, "").is_err(),
+            "no admin yet"
+        );
+        run_admin("add Root --password-stdin", &config, "pw1\n").expect("add");
+        assert!(run_admin("add root --password-stdin", &config, "pw1\n").is_err());
+        assert_eq!(run_admin("list", &config, "").expect("list"), "root\n");
+        run_admin("passwd root --password-stdin", &config, "pw2\n").expect("passwd");
+        let store = Store::open(dir.path()).expect("open");
+        let hash = store
+            .get_admin("root")
+            .expect("get")
+            .expect("there")
+            .password_hash;
+        assert!(verify_password(b"pw2", &hash).expect("verify"));
+        assert!(
+            store.get_user("root").expect("get").is_none(),
+            "not a mail user"
+        );
+
+        let out = run_admin("token create ci --expires 7", &config, "").expect("token");
+        let token = out.lines().last().expect("last line");
+        assert!(token.starts_with("roost_") && !token.contains(' '), "{out}");
+        let rec = store
+            .token_by_digest(&crate::admin::secrets::digest(token))
+            .expect("find")
+            .expect("stored by digest");
+        assert!(rec.expires.is_some() && rec.revoked.is_none());
+        let listed = run_admin("token list", &config, "").expect("list");
+        assert!(listed.contains("ci\troot\tlive until"), "{listed}");
+        assert!(!listed.contains(token), "the token is never shown again");
+        run_admin("token revoke ci", &config, "").expect("revoke");
+        assert!(run_admin("token revoke ci", &config, "").is_err());
+        assert!(
+            run_admin("token list", &config, "")
+                .expect("list")
+                .contains("revoked")
+        );
+        run_admin("del root", &config, "").expect("del");
+        assert_eq!(run_admin("list", &config, "").expect("list"), "");
+        let actions: Vec<String> = store
+            .audit_entries(None, 10, None)
+            .expect("audit")
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                "admin.delete",
+                "token.revoke",
+                "token.create",
+                "admin.password",
+                "admin.create"
+            ]
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use roost::cli::{Cli, Commands, load_config, run_index_command, run_user_command};
+use roost::cli::{
+    Cli, Commands, load_config, run_admin_command, run_index_command, run_user_command,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -25,6 +27,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
         Commands::User(cmd) => run_user_command(cmd, &config),
         Commands::Index(cmd) => run_index_command(cmd, &config),
+        Commands::Admin(cmd) => run_admin_command(cmd, &config),
         Commands::Serve(_) => {
             roost::logging::init(&config.log);
             actix_rt::System::new().block_on(roost::imap::server::run(config))
