@@ -134,6 +134,15 @@ pub struct ServeArgs {
     /// "" disables.
     #[arg(long, value_name = "ADDR:PORT", value_parser = listen_arg)]
     pub imaps: Option<ListenAddr>,
+
+    /// Admin panel and API listen address, overriding `admin.listen`;
+    /// `off` disables.
+    #[arg(long, value_name = "ADDR:PORT|off", value_parser = admin_listen_arg)]
+    pub admin: Option<ListenAddr>,
+}
+
+fn admin_listen_arg(s: &str) -> Result<ListenAddr, String> {
+    crate::config::parse_admin_listen(s).map(ListenAddr)
 }
 
 /// A listen address from the command line; `None` means disabled.
@@ -256,6 +265,9 @@ pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
         }
         if let Some(ListenAddr(addr)) = args.imaps {
             config.imaps_listen = addr;
+        }
+        if let Some(ListenAddr(addr)) = args.admin {
+            config.admin.listen = addr;
         }
     }
     Ok(config)
@@ -712,11 +724,28 @@ mod tests {
             "",
             "--imaps",
             "[::]:993",
+            "--admin",
+            "off",
         ]);
         let config = load_config(&cli).expect("config");
         assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!(config.imap_listen, None);
         assert_eq!(config.imaps_listen, Some("[::]:993".parse().expect("addr")));
+        assert_eq!(config.admin.listen, None);
+        let cli = parse(&["roost", "serve", "--admin", "127.0.0.1:9"]);
+        let config = load_config(&cli).expect("config");
+        assert_eq!(
+            config.admin.listen,
+            Some("127.0.0.1:9".parse().expect("addr"))
+        );
+        assert_eq!(
+            load_config(&parse(&["roost", "serve"]))
+                .expect("config")
+                .admin
+                .listen,
+            Some("127.0.0.1:8080".parse().expect("addr")),
+            "zero-config: loopback only"
+        );
     }
 
     #[test]

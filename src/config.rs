@@ -56,6 +56,45 @@ pub struct Config {
     /// Off, SEARCH scans every message; answers are the same.
     pub search_index: bool,
     pub quota: QuotaDefaults,
+    pub admin: AdminConfig,
+}
+
+/// `[admin]`: the web panel and the admin API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdminConfig {
+    /// `None` disables the panel and the API (`listen = "off"`).
+    pub listen: Option<SocketAddr>,
+    /// HTTPS with the server's certificate (`[tls]`) instead of HTTP.
+    pub tls: bool,
+    /// A panel session ends after this long without a request...
+    pub session_idle: Duration,
+    /// ...and this long after sign-in in any case.
+    pub session_max: Duration,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            tls: false,
+            session_idle: Duration::from_secs(30 * 60),
+            session_max: Duration::from_secs(12 * 3600),
+        }
+    }
+}
+
+/// Parses the admin listen address: like `parse_listen`, and `off`
+/// disables too.
+pub fn parse_admin_listen(s: &str) -> Result<Option<SocketAddr>, String> {
+    if s.trim().eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    parse_listen(s).map_err(|_| {
+        format!(
+            "`{}` is not an address and port like `127.0.0.1:8080`, or `off`",
+            s.trim()
+        )
+    })
 }
 
 /// Limits `roost user add` gives new users (RFC 9208 resources); `None`
@@ -135,6 +174,7 @@ impl Default for Config {
             },
             quota: QuotaDefaults::default(),
             search_index: true,
+            admin: AdminConfig::default(),
         }
     }
 }
@@ -342,6 +382,17 @@ struct RawConfig {
     quota: RawQuota,
     #[serde(default)]
     search: RawSearch,
+    #[serde(default)]
+    admin: RawAdmin,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdmin {
+    listen: Option<Spanned<String>>,
+    tls: Option<bool>,
+    session_idle_secs: Option<Spanned<i64>>,
+    session_max_secs: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -415,6 +466,8 @@ const COMMAND_BYTES: (i64, i64) = (1024, 1 << 30);
 /// The parser recurses per level; deeper than this is an attack, not mail.
 const NESTING_DEPTH: (i64, i64) = (1, crate::imap::proto::parse::MAX_DEPTH_CAP as i64);
 const PARAMS: (i64, i64) = (1, 1_000_000);
+/// A minute to a week.
+const ADMIN_SESSION_SECS: (i64, i64) = (60, 7 * 86_400);
 const UNAUTH_TIMEOUT_SECS: (i64, i64) = (1, 86_400);
 /// RFC 3501 §5.4: the autologout timer is at least 30 minutes once
 /// authenticated. A week is far beyond any client's IDLE refresh.
@@ -662,6 +715,22 @@ fn validate(raw: RawConfig) -> Result<Config, KeyError> {
     // [search]
     if let Some(v) = raw.search.index {
         c.search_index = v;
+    }
+    // [admin]
+    let admin = &raw.admin;
+    if let Some(v) = &admin.listen {
+        c.admin.listen = parse_admin_listen(v.get_ref()).map_err(|m| err("admin.listen", v, m))?;
+    }
+    if let Some(v) = admin.tls {
+        c.admin.tls = v;
+    }
+    if let Some(v) = &admin.session_idle_secs {
+        let n = int_in("admin.session_idle_secs", v, ADMIN_SESSION_SECS)?;
+        c.admin.session_idle = Duration::from_secs(n.unsigned_abs());
+    }
+    if let Some(v) = &admin.session_max_secs {
+        let n = int_in("admin.session_max_secs", v, ADMIN_SESSION_SECS)?;
+        c.admin.session_max = Duration::from_secs(n.unsigned_abs());
     }
 
     Ok(c)

@@ -50,6 +50,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let live = Arc::new(AtomicUsize::new(0));
+    crate::admin::start(
+        &config,
+        crate::admin::AdminDeps {
+            store: store.clone(),
+            writer: store.start_writer().context("starting the store writer")?,
+            connections: live.clone(),
+            tls: tls.clone(),
+        },
+        axum::Router::new(),
+    )?;
     let next_id = Arc::new(AtomicU64::new(1));
 
     let workers: Vec<Arbiter> = (0..worker_count()).map(|_| Arbiter::new()).collect();
