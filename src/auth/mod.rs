@@ -31,8 +31,13 @@ use crate::store::{Store, normalize_user_name};
 /// The result of one login attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthOutcome {
-    /// The password is right. `username` is the normalised name.
-    Success { user_id: u64, username: String },
+    /// The password is right. `username` is the normalised name; `stamp`
+    /// identifies the credential it was checked against (`LoginCheck`).
+    Success {
+        user_id: u64,
+        username: String,
+        stamp: u64,
+    },
     /// Unknown user or wrong password: deliberately not told apart.
     Failed,
     /// Too many recent failures for this address or name; nothing was
@@ -70,7 +75,11 @@ impl std::fmt::Debug for Authenticator {
 
 /// What the blocking check found.
 enum Check {
-    Match { user_id: u64, username: String },
+    Match {
+        user_id: u64,
+        username: String,
+        stamp: u64,
+    },
     NoMatch,
 }
 
@@ -139,10 +148,18 @@ impl Authenticator {
             .ok_or(());
 
         match checked {
-            Ok(Ok(Check::Match { user_id, username })) => {
+            Ok(Ok(Check::Match {
+                user_id,
+                username,
+                stamp,
+            })) => {
                 self.limiter().record_success(&counter_key);
                 tracing::info!(user = %username, %peer, "login");
-                AuthOutcome::Success { user_id, username }
+                AuthOutcome::Success {
+                    user_id,
+                    username,
+                    stamp,
+                }
             }
             Ok(Ok(Check::NoMatch)) => {
                 self.limiter()
@@ -169,6 +186,42 @@ impl Authenticator {
     }
 }
 
+/// Identifies one credential of one user: a digest of the stored hash,
+/// which changes with every new password (new salt). Sessions keep the
+/// stamp they logged in with and compare it with the store's (`check_login`).
+pub fn credential_stamp(password_hash: &str) -> u64 {
+    use sha2::Digest as _;
+    let d = sha2::Sha256::digest(password_hash.as_bytes());
+    u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
+}
+
+/// Whether a login made earlier still stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginCheck {
+    Valid,
+    /// The user was deleted (or deleted and made again: a new id).
+    UserGone,
+    /// The password was changed since.
+    PasswordChanged,
+}
+
+/// Checks a login (`Success`'s name, id and stamp) against the store now:
+/// an administrator may have deleted the user or changed the password, in
+/// this process or with the CLI. A store that cannot be read says `Valid`:
+/// sessions are not ended for a transient read error.
+pub fn check_login(store: &Store, username: &str, user_id: u64, stamp: u64) -> LoginCheck {
+    match store.get_user(username) {
+        Ok(Some(u)) if u.id != user_id => LoginCheck::UserGone,
+        Ok(Some(u)) if credential_stamp(&u.password_hash) != stamp => LoginCheck::PasswordChanged,
+        Ok(Some(_)) => LoginCheck::Valid,
+        Ok(None) => LoginCheck::UserGone,
+        Err(error) => {
+            tracing::warn!(%error, "cannot re-check a login");
+            LoginCheck::Valid
+        }
+    }
+}
+
 /// The blocking part: look the user up and run argon2.
 fn check(
     inner: &Inner,
@@ -184,6 +237,7 @@ fn check(
             if verify_password(password.expose(), &user.password_hash)? {
                 Ok(Check::Match {
                     user_id: user.id,
+                    stamp: credential_stamp(&user.password_hash),
                     username: user.name,
                 })
             } else {
@@ -233,7 +287,8 @@ mod tests {
             auth.verify(b"ALICE", secret("s3cret"), PEER).await,
             AuthOutcome::Success {
                 user_id: user.id,
-                username: "alice".into()
+                username: "alice".into(),
+                stamp: credential_stamp(&user.password_hash),
             }
         );
         assert_eq!(

@@ -290,9 +290,15 @@ impl Conn {
                     };
                     ctx.spawn(check.into_actor(self).map(|outcome, act, ctx| {
                         let result = match outcome {
-                            AuthOutcome::Success { username, user_id } => {
-                                AuthResult::Success { username, user_id }
-                            }
+                            AuthOutcome::Success {
+                                username,
+                                user_id,
+                                stamp,
+                            } => AuthResult::Success {
+                                username,
+                                user_id,
+                                stamp,
+                            },
                             AuthOutcome::Failed => AuthResult::Failed,
                             AuthOutcome::Throttled => AuthResult::Throttled,
                             AuthOutcome::Unavailable => AuthResult::Unavailable,

@@ -295,6 +295,12 @@ impl MailAccess {
         f(&MailReader { r: &reader })
     }
 
+    /// Whether the session's login still stands (the user may have been
+    /// deleted or given a new password since).
+    pub fn check_login(&self, username: &str, user_id: u64, stamp: u64) -> crate::auth::LoginCheck {
+        crate::auth::check_login(&self.store, username, user_id, stamp)
+    }
+
     /// Makes sure the user has an INBOX (RFC 3501 §5.1: every user has one),
     /// creating it on first login.
     pub async fn ensure_inbox(&self, user_id: u64) -> MailResult<()> {

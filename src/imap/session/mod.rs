@@ -33,6 +33,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::auth::LoginCheck;
 use crate::config::{PlaintextAuth, Timeouts};
 use crate::imap::mail::{MailAccess, MailError, MailWrite, MailWriteOk};
 use crate::imap::proto::encode::encode_response;
@@ -108,6 +109,8 @@ pub enum AuthResult {
     Success {
         username: String,
         user_id: u64,
+        /// The credential checked (`auth::credential_stamp`).
+        stamp: u64,
     },
     Failed,
     /// Too many recent failures for this peer or name.
@@ -213,7 +216,17 @@ pub struct Session {
     /// RFC 7162 §3.2.3: ENABLE QRESYNC was answered, so VANISHED replaces
     /// EXPUNGE for the rest of the connection.
     qresync: bool,
+    /// The credential the login used, re-checked before each command and
+    /// every `LOGIN_CHECK_INTERVAL`: a deleted user or changed password
+    /// ends the session.
+    login_stamp: u64,
+    next_login_check: Instant,
 }
+
+/// How often an idle authenticated session re-checks its login, so a
+/// deleted user's or an old password's sessions end within this time even
+/// when they send nothing (IDLE).
+pub const LOGIN_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(20);
 
 impl Session {
     /// A new session; its greeting is already in the output.
@@ -237,6 +250,8 @@ impl Session {
             deferred: None,
             condstore: false,
             qresync: false,
+            login_stamp: 0,
+            next_login_check: now,
         };
         let caps = s.capabilities();
         s.untagged(StatusKind::Ok, Some(Code::Capability(caps)), "Roost ready.");
@@ -303,8 +318,14 @@ impl Session {
             return;
         };
         let (kind, code, text) = match result {
-            AuthResult::Success { username, user_id } => {
+            AuthResult::Success {
+                username,
+                user_id,
+                stamp,
+            } => {
                 self.state = State::Authenticated { username, user_id };
+                self.login_stamp = stamp;
+                self.next_login_check = now + LOGIN_CHECK_INTERVAL;
                 let caps = self.capabilities();
                 (StatusKind::Ok, Code::Capability(caps), "Logged in")
             }
@@ -502,8 +523,16 @@ impl Session {
         }
     }
 
-    /// When the session times out if nothing happens before.
+    /// When `on_tick` must next be called: the autologout deadline, or the
+    /// next re-check of the login.
     pub fn deadline(&self) -> Instant {
+        match self.state {
+            State::Authenticated { .. } => self.autologout_at().min(self.next_login_check),
+            _ => self.autologout_at(),
+        }
+    }
+
+    fn autologout_at(&self) -> Instant {
         let timeout = match self.state {
             State::Authenticated { .. } => self.cfg.timeouts.authenticated,
             _ => self.cfg.timeouts.unauthenticated,
@@ -511,14 +540,40 @@ impl Session {
         self.last_activity + timeout
     }
 
-    /// Time passed; autologout (RFC 3501 §5.4) if the deadline is reached.
+    /// Time passed; autologout (RFC 3501 §5.4) if the deadline is reached,
+    /// and the login re-checked when due.
     pub fn on_tick(&mut self, now: Instant) {
-        if self.state != State::Logout
-            && !matches!(self.wait, Wait::Auth { .. } | Wait::Write { .. })
-            && self.appends.is_empty()
-            && now >= self.deadline()
-        {
+        let busy =
+            matches!(self.wait, Wait::Auth { .. } | Wait::Write { .. }) || !self.appends.is_empty();
+        if self.state == State::Logout || busy {
+            return;
+        }
+        if now >= self.autologout_at() {
             self.bye(None, "Autologout; idle for too long.");
+        } else if now >= self.next_login_check {
+            self.recheck_login(now);
+        }
+    }
+
+    /// Ends the session with BYE if its user was deleted or its password
+    /// changed since it logged in; `true` if the session goes on.
+    fn recheck_login(&mut self, now: Instant) -> bool {
+        let State::Authenticated { username, user_id } = &self.state else {
+            return true;
+        };
+        self.next_login_check = now + LOGIN_CHECK_INTERVAL;
+        match self.mail.check_login(username, *user_id, self.login_stamp) {
+            LoginCheck::Valid => true,
+            LoginCheck::UserGone => {
+                tracing::info!("ending the session: the user was deleted");
+                self.bye(None, "This account has been deleted.");
+                false
+            }
+            LoginCheck::PasswordChanged => {
+                tracing::info!("ending the session: the password was changed");
+                self.bye(None, "The password was changed; log in again.");
+                false
+            }
         }
     }
 
@@ -659,6 +714,10 @@ impl Session {
     }
 
     fn dispatch(&mut self, cmd: Command, now: Instant) {
+        // A deleted user's or an old password's session runs no command.
+        if !self.recheck_login(now) {
+            return;
+        }
         let Command { tag, body } = cmd;
         let name = body.name();
         if let Some(reason) = self.wrong_state(&body) {
