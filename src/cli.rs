@@ -94,9 +94,10 @@ pub enum TokenCommand {
     Create {
         /// A name for the token (unique among live tokens), e.g. "backup".
         name: String,
-        /// Valid for this many days (default: until revoked).
-        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
-        expires: Option<u32>,
+        /// Valid for this many days, fractions allowed (0.5 is 12 hours;
+        /// default: until revoked).
+        #[arg(long, value_name = "DAYS", value_parser = days_arg)]
+        expires: Option<chrono::Duration>,
         /// The administrator it acts as; may be left out when there is one.
         #[arg(long, value_name = "NAME")]
         admin: Option<String>,
@@ -139,6 +140,17 @@ pub struct ServeArgs {
     /// `off` disables.
     #[arg(long, value_name = "ADDR:PORT|off", value_parser = admin_listen_arg)]
     pub admin: Option<ListenAddr>,
+}
+
+/// A validity in days, fractions allowed, up to 100 years; at least a second.
+fn days_arg(s: &str) -> Result<chrono::Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(d) if d > 0.0 && d <= 36_500.0 => {
+            let secs = (d * 86_400.0).round().max(1.0) as i64;
+            Ok(chrono::Duration::seconds(secs))
+        }
+        _ => Err(format!("`{s}` is not a number of days between 0 and 36500")),
+    }
 }
 
 fn admin_listen_arg(s: &str) -> Result<ListenAddr, String> {
@@ -386,8 +398,7 @@ fn run_admin_command_with(
                 }
             };
             let token = crate::admin::secrets::new_api_token();
-            let expiry =
-                expires.map(|days| chrono::Utc::now() + chrono::Duration::days(days.into()));
+            let expiry = expires.map(|valid| chrono::Utc::now() + valid);
             let rec =
                 store.create_token(name, &admin, crate::admin::secrets::digest(&token), expiry)?;
             store.audit(
