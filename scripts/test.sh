@@ -12,10 +12,13 @@ as_root() {
 }
 
 # Debian packages the integration tests run (curl and mbsync are real IMAP
-# clients; mbsync comes in the isync package).
+# clients; mbsync comes in the isync package; the admin panel is driven in
+# headless chromium through chromium-driver).
 apt_needed=()
 command -v curl >/dev/null 2>&1 || apt_needed+=(curl)
 command -v mbsync >/dev/null 2>&1 || apt_needed+=(isync)
+command -v chromium >/dev/null 2>&1 || apt_needed+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || apt_needed+=(chromium-driver)
 if [ "${#apt_needed[@]}" -gt 0 ]; then
     echo "installing: ${apt_needed[*]}"
     export DEBIAN_FRONTEND=noninteractive

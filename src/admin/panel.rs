@@ -189,23 +189,29 @@ impl axum::extract::FromRequest<AppState> for Posted {
 
 /// Refuses a form sent from another site: the browser's `Sec-Fetch-Site`
 /// must be same-origin (or absent, for older browsers and scripts), and an
-/// `Origin` must name this host.
+/// `Origin` must name this host. Under `Referrer-Policy: no-referrer`
+/// browsers send `Origin: null` with form posts, which only counts with a
+/// `Sec-Fetch-Site: same-origin` beside it.
 fn same_origin(state: &AdminState, headers: &HeaderMap) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
-        && site != "same-origin"
-        && site != "none"
-    {
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if site.is_some_and(|s| s != "same-origin" && s != "none") {
         return false;
     }
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let scheme = if state.https { "https" } else { "http" };
-        return origin == format!("{scheme}://{host}");
+    match headers
+        .get(header::ORIGIN)
+        .map(|v| v.to_str().unwrap_or(""))
+    {
+        None => true,
+        Some("null") => site == Some("same-origin"),
+        Some(origin) => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let scheme = if state.https { "https" } else { "http" };
+            origin == format!("{scheme}://{host}")
+        }
     }
-    true
 }
 
 fn csrf_ok(expected: &str, got: &str) -> bool {
