@@ -99,8 +99,12 @@ for i in 1 2 3 4 5 6 7 8; do
     echo bench | "$roost" user add "bench$i" --password-stdin --data-dir "$roost_dir" >/dev/null
 done
 
+# Thousands of connections from one loopback address: above the default
+# per-address and total connection limits.
+printf '[limits]\nmax_connections = 100000\nmax_connections_per_ip = 100000\n' > "$out/roost.toml"
+
 start_roost() {
-    "$roost" serve --data-dir "$roost_dir" --imap "127.0.0.1:$roost_port" \
+    "$roost" serve --config "$out/roost.toml" --data-dir "$roost_dir" --imap "127.0.0.1:$roost_port" \
         --imaps "127.0.0.1:$roost_tls_port" >> "$out/roost.log" 2>&1 &
     roost_pid=$!
     for _ in $(seq 50); do

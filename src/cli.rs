@@ -184,6 +184,10 @@ pub enum UserCommand {
     },
     /// Delete a user.
     Del { name: String },
+    /// Forget the user's failed logins, so that addresses refused for this
+    /// name (after too many wrong passwords) may try again at once, also
+    /// while the server runs.
+    Unlock { name: String },
     /// List users, one name per line.
     List {
         /// Also show each user's quota usage and limits.
@@ -517,6 +521,7 @@ fn run_user_command_with(
         UserCommand::Add { name, .. }
         | UserCommand::Passwd { name, .. }
         | UserCommand::Del { name }
+        | UserCommand::Unlock { name }
         | UserCommand::Quota { name, .. } => Some(normalize_user_name(name)?),
         UserCommand::List { .. } => None,
     };
@@ -576,6 +581,13 @@ fn run_user_command_with(
             } else {
                 writeln!(out, "deleted user {} (id {})", user.name, user.id)?;
             }
+        }
+        (UserCommand::Unlock { .. }, Some(name)) => {
+            store.unlock_user(&name)?;
+            writeln!(
+                out,
+                "forgot the failed logins of {name} (a running server applies it at the next attempt)"
+            )?;
         }
         (UserCommand::List { quota }, _) => {
             for user in store.list_users()? {

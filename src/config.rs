@@ -56,6 +56,8 @@ pub struct Config {
     /// Off, SEARCH scans every message; answers are the same.
     pub search_index: bool,
     pub quota: QuotaDefaults,
+    /// `[limits] max_connections`, `max_connections_per_ip`.
+    pub conn_limits: crate::conn_limits::ConnLimitConfig,
     pub admin: AdminConfig,
 }
 
@@ -136,6 +138,9 @@ pub struct AuthConfig {
     /// for it are refused (counted whether or not the user exists).
     pub max_failures_per_user: u32,
     pub window: Duration,
+    /// How long a verified password is remembered (as a keyed digest) so
+    /// that reconnecting skips argon2; zero turns it off.
+    pub credential_cache_ttl: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -167,12 +172,14 @@ impl Default for Config {
                 max_failures_per_ip: 20,
                 max_failures_per_user: 10,
                 window: Duration::from_secs(300),
+                credential_cache_ttl: crate::auth::cache::DEFAULT_TTL,
             },
             log: LogConfig {
                 level: "info".into(),
                 json: false,
             },
             quota: QuotaDefaults::default(),
+            conn_limits: crate::conn_limits::ConnLimitConfig::default(),
             search_index: true,
             admin: AdminConfig::default(),
         }
@@ -434,6 +441,8 @@ struct RawLimits {
     max_command_bytes: Option<Spanned<i64>>,
     max_nesting_depth: Option<Spanned<i64>>,
     max_params: Option<Spanned<i64>>,
+    max_connections: Option<Spanned<i64>>,
+    max_connections_per_ip: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -443,6 +452,7 @@ struct RawAuth {
     max_failures_per_ip: Option<Spanned<i64>>,
     max_failures_per_user: Option<Spanned<i64>>,
     window_secs: Option<Spanned<i64>>,
+    credential_cache_secs: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -459,6 +469,8 @@ struct RawLog {
 /// (a 10-byte line limit, a zero window); upper bounds keep memory per
 /// connection bounded and numbers within what IMAP can express.
 const LINE_BYTES: (i64, i64) = (1024, 16 << 20);
+const CONNECTIONS: (i64, i64) = (1, 1_000_000);
+const CREDENTIAL_CACHE_SECS: (i64, i64) = (0, 86_400);
 const LITERAL_BYTES: (i64, i64) = (1, 1 << 30);
 /// RFC 3501 §9: a literal's length is a 32-bit number.
 const APPEND_BYTES: (i64, i64) = (1, u32::MAX as i64);
@@ -619,6 +631,12 @@ fn validate(raw: RawConfig) -> Result<Config, KeyError> {
     if let Some(v) = &l.max_nesting_depth {
         c.parse_limits.max_depth = usize_in("limits.max_nesting_depth", v, NESTING_DEPTH)?;
     }
+    if let Some(v) = &l.max_connections {
+        c.conn_limits.total = usize_in("limits.max_connections", v, CONNECTIONS)?;
+    }
+    if let Some(v) = &l.max_connections_per_ip {
+        c.conn_limits.per_ip = usize_in("limits.max_connections_per_ip", v, CONNECTIONS)?;
+    }
     if let Some(v) = &l.max_params {
         c.parse_limits.max_params = usize_in("limits.max_params", v, PARAMS)?;
     }
@@ -669,6 +687,10 @@ fn validate(raw: RawConfig) -> Result<Config, KeyError> {
     }
     if let Some(v) = &a.window_secs {
         c.auth.window = secs_in("auth.window_secs", v, WINDOW_SECS)?;
+    }
+    if let Some(v) = &a.credential_cache_secs {
+        let secs = int_in("auth.credential_cache_secs", v, CREDENTIAL_CACHE_SECS)?;
+        c.auth.credential_cache_ttl = Duration::from_secs(secs.unsigned_abs());
     }
 
     // [log]

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod conn_limits;
 pub mod imap;
 pub mod logging;
 pub mod mime;

@@ -11,6 +11,7 @@ use super::problem::{Kind, Problem};
 use super::secrets;
 use super::service::{Actor, AdminError, Service};
 use super::sessions::Sessions;
+use crate::auth::limiter::Verdict;
 use crate::auth::{FailureLimiter, hash_password, verify_password};
 use crate::config::{AdminConfig, AuthConfig};
 
@@ -48,9 +49,10 @@ impl AdminState {
     ) -> anyhow::Result<AdminState> {
         let mut random = [0u8; 32];
         rand::fill(&mut random);
-        // Sign-in failures are counted per address and per (address, name):
-        // someone guessing from elsewhere never locks the real
-        // administrator out, and every count ends with its window.
+        // Sign-in failures are refused per address and per (address, name),
+        // and only slowed per name: someone guessing from elsewhere never
+        // locks the real administrator out, and every count ends with its
+        // window (`auth::limiter`).
         let limits = AuthConfig {
             max_failures_per_ip: auth.max_failures_per_ip,
             max_failures_per_user: auth.max_failures_per_user.min(10),
@@ -97,27 +99,26 @@ impl AdminState {
     /// Checks an administrator's password (never a mail user's: the
     /// tables are separate). Failures wait the configured delay and count.
     pub async fn sign_in(self: &Arc<Self>, name: &str, password: String, peer: IpAddr) -> SignIn {
-        let key = format!("{peer}|{}", name.to_ascii_lowercase());
-        if self.limiter().is_throttled(peer, &key, Instant::now()) {
-            tracing::info!(admin = %name, %peer, "admin sign-in refused: too many failures");
-            let _ = self
-                .run({
-                    let (name, peer) = (name.to_owned(), peer.to_string());
-                    move |s| {
-                        s.audit(
-                            &Actor {
-                                who: format!("admin {name}"),
-                                from: peer,
-                            },
-                            "admin.login.throttled",
-                            "",
-                        );
-                        Ok(())
-                    }
-                })
-                .await;
-            return SignIn::Throttled;
-        }
+        let key = name.to_ascii_lowercase();
+        let verdict = self.limiter().assess(peer, &key, Instant::now());
+        let wait = match verdict {
+            Verdict::Check { wait } => wait,
+            Verdict::Refuse => {
+                tracing::info!(admin = %name, %peer, "admin sign-in refused: too many failures");
+                let _ = self
+                    .run({
+                        let (who, from) = (format!("admin {key}"), peer.to_string());
+                        move |s| {
+                            s.audit(&Actor { who, from }, "admin.login.throttled", "");
+                            Ok(())
+                        }
+                    })
+                    .await;
+                return SignIn::Throttled;
+            }
+        };
+        // A name under attack from many addresses is slowed, not locked.
+        tokio::time::sleep(wait).await;
         let state = Arc::clone(self);
         let lookup = name.to_owned();
         let checked = tokio::task::spawn_blocking(move || {
@@ -141,7 +142,7 @@ impl AdminState {
         };
         match checked {
             Some(admin) => {
-                self.limiter().record_success(&key);
+                self.limiter().record_success(peer, &key, Instant::now());
                 let _ = self
                     .run(move |s| {
                         s.audit(&actor, "admin.login", "");

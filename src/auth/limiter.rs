@@ -1,10 +1,22 @@
-//! Counting failed logins per client address and per user name, so password
-//! guessing is refused early and cheaply.
+//! Counting failed logins so that password guessing is slowed and refused
+//! early and cheaply, without letting a stranger lock a user out.
 //!
-//! Each key has a fixed window: it opens at the key's first failure and
-//! lasts `window`; when it ends the count starts again from zero. Memory is
-//! bounded: each map holds at most `capacity` keys, and when it is full the
-//! key whose window opened first is forgotten to make room.
+//! Three counts, each in a fixed window that opens at the key's first
+//! failure and lasts `window`:
+//!
+//! - per client address: past `max_failures_per_ip`, that address is
+//!   refused for every name (it only ever hurts the address that failed);
+//! - per (address, user name): past `max_failures_per_user`, that address
+//!   is refused for that name;
+//! - per user name, over all addresses: past `max_failures_per_user`, every
+//!   attempt for the name waits longer before it is checked (one more
+//!   `failure_delay` per further `max_failures_per_user` failures, at most
+//!   `MAX_USER_DELAY`), but is still checked, so the right password from an
+//!   address that has not been failing is always accepted. An address that
+//!   logged in as the user within the window skips that wait.
+//!
+//! Memory is bounded: each map holds at most `capacity` keys, and when it
+//! is full the key whose window opened first is forgotten to make room.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
@@ -17,42 +29,108 @@ use crate::config::AuthConfig;
 /// addresses at a few dozen bytes each, a few MiB at most.
 pub const DEFAULT_CAPACITY: usize = 65_536;
 
+/// The longest a name under attack makes an attempt wait before it is
+/// checked: slow enough to make guessing from many addresses expensive,
+/// short enough that the real user still gets in.
+pub const MAX_USER_DELAY: Duration = Duration::from_secs(10);
+
+/// What to do with a login attempt before its password is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Check it after waiting this long (zero for an ordinary attempt).
+    Check { wait: Duration },
+    /// Refuse it unchecked: this address failed too often.
+    Refuse,
+}
+
+impl Verdict {
+    /// An ordinary attempt: checked at once.
+    pub const NONE: Verdict = Verdict::Check {
+        wait: Duration::ZERO,
+    };
+}
+
 #[derive(Debug)]
 pub struct FailureLimiter {
     per_ip: Counters<IpAddr>,
+    per_pair: Counters<(IpAddr, String)>,
     per_user: Counters<String>,
+    /// Addresses that logged in as a user within the window.
+    known_good: Counters<(IpAddr, String)>,
     max_per_ip: u32,
     max_per_user: u32,
     window: Duration,
+    failure_delay: Duration,
 }
 
 impl FailureLimiter {
     pub fn new(config: &AuthConfig, capacity: usize) -> FailureLimiter {
         FailureLimiter {
             per_ip: Counters::new(capacity),
+            per_pair: Counters::new(capacity),
             per_user: Counters::new(capacity),
+            known_good: Counters::new(capacity),
             max_per_ip: config.max_failures_per_ip,
             max_per_user: config.max_failures_per_user,
             window: config.window,
+            failure_delay: config.failure_delay,
         }
     }
 
-    /// Whether an attempt from `ip` for `user` must be refused unchecked.
-    pub fn is_throttled(&mut self, ip: IpAddr, user: &str, now: Instant) -> bool {
+    /// What an attempt from `ip` for `user` gets before any hashing.
+    pub fn assess(&mut self, ip: IpAddr, user: &str, now: Instant) -> Verdict {
         let ip = client_key(ip);
-        self.per_ip.count(&ip, now, self.window) >= self.max_per_ip
-            || self.per_user.count(user, now, self.window) >= self.max_per_user
+        let pair = (ip, user.to_owned());
+        if self.per_ip.count(&ip, now, self.window) >= self.max_per_ip
+            || self.per_pair.count(&pair, now, self.window) >= self.max_per_user
+        {
+            return Verdict::Refuse;
+        }
+        let failures = self.per_user.count(user, now, self.window);
+        if failures < self.max_per_user || self.known_good.count(&pair, now, self.window) > 0 {
+            return Verdict::Check {
+                wait: Duration::ZERO,
+            };
+        }
+        let steps = 1 + (failures - self.max_per_user) / self.max_per_user.max(1);
+        Verdict::Check {
+            wait: self.failure_delay.saturating_mul(steps).min(MAX_USER_DELAY),
+        }
+    }
+
+    /// Whether `user` is being refused or slowed anywhere: what an admin
+    /// would want to unlock.
+    pub fn is_user_limited(&mut self, user: &str, now: Instant) -> bool {
+        self.per_user.count(user, now, self.window) >= self.max_per_user
+            || self
+                .per_pair
+                .map
+                .iter()
+                .any(|((_, u), slot)| u == user && slot.count >= self.max_per_user)
     }
 
     pub fn record_failure(&mut self, ip: IpAddr, user: &str, now: Instant) {
-        self.per_ip.add(client_key(ip), now, self.window);
+        let ip = client_key(ip);
+        self.per_ip.add(ip, now, self.window);
+        self.per_pair.add((ip, user.to_owned()), now, self.window);
         self.per_user.add(user.to_owned(), now, self.window);
     }
 
-    /// A correct password clears the user's count (not the address's: one
-    /// good login from a shared address must not unlock guessing from it).
-    pub fn record_success(&mut self, user: &str) {
+    /// A correct password clears the count of this address for this name
+    /// and marks it known good for the name; neither the address's own
+    /// count (one good login from a shared address must not unlock guessing
+    /// from it) nor the name's count over all addresses (the real user
+    /// logging in must not reset an attack from elsewhere).
+    pub fn record_success(&mut self, ip: IpAddr, user: &str, now: Instant) {
+        let pair = (client_key(ip), user.to_owned());
+        self.per_pair.remove(&pair);
+        self.known_good.add(pair, now, self.window);
+    }
+
+    /// Forgets every failure counted for `user` (`roost user unlock`).
+    pub fn unlock(&mut self, user: &str) {
         self.per_user.remove(user);
+        self.per_pair.map.retain(|(_, u), _| u != user);
     }
 
     #[cfg(test)]
@@ -64,7 +142,7 @@ impl FailureLimiter {
 /// The unit an address is counted in: an IPv4 address (IPv4-mapped IPv6
 /// included), or the /64 of an IPv6 address, since one client usually has a
 /// whole /64 to pick addresses from.
-fn client_key(ip: IpAddr) -> IpAddr {
+pub fn client_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -179,6 +257,7 @@ mod tests {
             max_failures_per_ip: per_ip,
             max_failures_per_user: per_user,
             window: Duration::from_secs(window_secs),
+            credential_cache_ttl: Duration::ZERO,
         }
     }
 
@@ -186,21 +265,83 @@ mod tests {
         s.parse().expect("ip")
     }
 
+    fn refused(l: &mut FailureLimiter, from: &str, user: &str, at: Instant) -> bool {
+        l.assess(ip(from), user, at) == Verdict::Refuse
+    }
+
+    fn wait(l: &mut FailureLimiter, from: &str, user: &str, at: Instant) -> Duration {
+        match l.assess(ip(from), user, at) {
+            Verdict::Check { wait } => wait,
+            Verdict::Refuse => panic!("{from} refused for {user}"),
+        }
+    }
+
     #[test]
-    fn per_user_limit_and_window() {
+    fn per_pair_limit_and_window() {
         let mut l = FailureLimiter::new(&config(100, 3, 60), 16);
         let t0 = Instant::now();
-        for i in 0..3 {
-            assert!(!l.is_throttled(ip("192.0.2.1"), "alice", t0));
-            // A different address each time: only the user count grows.
-            l.record_failure(ip(&format!("192.0.2.{}", 10 + i)), "alice", t0);
+        for _ in 0..3 {
+            assert!(!refused(&mut l, "192.0.2.1", "alice", t0));
+            l.record_failure(ip("192.0.2.1"), "alice", t0);
         }
-        assert!(l.is_throttled(ip("198.51.100.7"), "alice", t0));
-        assert!(!l.is_throttled(ip("198.51.100.7"), "bob", t0));
+        assert!(refused(&mut l, "192.0.2.1", "alice", t0));
+        assert!(!refused(&mut l, "192.0.2.1", "bob", t0));
         // Still inside the window.
-        assert!(l.is_throttled(ip("198.51.100.7"), "alice", t0 + Duration::from_secs(59)));
+        assert!(refused(
+            &mut l,
+            "192.0.2.1",
+            "alice",
+            t0 + Duration::from_secs(59)
+        ));
         // The window has ended: counting starts again.
-        assert!(!l.is_throttled(ip("198.51.100.7"), "alice", t0 + Duration::from_secs(60)));
+        assert!(!refused(
+            &mut l,
+            "192.0.2.1",
+            "alice",
+            t0 + Duration::from_secs(60)
+        ));
+    }
+
+    #[test]
+    fn strangers_failing_for_a_user_never_refuse_a_clean_address() {
+        let mut cfg = config(100, 3, 60);
+        cfg.failure_delay = Duration::from_secs(1);
+        let mut l = FailureLimiter::new(&cfg, 64);
+        let t0 = Instant::now();
+        // Many attackers, each under its own limits.
+        for i in 0..30 {
+            let from = format!("198.51.100.{i}");
+            for _ in 0..2 {
+                l.record_failure(ip(&from), "alice", t0);
+            }
+        }
+        // A clean address is only slowed, never refused, and the wait is
+        // capped.
+        let w = wait(&mut l, "203.0.113.9", "alice", t0);
+        assert!(w > Duration::ZERO && w <= MAX_USER_DELAY, "{w:?}");
+        for _ in 0..10_000 {
+            l.record_failure(ip("198.51.100.200"), "alice", t0);
+        }
+        assert_eq!(wait(&mut l, "203.0.113.9", "alice", t0), MAX_USER_DELAY);
+        // Other names are not slowed.
+        assert_eq!(wait(&mut l, "203.0.113.9", "bob", t0), Duration::ZERO);
+    }
+
+    #[test]
+    fn known_good_address_is_not_slowed_and_success_keeps_the_user_count() {
+        let mut cfg = config(100, 2, 60);
+        cfg.failure_delay = Duration::from_secs(1);
+        let mut l = FailureLimiter::new(&cfg, 16);
+        let t0 = Instant::now();
+        l.record_success(ip("192.0.2.7"), "dave", t0);
+        for i in 0..4 {
+            l.record_failure(ip(&format!("198.51.100.{i}")), "dave", t0);
+        }
+        assert_eq!(wait(&mut l, "192.0.2.7", "dave", t0), Duration::ZERO);
+        assert!(wait(&mut l, "192.0.2.8", "dave", t0) > Duration::ZERO);
+        // A success from the known-good address does not reset the attack.
+        l.record_success(ip("192.0.2.7"), "dave", t0);
+        assert!(wait(&mut l, "192.0.2.8", "dave", t0) > Duration::ZERO);
     }
 
     #[test]
@@ -208,10 +349,10 @@ mod tests {
         let mut l = FailureLimiter::new(&config(2, 100, 60), 16);
         let t0 = Instant::now();
         l.record_failure(ip("203.0.113.5"), "nosuchuser1", t0);
-        assert!(!l.is_throttled(ip("203.0.113.5"), "x", t0));
+        assert!(!refused(&mut l, "203.0.113.5", "x", t0));
         l.record_failure(ip("203.0.113.5"), "nosuchuser2", t0);
-        assert!(l.is_throttled(ip("203.0.113.5"), "anyone", t0));
-        assert!(!l.is_throttled(ip("203.0.113.6"), "anyone", t0));
+        assert!(refused(&mut l, "203.0.113.5", "anyone", t0));
+        assert!(!refused(&mut l, "203.0.113.6", "anyone", t0));
     }
 
     #[test]
@@ -220,20 +361,45 @@ mod tests {
         let t0 = Instant::now();
         l.record_failure(ip("192.0.2.1"), "carol", t0);
         l.record_failure(ip("192.0.2.1"), "carol", t0 + Duration::from_secs(50));
-        assert!(l.is_throttled(ip("192.0.2.1"), "carol", t0 + Duration::from_secs(55)));
+        assert!(refused(
+            &mut l,
+            "192.0.2.1",
+            "carol",
+            t0 + Duration::from_secs(55)
+        ));
         // Sixty seconds after the first failure the whole count goes.
-        assert!(!l.is_throttled(ip("192.0.2.1"), "carol", t0 + Duration::from_secs(60)));
+        assert!(!refused(
+            &mut l,
+            "192.0.2.1",
+            "carol",
+            t0 + Duration::from_secs(60)
+        ));
     }
 
     #[test]
-    fn success_clears_the_user_but_not_the_address() {
+    fn success_clears_the_pair_but_not_the_address() {
         let mut l = FailureLimiter::new(&config(2, 2, 60), 16);
         let t0 = Instant::now();
         l.record_failure(ip("192.0.2.1"), "dave", t0);
+        l.record_success(ip("192.0.2.1"), "dave", t0);
+        assert!(!refused(&mut l, "192.0.2.1", "dave", t0));
         l.record_failure(ip("192.0.2.1"), "dave", t0);
-        l.record_success("dave");
-        assert!(!l.is_throttled(ip("192.0.2.2"), "dave", t0));
-        assert!(l.is_throttled(ip("192.0.2.1"), "erin", t0));
+        assert!(refused(&mut l, "192.0.2.1", "erin", t0));
+    }
+
+    #[test]
+    fn unlock_forgets_the_user_everywhere() {
+        let mut l = FailureLimiter::new(&config(100, 2, 60), 16);
+        let t0 = Instant::now();
+        for _ in 0..2 {
+            l.record_failure(ip("192.0.2.1"), "frank", t0);
+            l.record_failure(ip("192.0.2.2"), "frank", t0);
+        }
+        assert!(l.is_user_limited("frank", t0));
+        assert!(refused(&mut l, "192.0.2.1", "frank", t0));
+        l.unlock("frank");
+        assert!(!l.is_user_limited("frank", t0));
+        assert_eq!(wait(&mut l, "192.0.2.1", "frank", t0), Duration::ZERO);
     }
 
     #[test]
@@ -242,12 +408,12 @@ mod tests {
         let t0 = Instant::now();
         l.record_failure(ip("2001:db8:1:2::1"), "a", t0);
         l.record_failure(ip("2001:db8:1:2:ffff::9"), "b", t0);
-        assert!(l.is_throttled(ip("2001:db8:1:2::77"), "c", t0));
-        assert!(!l.is_throttled(ip("2001:db8:1:3::1"), "c", t0));
+        assert!(refused(&mut l, "2001:db8:1:2::77", "c", t0));
+        assert!(!refused(&mut l, "2001:db8:1:3::1", "c", t0));
 
         l.record_failure(ip("::ffff:192.0.2.9"), "a", t0);
         l.record_failure(ip("192.0.2.9"), "a", t0);
-        assert!(l.is_throttled(ip("192.0.2.9"), "z", t0));
+        assert!(refused(&mut l, "192.0.2.9", "z", t0));
     }
 
     #[test]
@@ -266,12 +432,12 @@ mod tests {
         }
         let at = t0 + Duration::from_secs(1);
         // The four newest remain, the older ones were evicted.
-        assert!(l.is_throttled(ip("192.0.2.1"), "u99", at));
-        assert!(l.is_throttled(ip("192.0.2.1"), "u96", at));
-        assert!(!l.is_throttled(ip("192.0.2.1"), "u95", at));
-        assert!(!l.is_throttled(ip("192.0.2.1"), "u0", at));
-        assert!(l.is_throttled(ip("10.0.0.99"), "nobody", at));
-        assert!(!l.is_throttled(ip("10.0.0.1"), "nobody", at));
+        assert!(l.is_user_limited("u99", at));
+        assert!(l.is_user_limited("u96", at));
+        assert!(!l.is_user_limited("u95", at));
+        assert!(!l.is_user_limited("u0", at));
+        assert!(refused(&mut l, "10.0.0.99", "nobody", at));
+        assert!(!refused(&mut l, "10.0.0.1", "nobody", at));
     }
 
     #[test]

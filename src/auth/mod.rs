@@ -5,14 +5,17 @@
 //! an unknown user name is checked against a dummy hash made with the same
 //! parameters as real ones, so it costs the same time, and every failure
 //! waits `failure_delay` before the answer. Failures are counted per client
-//! address and per user name (`limiter`); over the limit, attempts are
-//! refused before any hashing. Argon2 runs on tokio's blocking pool, never on
+//! address, per address and name, and per name (`limiter`): an address over
+//! its limits is refused before any hashing; a name under attack from
+//! elsewhere only makes attempts wait longer, so strangers cannot lock a
+//! user out. Argon2 runs on tokio's blocking pool, never on
 //! an async worker thread.
 //!
 //! This module never logs or stores a password; passwords arrive wrapped in
 //! `Secret`, whose `Debug` is redacted. It knows nothing of IMAP commands:
 //! the session maps `AuthOutcome` to responses.
 
+pub mod cache;
 pub mod limiter;
 pub mod password;
 mod pool;
@@ -21,7 +24,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-pub use limiter::FailureLimiter;
+pub use limiter::{FailureLimiter, Verdict};
 pub use password::{PasswordError, hash_password, verify_password};
 
 use crate::config::AuthConfig;
@@ -57,6 +60,13 @@ struct Inner {
     store: Store,
     config: AuthConfig,
     limiter: Mutex<FailureLimiter>,
+    /// Passwords verified recently, so a reconnect skips argon2.
+    cache: cache::CredentialCache,
+    /// When this process started, in Unix milliseconds: unlock marks older
+    /// than that were made for an earlier process.
+    started_ms: u64,
+    /// The unlock mark last applied per user name.
+    unlocks_seen: Mutex<std::collections::HashMap<String, u64>>,
     /// Verified against when the user does not exist, so that costs what a
     /// real check costs.
     dummy_hash: String,
@@ -104,6 +114,12 @@ impl Authenticator {
                 store,
                 config,
                 limiter: Mutex::new(FailureLimiter::new(&config, capacity)),
+                cache: cache::CredentialCache::new(
+                    config.credential_cache_ttl,
+                    cache::DEFAULT_CAPACITY,
+                ),
+                started_ms: crate::store::unix_millis_now(),
+                unlocks_seen: Mutex::new(std::collections::HashMap::new()),
                 dummy_hash,
                 hashing: pool::HashPool::new(pool::HashPool::default_threads())
                     .map_err(|e| PasswordError::Threads(e.to_string()))?,
@@ -130,13 +146,46 @@ impl Authenticator {
             }
         };
 
-        if self
-            .limiter()
-            .is_throttled(peer, &counter_key, Instant::now())
+        let mut verdict = self.limiter().assess(peer, &counter_key, Instant::now());
+        if verdict != Verdict::NONE && self.take_unlock(name.as_deref()) {
+            verdict = self.limiter().assess(peer, &counter_key, Instant::now());
+        }
+        match verdict {
+            Verdict::Refuse => {
+                tracing::info!(user = %counter_key, %peer, "login refused: too many failures from this address");
+                tokio::time::sleep(self.inner.config.failure_delay).await;
+                return AuthOutcome::Throttled;
+            }
+            Verdict::Check { wait } if !wait.is_zero() => {
+                tracing::info!(
+                    user = %counter_key, %peer, wait_ms = wait.as_millis() as u64,
+                    "login slowed: many recent failures for this name"
+                );
+                tokio::time::sleep(wait).await;
+            }
+            Verdict::Check { .. } => {}
+        }
+
+        // A password verified a moment ago for this user, against the hash
+        // stored now: no argon2 needed. Only the right password can match,
+        // so this path tells nothing about which users exist.
+        if let Some(n) = name.as_deref()
+            && let Ok(Some(user)) = self.inner.store.get_user(n)
+            && self.inner.cache.matches(
+                &user.name,
+                password.expose(),
+                &user.password_hash,
+                Instant::now(),
+            )
         {
-            tracing::info!(user = %counter_key, %peer, "login refused: too many failures");
-            tokio::time::sleep(self.inner.config.failure_delay).await;
-            return AuthOutcome::Throttled;
+            self.limiter()
+                .record_success(peer, &counter_key, Instant::now());
+            tracing::info!(user = %user.name, %peer, cached = true, "login");
+            return AuthOutcome::Success {
+                user_id: user.id,
+                stamp: credential_stamp(&user.password_hash),
+                username: user.name,
+            };
         }
 
         let inner = Arc::clone(&self.inner);
@@ -153,7 +202,8 @@ impl Authenticator {
                 username,
                 stamp,
             })) => {
-                self.limiter().record_success(&counter_key);
+                self.limiter()
+                    .record_success(peer, &counter_key, Instant::now());
                 tracing::info!(user = %username, %peer, "login");
                 AuthOutcome::Success {
                     user_id,
@@ -177,6 +227,56 @@ impl Authenticator {
                 AuthOutcome::Unavailable
             }
         }
+    }
+
+    /// Whether logins for `user` are being refused from some address or
+    /// slowed everywhere.
+    pub fn is_user_limited(&self, user: &str) -> bool {
+        self.limiter().is_user_limited(user, Instant::now())
+    }
+
+    /// Forgets a remembered password of `user` (its password changed or it
+    /// was deleted by this process; a change made elsewhere is noticed by
+    /// the stored hash no longer matching).
+    pub fn forget_credentials(&self, user: &str) {
+        self.inner.cache.forget(user);
+    }
+
+    /// Forgets the failures counted for `user` in this process.
+    pub fn unlock(&self, user: &str) {
+        self.limiter().unlock(user);
+    }
+
+    /// Applies a `roost user unlock` made since this process started (by
+    /// the command line, which cannot reach this process's memory, through
+    /// a mark in the store). Read only for names being limited, so an
+    /// ordinary login costs no extra read. True if the name was unlocked.
+    fn take_unlock(&self, name: Option<&str>) -> bool {
+        let Some(name) = name else { return false };
+        let mark = match self.inner.store.unlock_mark(name) {
+            Ok(Some(mark)) => mark,
+            Ok(None) => return false,
+            Err(error) => {
+                tracing::warn!(user = %name, %error, "cannot read the user's unlock mark");
+                return false;
+            }
+        };
+        if mark < self.inner.started_ms {
+            return false;
+        }
+        let mut seen = self
+            .inner
+            .unlocks_seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if seen.get(name) == Some(&mark) {
+            return false;
+        }
+        seen.insert(name.to_owned(), mark);
+        drop(seen);
+        tracing::info!(user = %name, "login failures forgotten (roost user unlock)");
+        self.limiter().unlock(name);
+        true
     }
 
     fn limiter(&self) -> std::sync::MutexGuard<'_, FailureLimiter> {
@@ -235,6 +335,12 @@ fn check(
     match record {
         Some(user) => {
             if verify_password(password.expose(), &user.password_hash)? {
+                inner.cache.insert(
+                    &user.name,
+                    password.expose(),
+                    &user.password_hash,
+                    Instant::now(),
+                );
                 Ok(Check::Match {
                     user_id: user.id,
                     stamp: credential_stamp(&user.password_hash),
@@ -265,6 +371,7 @@ mod tests {
             max_failures_per_ip: 100,
             max_failures_per_user: 2,
             window: Duration::from_secs(300),
+            credential_cache_ttl: cache::DEFAULT_TTL,
         }
     }
 
@@ -313,6 +420,46 @@ mod tests {
             auth.verify(b"alice", secret("s3cret"), PEER).await,
             AuthOutcome::Throttled
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reconnect_skips_argon2_until_the_password_changes() {
+        let dir = TempDir::new("auth-cache");
+        let store = Store::open(dir.path()).expect("open");
+        store
+            .create_user("carol", &hash_password(b"first").expect("hash"))
+            .expect("create");
+        let cfg = AuthConfig {
+            max_failures_per_user: 10,
+            ..config(0)
+        };
+        let auth = Authenticator::new(store.clone(), cfg).expect("authenticator");
+        let ok = |o: AuthOutcome| matches!(o, AuthOutcome::Success { .. });
+        assert!(ok(auth.verify(b"carol", secret("first"), PEER).await));
+        let start = Instant::now();
+        for _ in 0..20 {
+            assert!(ok(auth.verify(b"carol", secret("first"), PEER).await));
+        }
+        // Twenty argon2 checks would take a second or more.
+        assert!(
+            start.elapsed() < Duration::from_millis(200),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(
+            auth.verify(b"carol", secret("First"), PEER).await,
+            AuthOutcome::Failed,
+            "a wrong password is never answered from the cache"
+        );
+        // Changed elsewhere (the command line): the old one stops at once.
+        store
+            .set_password("carol", &hash_password(b"second").expect("hash"))
+            .expect("set");
+        assert_eq!(
+            auth.verify(b"carol", secret("first"), PEER).await,
+            AuthOutcome::Failed
+        );
+        assert!(ok(auth.verify(b"carol", secret("second"), PEER).await));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

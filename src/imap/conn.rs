@@ -30,6 +30,7 @@ use tokio_rustls::server::TlsStream;
 use tracing::Span;
 
 use crate::auth::{AuthOutcome, Authenticator};
+use crate::conn_limits::ConnSlot;
 use crate::imap::compress::Deflate;
 use crate::imap::hub::{Hub, MailboxChanged, Watch};
 use crate::imap::mail::MailAccess;
@@ -85,6 +86,9 @@ pub struct Conn {
     input_broken: bool,
     /// Frees the compressor once output has stopped for a while.
     rest_timer: Option<SpawnHandle>,
+    /// This connection's place in the connection limits, given back when
+    /// the actor is dropped.
+    _slot: ConnSlot,
 }
 
 /// From the pump to the actor.
@@ -128,6 +132,7 @@ impl Conn {
         implicit_tls: bool,
         id: u64,
         shared: Arc<ConnShared>,
+        slot: ConnSlot,
     ) {
         let span = tracing::info_span!(
             "conn",
@@ -171,6 +176,7 @@ impl Conn {
                 inflate_waiting: false,
                 input_broken: false,
                 rest_timer: None,
+                _slot: slot,
             }
         });
     }
@@ -495,6 +501,23 @@ impl Stream {
         }
     }
 
+    /// Acknowledges what was just read now instead of after the delayed-ACK
+    /// timer (about 40 ms on Linux). A client that writes a synchronizing
+    /// literal and its closing CRLF in two writes (imaplib, Mail::IMAPClient)
+    /// holds the second, small write under Nagle's algorithm until the
+    /// first is ACKed, and the server has nothing to send back that could
+    /// carry the ACK until the command is complete. Linux leaves quick-ACK
+    /// mode by itself, so it is set again after every read.
+    fn ack_now(&self) {
+        let tcp = match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.get_ref().0,
+            Stream::Upgrading => return,
+        };
+        // Best effort: an ACK sent late only costs latency.
+        let _ = tcp.set_quickack(true);
+    }
+
     async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         match self {
             Stream::Plain(s) => s.write_all(buf).await,
@@ -588,6 +611,7 @@ async fn pump(
             read = stream.read(&mut buf), if !paused => match read {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
+                    stream.ack_now();
                     conn.do_send(IoEvent::Data(buf[..n].to_vec()));
                     if n == buf.len() && buf.len() < READ_BUF_MAX {
                         buf.resize(buf.len() * 2, 0);

@@ -25,7 +25,7 @@ use std::num::NonZeroU32;
 
 use chrono::{DateTime, FixedOffset};
 
-use crate::imap::proto::response::MessageDataItem;
+use crate::imap::proto::response::{DataItemName, MessageDataItem};
 use crate::imap::proto::types::{FetchAttr, Flag, FlagFetch, Section, SectionText};
 use crate::mime::{self, PartMap};
 
@@ -92,75 +92,147 @@ pub struct FetchOutput {
     pub sets_seen: bool,
 }
 
+/// One FETCH item for one message, its data borrowed from the stored
+/// message where it can be, so that a large section is never copied whole:
+/// the session streams `Data` items into its output a chunk at a time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FetchItem<'a> {
+    /// An item that is small or pre-encoded: written whole.
+    Whole(MessageDataItem),
+    /// A body section or an RFC822 item; `data` is `None` for NIL.
+    Data {
+        name: DataItemName,
+        data: Option<Cow<'a, [u8]>>,
+    },
+}
+
+impl FetchItem<'_> {
+    /// The item with its data copied.
+    pub fn into_owned(self) -> MessageDataItem {
+        match self {
+            FetchItem::Whole(item) => item,
+            FetchItem::Data { name, data } => name.with_data(data.map(Cow::into_owned)),
+        }
+    }
+}
+
+/// The part map of one message, decoded on first use and at most once per
+/// message (`fetch_item` takes it so that several items share it).
+pub struct LazyParts<'a> {
+    bytes: &'a [u8],
+    decoded: Option<Option<PartMap>>,
+}
+
+impl<'a> LazyParts<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        LazyParts {
+            bytes,
+            decoded: None,
+        }
+    }
+
+    fn get(&mut self) -> Option<&PartMap> {
+        let bytes = self.bytes;
+        self.decoded
+            .get_or_insert_with(|| PartMap::from_bytes(bytes).ok())
+            .as_ref()
+    }
+}
+
+/// Whether `attr` sets `\Seen` when fetched (RFC 3501 §6.4.5: `RFC822`,
+/// `RFC822.TEXT`, `BODY[...]` without `.PEEK`).
+pub fn sets_seen(attr: &FetchAttr) -> bool {
+    match attr {
+        FetchAttr::Rfc822 | FetchAttr::Rfc822Text => true,
+        FetchAttr::BodySection { peek, .. } => !peek,
+        _ => false,
+    }
+}
+
+/// Answers one attribute (macros already expanded) for message `m`. Never
+/// panics, whatever the stored bytes hold.
+pub fn fetch_item<'a>(
+    attr: &FetchAttr,
+    m: &MessageFacts<'a>,
+    parts: &mut LazyParts<'_>,
+) -> FetchItem<'a> {
+    let whole = FetchItem::Whole;
+    match attr {
+        FetchAttr::Envelope => whole(MessageDataItem::Envelope(m.envelope.to_vec())),
+        FetchAttr::Flags => whole(MessageDataItem::Flags(m.flags.clone())),
+        FetchAttr::InternalDate => whole(MessageDataItem::InternalDate(m.internal_date)),
+        FetchAttr::Rfc822Size => whole(MessageDataItem::Rfc822Size(m.size)),
+        FetchAttr::Body => whole(MessageDataItem::Body(m.body.to_vec())),
+        FetchAttr::BodyStructure => whole(MessageDataItem::BodyStructure(m.bodystructure.to_vec())),
+        FetchAttr::Uid => whole(MessageDataItem::Uid(m.uid)),
+        FetchAttr::ModSeq => whole(MessageDataItem::ModSeq(m.modseq)),
+        FetchAttr::Rfc822 => FetchItem::Data {
+            name: DataItemName::Rfc822,
+            data: Some(Cow::Borrowed(m.raw)),
+        },
+        FetchAttr::Rfc822Header => FetchItem::Data {
+            name: DataItemName::Rfc822Header,
+            data: section_slice(
+                m.raw,
+                parts,
+                &Section {
+                    part: Vec::new(),
+                    text: Some(SectionText::Header),
+                },
+            ),
+        },
+        FetchAttr::Rfc822Text => FetchItem::Data {
+            name: DataItemName::Rfc822Text,
+            data: section_slice(
+                m.raw,
+                parts,
+                &Section {
+                    part: Vec::new(),
+                    text: Some(SectionText::Text),
+                },
+            ),
+        },
+        FetchAttr::BodySection {
+            section, partial, ..
+        } => {
+            let data = section_slice(m.raw, parts, section);
+            let (origin, data) = match partial {
+                None => (None, data),
+                Some((origin, length)) => (
+                    Some(*origin),
+                    data.map(|d| match d {
+                        Cow::Borrowed(b) => Cow::Borrowed(substring(b, *origin, *length)),
+                        Cow::Owned(o) => Cow::Owned(substring(&o, *origin, *length).to_vec()),
+                    }),
+                ),
+            };
+            FetchItem::Data {
+                name: DataItemName::BodySection {
+                    section: section.clone(),
+                    origin,
+                },
+                data,
+            }
+        }
+    }
+}
+
 /// Answers `attrs` (macros already expanded with `FetchItems::expand`) for
-/// message `m`. `uid_command` is true for `UID FETCH`, which always reports
-/// the UID (RFC 3501 §6.4.8). Never panics, whatever the stored bytes hold.
+/// message `m`, every item's data copied. `uid_command` is true for `UID
+/// FETCH`, which always reports the UID (RFC 3501 §6.4.8). Never panics,
+/// whatever the stored bytes hold.
 pub fn fetch_items(attrs: &[FetchAttr], m: &MessageFacts<'_>, uid_command: bool) -> FetchOutput {
     let mut items = Vec::with_capacity(attrs.len() + 1);
     if uid_command && !attrs.contains(&FetchAttr::Uid) {
         items.push(MessageDataItem::Uid(m.uid));
     }
     let mut parts = LazyParts::new(m.parts);
-    let mut wants_seen = false;
     for attr in attrs {
-        let item = match attr {
-            FetchAttr::Envelope => MessageDataItem::Envelope(m.envelope.to_vec()),
-            FetchAttr::Flags => MessageDataItem::Flags(m.flags.clone()),
-            FetchAttr::InternalDate => MessageDataItem::InternalDate(m.internal_date),
-            FetchAttr::Rfc822Size => MessageDataItem::Rfc822Size(m.size),
-            FetchAttr::Body => MessageDataItem::Body(m.body.to_vec()),
-            FetchAttr::BodyStructure => MessageDataItem::BodyStructure(m.bodystructure.to_vec()),
-            FetchAttr::Uid => MessageDataItem::Uid(m.uid),
-            FetchAttr::ModSeq => MessageDataItem::ModSeq(m.modseq),
-            FetchAttr::Rfc822 => {
-                wants_seen = true;
-                MessageDataItem::Rfc822(Some(m.raw.to_vec()))
-            }
-            FetchAttr::Rfc822Header => MessageDataItem::Rfc822Header(section_bytes(
-                m.raw,
-                &mut parts,
-                &Section {
-                    part: Vec::new(),
-                    text: Some(SectionText::Header),
-                },
-            )),
-            FetchAttr::Rfc822Text => {
-                wants_seen = true;
-                MessageDataItem::Rfc822Text(section_bytes(
-                    m.raw,
-                    &mut parts,
-                    &Section {
-                        part: Vec::new(),
-                        text: Some(SectionText::Text),
-                    },
-                ))
-            }
-            FetchAttr::BodySection {
-                peek,
-                section,
-                partial,
-            } => {
-                wants_seen |= !peek;
-                let data = section_slice(m.raw, &mut parts, section);
-                let (origin, data) = match partial {
-                    None => (None, data.map(Cow::into_owned)),
-                    Some((origin, length)) => (
-                        Some(*origin),
-                        data.map(|d| substring(&d, *origin, *length).to_vec()),
-                    ),
-                };
-                MessageDataItem::BodySection {
-                    section: section.clone(),
-                    origin,
-                    data,
-                }
-            }
-        };
-        items.push(item);
+        items.push(fetch_item(attr, m, &mut parts).into_owned());
     }
     FetchOutput {
         items,
-        sets_seen: wants_seen && !m.has_flag(&Flag::Seen),
+        sets_seen: attrs.iter().any(sets_seen) && !m.has_flag(&Flag::Seen),
     }
 }
 
@@ -188,29 +260,6 @@ fn substring(data: &[u8], origin: u32, length: NonZeroU32) -> &[u8] {
     &data[start..end]
 }
 
-/// The part map, decoded on first use and at most once per FETCH of a
-/// message; `None` once decoding has failed.
-struct LazyParts<'a> {
-    bytes: &'a [u8],
-    decoded: Option<Option<PartMap>>,
-}
-
-impl<'a> LazyParts<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
-        LazyParts {
-            bytes,
-            decoded: None,
-        }
-    }
-
-    fn get(&mut self) -> Option<&PartMap> {
-        let bytes = self.bytes;
-        self.decoded
-            .get_or_insert_with(|| PartMap::from_bytes(bytes).ok())
-            .as_ref()
-    }
-}
-
 /// The bytes of `section`, or `None` (NIL) when the section does not exist
 /// or the part map is unreadable.
 fn section_slice<'a>(
@@ -222,10 +271,6 @@ fn section_slice<'a>(
         return Some(Cow::Borrowed(raw));
     }
     mime::section(raw, parts.get()?, section)
-}
-
-fn section_bytes(raw: &[u8], parts: &mut LazyParts<'_>, section: &Section) -> Option<Vec<u8>> {
-    section_slice(raw, parts, section).map(Cow::into_owned)
 }
 
 #[cfg(test)]

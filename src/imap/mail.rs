@@ -17,6 +17,10 @@ use crate::mime;
 use crate::search_index::{Job, SearchIndex};
 use crate::store::{self, Store, StoreError};
 
+/// The longest mailbox name, in bytes of UTF-8: the store's limit, the one
+/// every protocol checks against.
+pub use crate::store::MAX_MAILBOX_NAME_LEN;
+
 /// What a session knows of a mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailboxSummary {

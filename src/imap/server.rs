@@ -17,6 +17,7 @@ use super::conn::{Conn, ConnShared};
 use super::session::SessionConfig;
 use crate::auth::Authenticator;
 use crate::config::Config;
+use crate::conn_limits::{ConnLimits, ConnSlot, RateLimitedLog};
 use crate::imap::hub::{Changed, Hub};
 use crate::imap::mail::MailAccess;
 use crate::search_index::SearchIndex;
@@ -30,7 +31,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Runs the server until SIGTERM or SIGINT. Must be called inside an actix
 /// `System`.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    raise_fd_limit();
+    let open_files = raise_fd_limit();
+    let limits = ConnLimits::new(config.conn_limits, open_files);
     let store = Store::open(&config.data_dir)
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
     let tls = tls::server_config(&config).context("setting up TLS")?;
@@ -95,6 +97,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             listener,
             implicit_tls,
             shared,
+            limits.clone(),
             handles.clone(),
             next_id.clone(),
         )));
@@ -127,7 +130,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 /// refused at accept (EMFILE) long before memory is short. The soft limit
 /// is raised to the hard one, which the systemd unit sets (LimitNOFILE).
 #[allow(unsafe_code)]
-fn raise_fd_limit() {
+fn raise_fd_limit() -> Option<u64> {
     /// Linux refuses a soft limit above fs.nr_open (1,048,576 by default),
     /// so an unlimited hard limit is not copied as it is.
     const CAP: libc::rlim_t = 1 << 20;
@@ -138,7 +141,7 @@ fn raise_fd_limit() {
     // SAFETY: getrlimit and setrlimit only read or write the struct given.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         tracing::warn!(error = %std::io::Error::last_os_error(), "cannot read the open-file limit");
-        return;
+        return None;
     }
     let want = lim.rlim_max.min(CAP);
     if lim.rlim_cur < want {
@@ -154,6 +157,7 @@ fn raise_fd_limit() {
         }
     }
     tracing::info!(open_files = lim.rlim_cur, "open-file limit");
+    Some(lim.rlim_cur)
 }
 
 fn worker_count() -> usize {
@@ -166,16 +170,35 @@ async fn accept_loop(
     listener: TcpListener,
     implicit_tls: bool,
     shared: Arc<ConnShared>,
+    limits: ConnLimits,
     workers: Arc<Vec<ArbiterHandle>>,
     next_id: Arc<AtomicU64>,
 ) {
+    let failed_accepts = RateLimitedLog::default();
     loop {
         let (tcp, peer) = match listener.accept().await {
             Ok(c) => c,
             Err(e) => {
-                // Out of file descriptors and the like: back off, keep going.
-                tracing::warn!(error = %e, "accept failed");
+                // Out of file descriptors and the like: back off, keep
+                // going, and say so once per interval, not once per try.
+                if let Some(count) = failed_accepts.note(Instant::now()) {
+                    tracing::warn!(error = %e, failed = count, live = limits.live(), "accept failed");
+                }
                 tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let slot = match limits.admit(peer.ip()) {
+            Ok(slot) => slot,
+            Err(why) => {
+                limits.log_refusal(peer, why, Instant::now());
+                if !implicit_tls {
+                    // RFC 3501 §7.1.5: BYE as the greeting; best effort,
+                    // never waiting on the client. An implicit-TLS client
+                    // could not read it before a handshake: it is closed.
+                    let bye = format!("* BYE [UNAVAILABLE] {}\r\n", why.reason());
+                    let _ = tcp.try_write(bye.as_bytes());
+                }
                 continue;
             }
         };
@@ -193,7 +216,7 @@ async fn accept_loop(
         let worker = &workers[(id as usize) % workers.len()];
         let shared = shared.clone();
         worker.spawn(async move {
-            start_conn(std_tcp, peer, implicit_tls, id, shared);
+            start_conn(std_tcp, peer, implicit_tls, id, shared, slot);
         });
     }
 }
@@ -204,9 +227,10 @@ fn start_conn(
     implicit_tls: bool,
     id: u64,
     shared: Arc<ConnShared>,
+    slot: ConnSlot,
 ) {
     match tokio::net::TcpStream::from_std(std_tcp) {
-        Ok(tcp) => Conn::start(tcp, peer, implicit_tls, id, shared),
+        Ok(tcp) => Conn::start(tcp, peer, implicit_tls, id, shared, slot),
         Err(e) => tracing::warn!(error = %e, %peer, "could not register connection"),
     }
 }

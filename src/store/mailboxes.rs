@@ -22,6 +22,8 @@ pub const DELIMITER: char = '/';
 /// The longest mailbox name, in bytes: long enough for deep hierarchies,
 /// and with the 8-byte user id still within LMDB's 511-byte key limit.
 pub const MAX_MAILBOX_NAME_LEN: usize = 500;
+const TOO_LONG: &str = "longer than 500 bytes";
+const _: () = assert!(MAX_MAILBOX_NAME_LEN == 500, "TOO_LONG names the limit");
 
 /// The name as stored and compared: the first level `INBOX` in any case
 /// becomes `INBOX` (RFC 3501 §5.1: INBOX is case-insensitive); everything
@@ -39,7 +41,7 @@ pub fn normalize_mailbox_name(name: &str) -> Result<String, StoreError> {
         return Err(invalid("must not be empty"));
     }
     if name.len() > MAX_MAILBOX_NAME_LEN {
-        return Err(invalid("longer than 500 bytes"));
+        return Err(invalid(TOO_LONG));
     }
     if name.chars().any(char::is_control) {
         return Err(invalid("must not contain control characters"));
@@ -377,7 +379,7 @@ impl Tables {
             if new_name.len() > MAX_MAILBOX_NAME_LEN {
                 return Err(StoreError::InvalidMailboxName {
                     name: new_name,
-                    reason: "longer than 500 bytes",
+                    reason: TOO_LONG,
                 });
             }
             if self.mailbox(wtxn, user_id, &new_name)?.is_some() {

@@ -31,6 +31,9 @@
 //!   unique per incarnation even across a DELETE and CREATE of one name, and
 //!   a store rebuilt from scratch later still starts above the old values
 //!   (RFC 3501 §2.3.1.1).
+//! - `unlock/<user name>` → `u64` BE, Unix milliseconds of the user's last
+//!   `roost user unlock`: a running server forgets the name's failed logins
+//!   when it sees a mark newer than its own start. Deleted with the user.
 //!
 //! - `next_token_id`, `next_audit_id` → `u64` BE: the id the next API
 //!   token and the next audit entry get; they only grow.
@@ -221,11 +224,11 @@ pub use admin::{
     AUDIT_KEEP, AdminRecord, AuditEntry, SetupRefusal, SetupToken, TokenRecord, check_token_name,
     normalize_admin_name,
 };
-pub use mailboxes::normalize_mailbox_name;
+pub use mailboxes::{MAX_MAILBOX_NAME_LEN, normalize_mailbox_name};
 pub use quota::{LimitChange, Quota, QuotaResource};
 pub use read::Reader;
 pub use records::{BodyMeta, Flags, MailboxInfo, MessageInfo, SpecialUse};
-pub use users::{DEFAULT_MAILBOXES, UserRecord, normalize_user_name};
+pub use users::{DEFAULT_MAILBOXES, UserRecord, normalize_user_name, unix_millis_now};
 pub use writer::{
     Appended, Copied, Expunged, FlagUpdate, Moved, NewMessage, StoreMode, Stored, WriteOp,
     WriteResult, Writer,

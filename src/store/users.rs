@@ -156,6 +156,16 @@ pub(super) fn decode_record(name: &str, bytes: &[u8]) -> Result<UserRecord, Stor
     })
 }
 
+/// The `meta` key of a user's unlock mark.
+fn unlock_key(name: &str) -> String {
+    format!("unlock/{name}")
+}
+
+/// Now, in Unix milliseconds.
+pub fn unix_millis_now() -> u64 {
+    u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0)
+}
+
 impl Store {
     /// Adds a user with a fresh id and the `DEFAULT_MAILBOXES`, subscribed,
     /// in the same transaction: a user never exists without them. Fails
@@ -255,6 +265,7 @@ impl Store {
             None => return Err(StoreError::NoSuchUser(name)),
         };
         inner.users.delete(&mut wtxn, &name)?;
+        inner.meta.delete(&mut wtxn, &unlock_key(&name))?;
         // Limits belong to the user; the id is never reused.
         inner
             .tables
@@ -262,6 +273,41 @@ impl Store {
             .delete(&mut wtxn, &old.id.to_be_bytes())?;
         wtxn.commit()?;
         Ok(old)
+    }
+
+    /// Records that the user's failed logins are to be forgotten
+    /// (`roost user unlock`): a mark, the time in Unix milliseconds, that a
+    /// running server reads when it next limits a login for the name.
+    pub fn unlock_user(&self, name: &str) -> Result<u64, StoreError> {
+        let name = normalize_user_name(name)?;
+        let inner = &self.inner;
+        let mut wtxn = inner.env.write_txn()?;
+        if inner.users.get(&wtxn, &name)?.is_none() {
+            return Err(StoreError::NoSuchUser(name));
+        }
+        let mark = unix_millis_now();
+        inner
+            .meta
+            .put(&mut wtxn, &unlock_key(&name), &mark.to_be_bytes())?;
+        wtxn.commit()?;
+        Ok(mark)
+    }
+
+    /// The user's last unlock mark, if any.
+    pub fn unlock_mark(&self, name: &str) -> Result<Option<u64>, StoreError> {
+        let name = normalize_user_name(name)?;
+        let rtxn = self.inner.env.read_txn()?;
+        let key = unlock_key(&name);
+        match self.inner.meta.get(&rtxn, &key)? {
+            Some(bytes) => decode_u64(bytes)
+                .map(Some)
+                .ok_or_else(|| StoreError::Corruption {
+                    db: DB_META,
+                    key,
+                    detail: format!("expected 8 bytes, found {}", bytes.len()),
+                }),
+            None => Ok(None),
+        }
     }
 
     /// Every user, ordered by name.

@@ -135,8 +135,10 @@ class ImapConn:
         self.wire_in = 0  # bytes received from the socket, as sent
 
     @classmethod
-    def open(cls, port: int, tls: bool = False, timeout: float = TIMEOUT) -> "ImapConn":
-        s = socket.create_connection((HOST, port), timeout=timeout)
+    def open(cls, port: int, tls: bool = False, timeout: float = TIMEOUT, source: str | None = None) -> "ImapConn":
+        """`source`: the local address to connect from (any of 127.0.0.0/8
+        on loopback), to be another client address to the server."""
+        s = socket.create_connection((HOST, port), timeout=timeout, source_address=(source, 0) if source else None)
         if tls:
             s = client_tls_context().wrap_socket(s, server_hostname="localhost")
         return cls(s, port)

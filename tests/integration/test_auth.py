@@ -8,7 +8,7 @@ import time
 import pytest
 
 from conftest import SHARED_CONFIG, USERS, module_server
-from imapwire import HOST, b64, client_tls_context, plain_blob, status
+from imapwire import HOST, ImapConn, b64, client_tls_context, plain_blob, status
 
 AUTHED = {"IMAP4REV1", "SASL-IR", "LITERAL+", "ID", "UIDPLUS", "IDLE", "NAMESPACE", "UNSELECT", "CHILDREN"}
 AUTHED |= {"COMPRESS=DEFLATE"}
@@ -283,7 +283,7 @@ def test_imaplib_login_failure_raises(server):
 throttle_user_server = module_server(
     "throttle_user_server",
     {"auth": {"failure_delay_ms": 50, "max_failures_per_ip": 1000, "max_failures_per_user": 3, "window_secs": 300}},
-    users={"alice": "alicepw", "bob": "bobpw", "carol": "carolpw"},
+    users={"alice": "alicepw", "bob": "bobpw", "carol": "carolpw", "dave": "davepw"},
 )
 
 throttle_ip_server = module_server(
@@ -310,6 +310,46 @@ def test_throttle_per_user_after_wrong_passwords(throttle_user_server):
         assert (r.kind, r.code) == ("NO", "UNAVAILABLE"), r
         # Another user is not affected.
         c.login_ok("carol", "carolpw")
+
+
+def test_wrong_passwords_from_strangers_never_lock_out_the_user(throttle_user_server):
+    """Strangers failing for a name are refused from their own addresses;
+    the right password from an address that has not been failing still
+    works (only slowed a little), however many failures the name has."""
+    srv = throttle_user_server
+    for attacker in ("127.0.0.11", "127.0.0.12", "127.0.0.13"):
+        with ImapConn.open(srv.imap_port, source=attacker) as c:
+            c.greeting()
+            for _ in range(3):
+                r = c.login("carol", "wrong")
+                assert (r.kind, r.code) == ("NO", "AUTHENTICATIONFAILED"), r
+            r = c.login("carol", "carolpw")
+            assert (r.kind, r.code) == ("NO", "UNAVAILABLE"), r
+    with ImapConn.open(srv.imap_port, source="127.0.0.20") as c:
+        c.greeting()
+        start = time.monotonic()
+        c.login_ok("carol", "carolpw")
+        # Nine failures for the name: slowed by a few failure delays, no more.
+        assert time.monotonic() - start < 3
+        # From an address that logged in, the name is not slowed at all.
+    with ImapConn.open(srv.imap_port, source="127.0.0.20") as c:
+        c.greeting()
+        c.login_ok("carol", "carolpw")
+
+
+def test_user_unlock_lets_a_refused_address_try_again(throttle_user_server):
+    srv = throttle_user_server
+    with ImapConn.open(srv.imap_port, source="127.0.0.30") as c:
+        c.greeting()
+        for _ in range(3):
+            assert c.login("dave", "wrong").kind == "NO"
+        r = c.login("dave", "davepw")
+        assert (r.kind, r.code) == ("NO", "UNAVAILABLE"), r
+        out = srv.cli("user", "unlock", "dave", check=True)
+        assert "dave" in out.stdout
+        c.login_ok("dave", "davepw")
+    r = srv.cli("user", "unlock", "nosuchuser")
+    assert r.returncode != 0 and "nosuchuser" in r.stderr
 
 
 def test_throttle_per_user_counts_unknown_names(throttle_user_server):

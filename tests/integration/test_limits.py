@@ -1,7 +1,7 @@
 """Configured size limits: line, literal, APPEND literal and whole command,
 each checked just under and just over the limit."""
 
-from conftest import module_server
+from conftest import module_server, new_account
 from imapwire import status
 
 MAX_LINE = 1024
@@ -158,3 +158,18 @@ def test_authenticate_response_over_line_limit(limits_server):
         # The exchange is over; plain commands work again.
         c.noop_ok()
         c.login_ok("alice", "alicepw")
+
+
+def test_mailbox_name_limit_is_one_limit(server):
+    """CREATE and RENAME check names against the store's one limit (500
+    bytes), and say so, whatever the length past it."""
+    acct = new_account(server, "namelen")
+    c = acct.login()
+    longest = "n" * 500
+    assert c.cmd(f"CREATE {longest}").kind == "OK"
+    for over in (501, 512, 600):
+        r = c.cmd(f"CREATE {'m' * over}")
+        assert r.kind == "NO" and b"500 bytes" in r.tagged.raw, r
+    r = c.cmd(f"RENAME {longest} {'r' * 501}")
+    assert r.kind == "NO" and b"500 bytes" in r.tagged.raw, r
+    acct.close()

@@ -28,7 +28,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Timelike};
 
 use super::mutf7;
-use super::response::{Code, Continue, Data, MessageDataItem, Response, StatusKind};
+use super::response::{Code, Continue, Data, DataItemName, MessageDataItem, Response, StatusKind};
 use super::types::{
     Command, CommandBody, FetchAttr, FetchItems, Flag, FlagFetch, FlagPerm, InitialResponse,
     ListReturn, ListSelect, Mailbox, SearchKey, Section, SectionText, SelectParams, SeqOrUid,
@@ -361,6 +361,61 @@ fn status_item(item: StatusItem) -> &'static str {
         StatusItem::DeletedStorage => "DELETED-STORAGE",
         StatusItem::AppendLimit => "APPENDLIMIT",
         StatusItem::HighestModSeq => "HIGHESTMODSEQ",
+    }
+}
+
+/// The pieces of a FETCH response for writing one a piece at a time, so a
+/// large body section can be streamed into the output in chunks instead of
+/// being built whole: `* n FETCH (`, the items (separated by a space),
+/// then `)` and CRLF. What they write together is exactly what
+/// `encode_response` writes for the same `Data::Fetch`.
+pub mod fetch_pieces {
+    use super::*;
+
+    /// `* n FETCH (`
+    pub fn start(out: &mut Vec<u8>, seq: impl Display) {
+        out.extend_from_slice(b"* ");
+        write_num_keyword(out, seq, "FETCH (");
+    }
+
+    /// One whole `msg-att` item.
+    pub fn item(out: &mut Vec<u8>, item: &MessageDataItem) {
+        write_message_data_item(out, item);
+    }
+
+    /// The name of a body-data item and its space, e.g. `BODY[1.TEXT]<0> `
+    /// or `RFC822 `; its data follows (`literal_head` and the bytes).
+    pub fn data_item_name(out: &mut Vec<u8>, name: &DataItemName) {
+        match name {
+            DataItemName::BodySection { section, origin } => {
+                out.extend_from_slice(b"BODY[");
+                write_section(out, section);
+                out.push(b']');
+                if let Some(origin) = origin {
+                    out.push(b'<');
+                    write_num(out, origin);
+                    out.push(b'>');
+                }
+            }
+            DataItemName::Rfc822 => out.extend_from_slice(b"RFC822"),
+            DataItemName::Rfc822Header => out.extend_from_slice(b"RFC822.HEADER"),
+            DataItemName::Rfc822Text => out.extend_from_slice(b"RFC822.TEXT"),
+        }
+        out.push(b' ');
+    }
+
+    /// `{n}` CRLF: what precedes `n` octets of literal data. Data longer
+    /// than `QUOTED_MAX` is always sent as a literal, so streaming it this
+    /// way gives the same bytes as `write_nstring`.
+    pub fn literal_head(out: &mut Vec<u8>, len: usize) {
+        out.push(b'{');
+        write_num(out, len);
+        out.extend_from_slice(b"}\r\n");
+    }
+
+    /// `)` CRLF.
+    pub fn end(out: &mut Vec<u8>) {
+        out.extend_from_slice(b")\r\n");
     }
 }
 

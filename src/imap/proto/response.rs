@@ -214,3 +214,33 @@ pub enum MessageDataItem {
     /// RFC 7162 `MODSEQ (n)`.
     ModSeq(u64),
 }
+
+/// The name of a FETCH item that carries message data, without the data:
+/// what a streamed answer writes before the literal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataItemName {
+    /// `BODY[section]<origin>`.
+    BodySection {
+        section: Section,
+        origin: Option<u32>,
+    },
+    Rfc822,
+    Rfc822Header,
+    Rfc822Text,
+}
+
+impl DataItemName {
+    /// The whole item with its data (`None` for NIL).
+    pub fn with_data(self, data: Option<Vec<u8>>) -> MessageDataItem {
+        match self {
+            DataItemName::BodySection { section, origin } => MessageDataItem::BodySection {
+                section,
+                origin,
+                data,
+            },
+            DataItemName::Rfc822 => MessageDataItem::Rfc822(data),
+            DataItemName::Rfc822Header => MessageDataItem::Rfc822Header(data),
+            DataItemName::Rfc822Text => MessageDataItem::Rfc822Text(data),
+        }
+    }
+}

@@ -16,8 +16,8 @@ use crate::imap::mail::{
 use crate::imap::proto::response::{Code, Data, Response, StatusKind};
 use crate::imap::proto::types::{Flag, FlagPerm, Mailbox, SelectParams, StatusItem, Tag, UseAttr};
 
-/// Longest mailbox name, in bytes of UTF-8.
-pub const MAX_NAME_BYTES: usize = 512;
+/// Longest mailbox name, in bytes of UTF-8 (the store's one limit).
+pub const MAX_NAME_BYTES: usize = crate::imap::mail::MAX_MAILBOX_NAME_LEN;
 /// Deepest hierarchy a name may have.
 pub const MAX_NAME_LEVELS: usize = 32;
 
@@ -576,5 +576,15 @@ mod tests {
         assert!(valid_new_name(&"a/".repeat(40)).is_err());
         assert!(valid_new_name(&"x".repeat(600)).is_err());
         assert!(valid_new_name("a\u{1}b").is_err());
+    }
+
+    #[test]
+    fn mailbox_name_limit_is_the_stores() {
+        let longest = "x".repeat(MAX_NAME_BYTES);
+        assert_eq!(valid_new_name(&longest), Ok(longest.clone()));
+        assert!(crate::store::normalize_mailbox_name(&longest).is_ok());
+        let over = "x".repeat(MAX_NAME_BYTES + 1);
+        assert!(valid_new_name(&over).is_err());
+        assert!(crate::store::normalize_mailbox_name(&over).is_err());
     }
 }

@@ -200,6 +200,9 @@ pub struct Session {
     out: Vec<u8>,
     actions: VecDeque<Action>,
     last_activity: Instant,
+    /// When the connection was made: the pre-login deadline counts from
+    /// here, so a client that trickles bytes cannot extend it.
+    connected_at: Instant,
     mail: MailAccess,
     /// The selected mailbox (RFC 3501 selected state), if any.
     selected: Option<View>,
@@ -243,6 +246,7 @@ impl Session {
             out: Vec::with_capacity(256),
             actions: VecDeque::new(),
             last_activity: now,
+            connected_at: now,
             mail,
             selected: None,
             next_ticket: 0,
@@ -532,12 +536,15 @@ impl Session {
         }
     }
 
+    /// When the session times out if nothing happens before: once logged
+    /// in, the idle timeout from the last activity; before, a hard deadline
+    /// from the connection's start that no byte extends (a client sending
+    /// one byte a second must not hold a socket forever).
     fn autologout_at(&self) -> Instant {
-        let timeout = match self.state {
-            State::Authenticated { .. } => self.cfg.timeouts.authenticated,
-            _ => self.cfg.timeouts.unauthenticated,
-        };
-        self.last_activity + timeout
+        match self.state {
+            State::Authenticated { .. } => self.last_activity + self.cfg.timeouts.authenticated,
+            _ => self.connected_at + self.cfg.timeouts.unauthenticated,
+        }
     }
 
     /// Time passed; autologout (RFC 3501 §5.4) if the deadline is reached,

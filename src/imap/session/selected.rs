@@ -6,9 +6,10 @@ use std::num::NonZeroU32;
 use std::time::Instant;
 
 use super::{Pending, Session};
-use crate::imap::fetch::fetch_items;
+use crate::imap::fetch::{FetchItem, LazyParts, MessageFacts, fetch_item};
 use crate::imap::mail::{MailWrite, MailWriteOk};
 use crate::imap::mail_search::SearchScope;
+use crate::imap::proto::encode::{QUOTED_MAX, fetch_pieces};
 use crate::imap::proto::response::{Code, Data, MessageDataItem, Response, StatusKind};
 use crate::imap::proto::types::{
     FetchAttr, FetchItems, FetchModifiers, Flag, Mailbox, SearchKey, SequenceSet, StoreKind, Tag,
@@ -17,6 +18,9 @@ use crate::imap::search::{Charset, SUPPORTED_CHARSETS, SearchContext, charset_fr
 
 /// Output held before the session waits for the client to read it.
 const FETCH_CHUNK: usize = 256 * 1024;
+/// The least literal data copied per step, so a nearly full chunk still
+/// moves a long literal forward.
+const LITERAL_PIECE_MIN: usize = 16 * 1024;
 
 /// A FETCH being answered in chunks.
 #[derive(Debug)]
@@ -35,6 +39,122 @@ pub(super) struct FetchJob {
     missing: usize,
     /// RFC 7162 CHANGEDSINCE: only messages with a higher MODSEQ answer.
     changed_since: Option<u64>,
+    /// Where the answer for `targets[next]` stopped, if it is half written.
+    within: Option<Within>,
+}
+
+/// A point inside one message's FETCH response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Within {
+    /// The item being written.
+    item: usize,
+    /// Octets of its literal data already written.
+    offset: usize,
+    /// Octets of its literal data still to write.
+    literal_left: usize,
+}
+
+/// One item of a message's answer, before its data is looked up.
+enum ItemSpec<'j> {
+    Attr(&'j FetchAttr),
+    Whole(MessageDataItem),
+}
+
+/// The items of one message's answer, in order: `UID` first for UID FETCH
+/// (RFC 3501 §6.4.8), the attributes asked for, then what a `\Seen` just
+/// set adds (RFC 3501 §6.4.5; with UID and MODSEQ once CONDSTORE-aware,
+/// RFC 7162 §3.2.4). The same every time for the same message, so a
+/// response can be resumed at an item.
+fn message_items<'j>(
+    job: &'j FetchJob,
+    facts: &MessageFacts<'_>,
+    uid: u32,
+    wants_flags: bool,
+    condstore: bool,
+) -> Vec<ItemSpec<'j>> {
+    let mut items = Vec::with_capacity(job.attrs.len() + 3);
+    let has_uid = job.attrs.contains(&FetchAttr::Uid);
+    if job.uid && !has_uid {
+        items.push(ItemSpec::Whole(MessageDataItem::Uid(facts.uid)));
+    }
+    items.extend(job.attrs.iter().map(ItemSpec::Attr));
+    if job.newly_seen.binary_search(&uid).is_ok() {
+        if !wants_flags {
+            items.push(ItemSpec::Whole(MessageDataItem::Flags(facts.flags.clone())));
+        }
+        if condstore {
+            if !has_uid && !job.uid {
+                items.push(ItemSpec::Whole(MessageDataItem::Uid(facts.uid)));
+            }
+            if !job.attrs.contains(&FetchAttr::ModSeq) {
+                items.push(ItemSpec::Whole(MessageDataItem::ModSeq(facts.modseq)));
+            }
+        }
+    }
+    items
+}
+
+/// Writes one message's FETCH response into `out`, from `resume` if it was
+/// begun before, until it is whole (`None`) or `out` holds `FETCH_CHUNK`
+/// octets (`Some`: where to go on). Literal data is copied from the
+/// stored message a piece at a time; small data is written as
+/// `encode_response` would.
+fn stream_message(
+    out: &mut Vec<u8>,
+    seq: NonZeroU32,
+    items: &[ItemSpec<'_>],
+    facts: &MessageFacts<'_>,
+    resume: Option<Within>,
+) -> Option<Within> {
+    let (first, mut offset) = match resume {
+        Some(at) => (at.item, at.offset),
+        None => {
+            fetch_pieces::start(out, seq);
+            (0, 0)
+        }
+    };
+    let mut parts = LazyParts::new(facts.parts);
+    for (i, spec) in items.iter().enumerate().skip(first) {
+        if i > 0 && offset == 0 {
+            out.push(b' ');
+        }
+        let item = match spec {
+            ItemSpec::Whole(item) => FetchItem::Whole(item.clone()),
+            ItemSpec::Attr(attr) => fetch_item(attr, facts, &mut parts),
+        };
+        match item {
+            FetchItem::Data {
+                name,
+                data: Some(data),
+            } if data.len() > QUOTED_MAX => {
+                if offset == 0 {
+                    fetch_pieces::data_item_name(out, &name);
+                    fetch_pieces::literal_head(out, data.len());
+                }
+                let room = FETCH_CHUNK.saturating_sub(out.len()).max(LITERAL_PIECE_MIN);
+                let end = offset.saturating_add(room).min(data.len());
+                out.extend_from_slice(&data[offset..end]);
+                if end < data.len() {
+                    return Some(Within {
+                        item: i,
+                        offset: end,
+                        literal_left: data.len() - end,
+                    });
+                }
+            }
+            item => fetch_pieces::item(out, &item.into_owned()),
+        }
+        offset = 0;
+        if out.len() >= FETCH_CHUNK && i + 1 < items.len() {
+            return Some(Within {
+                item: i + 1,
+                offset: 0,
+                literal_left: 0,
+            });
+        }
+    }
+    fetch_pieces::end(out);
+    None
 }
 
 /// What a STORE asks for (RFC 3501 §6.4.6, RFC 7162 §3.1.3).
@@ -305,8 +425,11 @@ impl Session {
 
     /// Answers FETCH a chunk at a time: once `FETCH_CHUNK` bytes are
     /// waiting, the session pauses until the driver has written them
-    /// (`output_drained`), so a FETCH of a whole mailbox holds about one
-    /// chunk in memory, not the mailbox.
+    /// (`output_drained`). Message data is copied from the store into the
+    /// output a chunk at a time too, even inside one literal, so a FETCH
+    /// holds about one chunk in memory whatever the size of the messages or
+    /// how many times it names them (`BODY[]` twenty times costs what it
+    /// costs once, only longer).
     pub(super) fn run_fetch(&mut self, mut job: FetchJob, now: Instant) {
         let Some(view) = self.selected.as_ref() else {
             return;
@@ -320,30 +443,36 @@ impl Session {
                 if out.len() >= FETCH_CHUNK {
                     break;
                 }
-                job.next += 1;
+                let resume = job.within.take();
                 let Some(facts) = r.facts(mailbox_id, u, seq, view.is_recent(u))? else {
-                    job.missing += 1;
+                    job.next += 1;
+                    match resume {
+                        None => job.missing += 1,
+                        // Expunged by another session (and its body
+                        // freed) in the middle of its answer: the literal
+                        // already announced is filled and the response
+                        // closed, so the stream stays well-formed.
+                        Some(at) => {
+                            tracing::warn!(uid = u, "message expunged while being fetched");
+                            out.resize(out.len() + at.literal_left, b' ');
+                            fetch_pieces::end(out);
+                        }
+                    }
                     continue;
                 };
-                if job.changed_since.is_some_and(|since| facts.modseq <= since) {
+                if resume.is_none() && job.changed_since.is_some_and(|since| facts.modseq <= since)
+                {
+                    job.next += 1;
                     continue;
                 }
-                let mut items = fetch_items(&job.attrs, &facts, job.uid).items;
-                if job.newly_seen.binary_search(&u).is_ok() {
-                    // RFC 3501 §6.4.5: the \Seen just set is reported;
-                    // RFC 7162 §3.2.4: with UID and MODSEQ once
-                    // CONDSTORE-aware.
-                    if !wants_flags {
-                        items.push(MessageDataItem::Flags(facts.flags.clone()));
-                    }
-                    if condstore {
-                        super::condstore::add_uid_and_modseq(&mut items, facts.uid, facts.modseq);
+                let items = message_items(&job, &facts, u, wants_flags, condstore);
+                match stream_message(out, seq, &items, &facts, resume) {
+                    None => job.next += 1,
+                    Some(at) => {
+                        job.within = Some(at);
+                        break;
                     }
                 }
-                crate::imap::proto::encode::encode_response(
-                    out,
-                    &Response::Data(Data::Fetch { seq, items }),
-                );
             }
             Ok(())
         });
@@ -683,6 +812,7 @@ impl FetchJob {
             newly_seen,
             missing: 0,
             changed_since: None,
+            within: None,
         }
     }
 }

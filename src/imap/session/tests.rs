@@ -403,6 +403,22 @@ fn autologout_and_shutdown() {
 }
 
 #[test]
+fn prelogin_deadline_is_not_extended_by_trickled_bytes() {
+    let mut t = T::local();
+    t.out();
+    // One byte every second of a LOGIN line that never ends.
+    for (i, b) in b"a LOGIN alice pass".iter().cycle().take(59).enumerate() {
+        t.s.feed(&[*b], t.now + Duration::from_secs(i as u64));
+        t.s.on_tick(t.now + Duration::from_secs(i as u64));
+    }
+    assert_eq!(t.out(), "");
+    t.s.feed(b"x", t.now + Duration::from_secs(60));
+    t.s.on_tick(t.now + Duration::from_secs(60));
+    assert!(t.out().starts_with("* BYE "));
+    assert_eq!(t.s.next_action(), Some(Action::Close));
+}
+
+#[test]
 fn id_answers_with_server_identity() {
     let mut t = T::local();
     t.out();
@@ -753,6 +769,56 @@ fn large_fetch_is_answered_in_chunks() {
         all.ends_with("n OK NOOP completed\r\n"),
         "the pipelined NOOP follows"
     );
+}
+
+/// Feeds `command` and collects the whole answer, chunk by chunk; returns
+/// it and the largest chunk.
+fn fetch_in_chunks(m: &mut M, command: &[u8]) -> (Vec<u8>, usize) {
+    m.s.feed(command, m.now);
+    let mut all = m.s.take_output();
+    let mut largest = all.len();
+    while m.s.next_action() == Some(Action::AwaitDrain) {
+        m.s.output_drained(m.now);
+        let chunk = m.s.take_output();
+        largest = largest.max(chunk.len());
+        all.extend(chunk);
+    }
+    (all, largest)
+}
+
+#[test]
+fn repeated_large_fetch_items_are_streamed_in_bounded_chunks() {
+    let mut m = M::new();
+    let text: String = (0..40_000)
+        .map(|i| format!("line {i:05} of a long body\r\n"))
+        .collect();
+    let body = format!("Subject: huge\r\nFrom: a@example.org\r\n\r\n{text}");
+    m.append("INBOX", "()", &body);
+    m.send("s SELECT INBOX\r\n");
+    let items = ["BODY.PEEK[]"; 20].join(" ");
+    let (all, largest) = fetch_in_chunks(
+        &mut m,
+        format!("f FETCH 1 (UID {items} BODY.PEEK[TEXT]<7.300000> RFC822.SIZE)\r\n").as_bytes(),
+    );
+    assert!(
+        largest <= 256 * 1024 + 16 * 1024 + 1024,
+        "each chunk is bounded, however large and repeated the items: {largest}"
+    );
+    // Byte for byte what one encoded response says.
+    let raw = body.as_bytes();
+    let mut want = b"* 1 FETCH (UID 1".to_vec();
+    for _ in 0..20 {
+        want.extend_from_slice(format!(" BODY[] {{{}}}\r\n", raw.len()).as_bytes());
+        want.extend_from_slice(raw);
+    }
+    let text_start = body.find("\r\n\r\n").expect("header end") + 4;
+    let partial = &raw[text_start + 7..(text_start + 7 + 300_000).min(raw.len())];
+    want.extend_from_slice(format!(" BODY[TEXT]<7> {{{}}}\r\n", partial.len()).as_bytes());
+    want.extend_from_slice(partial);
+    want.extend_from_slice(
+        format!(" RFC822.SIZE {})\r\nf OK FETCH completed\r\n", raw.len()).as_bytes(),
+    );
+    assert!(all == want, "streamed answer differs from the encoded one");
 }
 
 #[test]
