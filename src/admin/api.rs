@@ -79,8 +79,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Problem> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+        let value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => v,
             Err(e) => {
                 let detail = match &e {
                     JsonRejection::MissingJsonContentType(_) => {
@@ -88,9 +88,19 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
                     }
                     other => other.body_text(),
                 };
-                Err(Problem::new(Kind::InvalidRequest, detail))
+                return Err(Problem::new(Kind::InvalidRequest, detail));
             }
+        };
+        // serde would also take an array for a struct; the API takes objects.
+        if !value.is_object() {
+            return Err(Problem::new(
+                Kind::InvalidRequest,
+                "the body must be a JSON object",
+            ));
         }
+        serde_json::from_value(value)
+            .map(ApiJson)
+            .map_err(|e| Problem::new(Kind::InvalidRequest, format!("invalid body: {e}")))
     }
 }
 
@@ -171,7 +181,7 @@ pub struct ListParams {
     pub search: Option<String>,
     /// Users to skip (default 0).
     #[param(minimum = 0)]
-    pub offset: Option<usize>,
+    pub offset: Option<i32>,
     /// Users to return, 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
@@ -182,15 +192,22 @@ pub struct ListParams {
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     /// 1-64 of a-z 0-9 . _ + @ - (stored in lower case; not starting with a dot).
+    #[schema(
+        pattern = r"^[A-Za-z0-9_+@-][A-Za-z0-9._+@-]{0,63}$",
+        min_length = 1,
+        max_length = 64
+    )]
     pub name: String,
-    /// 1 to 1024 bytes.
+    /// 1 to 256 characters (the server takes up to 1024 bytes of UTF-8).
+    #[schema(min_length = 1, max_length = 256)]
     pub password: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPassword {
-    /// 1 to 1024 bytes.
+    /// 1 to 256 characters (the server takes up to 1024 bytes of UTF-8).
+    #[schema(min_length = 1, max_length = 256)]
     pub password: String,
 }
 
@@ -199,10 +216,33 @@ pub struct NewPassword {
 #[serde(deny_unknown_fields)]
 pub struct NewQuota {
     /// Bytes, rounded up to a whole KiB.
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 9_223_372_036_854_774_784_u64)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub storage_bytes: Option<u64>,
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 9_223_372_036_854_775_807_u64)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub messages: Option<u64>,
+}
+
+/// A non-negative integer or null. JSON has one number type, so `3.0` is
+/// the integer 3 (as JSON Schema's `integer` says); `3.5` is refused.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    use serde::de::Error as _;
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some(u) = n.as_u64() {
+        return Ok(Some(u));
+    }
+    match n.as_f64() {
+        // Below 2^63: every such whole f64 converts exactly.
+        Some(f) if f.fract() == 0.0 && (0.0..9.223_372_036_854_775e18).contains(&f) => {
+            Ok(Some(f as u64))
+        }
+        _ => Err(D::Error::custom(format!(
+            "{n} is not a non-negative integer"
+        ))),
+    }
 }
 
 /// What a deletion removed.
@@ -218,7 +258,7 @@ pub struct Deleted {
 pub struct AuditParams {
     /// Only entries with a smaller id (the next page: the last id seen).
     #[param(minimum = 0)]
-    pub before: Option<u64>,
+    pub before: Option<i64>,
     /// Entries to return, 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
@@ -250,7 +290,14 @@ async fn list_users(
     ApiQuery(p): ApiQuery<ListParams>,
 ) -> Result<axum::Json<UserPage>, Problem> {
     let limit = page_limit(p.limit)?;
-    let offset = p.offset.unwrap_or(0);
+    let offset = match p.offset.unwrap_or(0) {
+        o if o < 0 => {
+            return Err(
+                Problem::new(Kind::InvalidRequest, "offset must not be negative").field("offset"),
+            );
+        }
+        o => o.unsigned_abs() as usize,
+    };
     let search = p.search;
     let page = state
         .run(move |s| s.list_users(search.as_deref(), offset, limit))
@@ -286,7 +333,7 @@ async fn create_user(
 }
 
 /// One user.
-#[utoipa::path(get, path = "/api/v1/users/{name}", params(("name" = String, Path, description = "User name")),
+#[utoipa::path(get, path = "/api/v1/users/{name}", params(("name" = String, Path, description = "User name (case-insensitive)", pattern = r"^[A-Za-z0-9_+@-][A-Za-z0-9._+@-]{0,63}$", min_length = 1, max_length = 64)),
     responses(
         (status = 200, description = "The user", body = UserView),
         (status = 400, description = "Not a valid user name", body = Problem, content_type = "application/problem+json"),
@@ -304,7 +351,7 @@ async fn get_user(
 
 /// Delete a user and all their mail, at once and without confirmation;
 /// their open IMAP sessions are closed.
-#[utoipa::path(delete, path = "/api/v1/users/{name}", params(("name" = String, Path, description = "User name")),
+#[utoipa::path(delete, path = "/api/v1/users/{name}", params(("name" = String, Path, description = "User name (case-insensitive)", pattern = r"^[A-Za-z0-9_+@-][A-Za-z0-9._+@-]{0,63}$", min_length = 1, max_length = 64)),
     responses(
         (status = 200, description = "Deleted", body = Deleted),
         (status = 400, description = "Not a valid user name", body = Problem, content_type = "application/problem+json"),
@@ -327,7 +374,7 @@ async fn delete_user(
 }
 
 /// Set a user's password; their other IMAP sessions end.
-#[utoipa::path(put, path = "/api/v1/users/{name}/password", params(("name" = String, Path, description = "User name")),
+#[utoipa::path(put, path = "/api/v1/users/{name}/password", params(("name" = String, Path, description = "User name (case-insensitive)", pattern = r"^[A-Za-z0-9_+@-][A-Za-z0-9._+@-]{0,63}$", min_length = 1, max_length = 64)),
     request_body = NewPassword,
     responses(
         (status = 204, description = "Changed"),
@@ -349,7 +396,7 @@ async fn set_password(
 }
 
 /// Set both quota limits (`null`: unlimited); the next APPEND sees them.
-#[utoipa::path(put, path = "/api/v1/users/{name}/quota", params(("name" = String, Path, description = "User name")),
+#[utoipa::path(put, path = "/api/v1/users/{name}/quota", params(("name" = String, Path, description = "User name (case-insensitive)", pattern = r"^[A-Za-z0-9_+@-][A-Za-z0-9._+@-]{0,63}$", min_length = 1, max_length = 64)),
     request_body = NewQuota,
     responses(
         (status = 200, description = "The user with the new limits", body = UserView),
@@ -371,7 +418,7 @@ async fn set_quota(
 }
 
 /// A user's mailboxes, by name.
-#[utoipa::path(get, path = "/api/v1/users/{name}/mailboxes", params(("name" = String, Path, description = "User name")),
+#[utoipa::path(get, path = "/api/v1/users/{name}/mailboxes", params(("name" = String, Path, description = "User name (case-insensitive)", pattern = r"^[A-Za-z0-9_+@-][A-Za-z0-9._+@-]{0,63}$", min_length = 1, max_length = 64)),
     responses(
         (status = 200, description = "The mailboxes", body = [MailboxView]),
         (status = 400, description = "Not a valid user name", body = Problem, content_type = "application/problem+json"),
@@ -415,9 +462,14 @@ async fn audit(
     ApiQuery(p): ApiQuery<AuditParams>,
 ) -> Result<axum::Json<Vec<AuditView>>, Problem> {
     let limit = page_limit(p.limit)?;
+    if p.before.is_some_and(|b| b < 0) {
+        return Err(
+            Problem::new(Kind::InvalidRequest, "before must not be negative").field("before"),
+        );
+    }
     let action = p.action;
     let entries = state
-        .run(move |s| s.audit_log(p.before, limit, action.as_deref()))
+        .run(move |s| s.audit_log(p.before.map(|b| b.unsigned_abs()), limit, action.as_deref()))
         .await?;
     Ok(axum::Json(entries))
 }

@@ -24,6 +24,8 @@ use crate::store::{
 /// Longest password accepted, in bytes: IMAP passwords are octets, but a
 /// megabyte of "password" is an attempt to make hashing expensive.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// ...and in characters, when it is text (as the API and the panel send).
+pub const MAX_PASSWORD_CHARS: usize = 256;
 
 /// Who did something and from where, as the audit log records it.
 #[derive(Debug, Clone)]
@@ -449,10 +451,14 @@ fn check_password(password: &[u8]) -> Result<(), AdminError> {
             "the password must not be empty",
         ));
     }
-    if password.len() > MAX_PASSWORD_BYTES {
+    let chars = std::str::from_utf8(password).map_or(0, |p| p.chars().count());
+    if password.len() > MAX_PASSWORD_BYTES || chars > MAX_PASSWORD_CHARS {
         return Err(AdminError::invalid(
             "password",
-            format!("the password is longer than {MAX_PASSWORD_BYTES} bytes"),
+            format!(
+                "the password is longer than {MAX_PASSWORD_CHARS} characters \
+                 ({MAX_PASSWORD_BYTES} bytes)"
+            ),
         ));
     }
     Ok(())

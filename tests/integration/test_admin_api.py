@@ -392,3 +392,33 @@ def test_zero_config_panel_is_on_loopback_8080(tmp_path):
                 socket.create_connection((other, 8080), timeout=2).close()
     finally:
         s.stop()
+
+
+# -- the OpenAPI document against the live server -----------------------------
+
+
+def test_schemathesis_finds_no_server_error_or_schema_violation(tmp_path):
+    """Property-based: schemathesis generates requests from the OpenAPI
+    document (valid and invalid ones, and sequences of calls) and checks
+    every answer: no 5xx, status codes, content types and bodies as the
+    document says, invalid requests refused, valid ones accepted."""
+    import subprocess
+    import sys
+
+    s = launch(tmp_path / "srv", CONFIG, users={})
+    try:
+        add_admin(s)
+        token = new_token(s, "schemathesis")
+        p = subprocess.run(
+            [sys.executable, "-m", "schemathesis.cli", "run",
+             f"http://{HOST}:{s.admin_port}/api/v1/openapi.json",
+             "-H", f"Authorization: Bearer {token}",
+             "--checks", "all", "--max-examples", "30", "--no-color"],
+            capture_output=True, text=True, timeout=240, cwd=tmp_path,
+        )
+        out = p.stdout + p.stderr
+        assert p.returncode == 0, out[-6000:]
+        assert " passed" in out and "0 passed" not in out, out[-2000:]
+        assert "panicked" not in s.stderr_text()
+    finally:
+        s.stop()
