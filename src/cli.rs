@@ -14,10 +14,10 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
 
+use crate::auth::Secret;
 use crate::auth::hash_password;
 use crate::config::{Config, parse_listen, parse_storage_size};
-use crate::imap::proto::types::Secret;
-use crate::search_index::rebuild::Rebuilt;
+use crate::search::index::rebuild::Rebuilt;
 use crate::store::{
     LimitChange, Quota, Store, StoreError, WriteOp, WriteResult, normalize_admin_name,
     normalize_user_name,
@@ -307,7 +307,7 @@ pub fn run_index_command(cmd: &IndexCommand, config: &Config) -> anyhow::Result<
     let whose = user
         .as_deref()
         .map_or("every user".to_owned(), |u| format!("user {u}"));
-    match crate::search_index::rebuild::rebuild(&config.data_dir, store, user_id)? {
+    match crate::search::index::rebuild::rebuild(&config.data_dir, store, user_id)? {
         Rebuilt::Done { documents } => {
             println!("rebuilt the search index for {whose}: {documents} messages indexed");
         }

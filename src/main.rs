@@ -30,7 +30,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Commands::Admin(cmd) => run_admin_command(cmd, &config),
         Commands::Serve(_) => {
             roost::logging::init(&config.log);
-            actix_rt::System::new().block_on(roost::imap::server::run(config))
+            actix_rt::System::new().block_on(roost::server::run(config))
         }
     }
 }

@@ -24,46 +24,41 @@ pub mod sessions;
 pub mod state;
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 
 use anyhow::Context as _;
 use chrono::Utc;
 
-use crate::config::Config;
-use crate::store::{SetupToken, Store, Writer};
+use crate::server::Services;
+use crate::store::{SetupToken, Store};
 
 /// How long the first-start setup link works.
 const SETUP_VALID_HOURS: i64 = 24;
 
-/// What the admin side needs from the rest of the process.
-pub struct AdminDeps {
-    pub store: Store,
-    pub writer: Writer,
-    /// IMAP connections open now.
-    pub connections: Arc<AtomicUsize>,
-    /// The server's TLS configuration, for `[admin] tls = true`.
-    pub tls: Arc<tokio_rustls::rustls::ServerConfig>,
-}
-
 /// Binds the admin listener (a failure stops the start, naming the
 /// address and the setting) and serves it from its own thread. Returns
-/// without doing anything when the panel is off.
-pub fn start(config: &Config, deps: AdminDeps, extra: axum::Router) -> anyhow::Result<()> {
+/// without doing anything when the panel is off. `extra` is served on the
+/// same listener, outside the panel's sessions and the API's tokens.
+pub fn start(services: &Services, extra: axum::Router) -> anyhow::Result<()> {
+    let config = &services.config;
     let Some(addr) = config.admin.listen else {
         tracing::info!("admin panel off");
         return Ok(());
     };
     let listener = server::bind(addr)?;
     let tls = config.admin.tls.then(|| {
-        let mut tls = (*deps.tls).clone();
+        let mut tls = (*services.tls).clone();
         tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         tokio_rustls::TlsAcceptor::from(Arc::new(tls))
     });
+    let writer = services
+        .store
+        .start_writer()
+        .context("starting the store writer")?;
     let service = service::Service::new(
-        deps.store.clone(),
-        deps.writer,
+        services.store.clone(),
+        writer,
         config.quota,
-        deps.connections,
+        services.live.clone(),
         &config.data_dir,
         config.search_index,
     );
@@ -72,7 +67,7 @@ pub fn start(config: &Config, deps: AdminDeps, extra: axum::Router) -> anyhow::R
             .context("setting up the admin panel")?,
     );
     let scheme = if tls.is_some() { "https" } else { "http" };
-    offer_setup(&deps.store, &format!("{scheme}://{addr}"))?;
+    offer_setup(&services.store, &format!("{scheme}://{addr}"))?;
     server::spawn(listener, server::router(state, extra), tls)?;
     tracing::info!(%addr, tls = config.admin.tls, "admin panel listening");
     Ok(())

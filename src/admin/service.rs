@@ -146,8 +146,8 @@ pub struct UserPage {
 pub struct StatusView {
     pub version: String,
     pub uptime_seconds: u64,
-    /// IMAP connections open now.
-    pub imap_connections: u64,
+    /// Mail client connections (IMAP, and LMTP when it comes) open now.
+    pub connections: u64,
     pub users: u64,
     pub messages: u64,
     /// Bytes of the LMDB data file on disk.
@@ -408,7 +408,7 @@ impl Service {
         Ok(StatusView {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             uptime_seconds: self.started.elapsed().as_secs(),
-            imap_connections: self.connections.load(Ordering::Relaxed) as u64,
+            connections: self.connections.load(Ordering::Relaxed) as u64,
             users: users.len() as u64,
             messages,
             store_bytes: disk_usage(&self.data_dir.join("store")),

@@ -20,6 +20,9 @@ pub mod limiter;
 pub mod password;
 mod pool;
 
+mod secret;
+pub use secret::Secret;
+
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -28,7 +31,6 @@ pub use limiter::{FailureLimiter, Verdict};
 pub use password::{PasswordError, hash_password, verify_password};
 
 use crate::config::AuthConfig;
-use crate::imap::proto::types::Secret;
 use crate::store::{Store, normalize_user_name};
 
 /// The result of one login attempt.

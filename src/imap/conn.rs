@@ -32,9 +32,9 @@ use tracing::Span;
 use crate::auth::{AuthOutcome, Authenticator};
 use crate::conn_limits::ConnSlot;
 use crate::imap::compress::Deflate;
-use crate::imap::hub::{Hub, MailboxChanged, Watch};
-use crate::imap::mail::MailAccess;
 use crate::imap::session::{Action, AuthResult, ConnInfo, Session, SessionConfig};
+use crate::mailbox::MailAccess;
+use crate::mailbox::registry::{MailboxChanged, Registry, Watch};
 
 /// How long a client may take to finish a TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -58,7 +58,7 @@ pub struct ConnShared {
     pub auth: Authenticator,
     pub mail: MailAccess,
     /// Where a connection says which mailbox it watches for changes.
-    pub hub: Addr<Hub>,
+    pub mailboxes: Addr<Registry>,
     /// Turns true when the server shuts down: every session says BYE.
     pub shutdown: watch::Receiver<bool>,
     /// Live connections, so shutdown can wait for the BYEs to go out.
@@ -67,7 +67,7 @@ pub struct ConnShared {
 
 pub struct Conn {
     id: u64,
-    /// The mailbox the hub sends this connection changes of.
+    /// The mailbox whose owner sends this connection changes of it.
     watching: Option<u64>,
     session: Session,
     io: mpsc::UnboundedSender<IoCmd>,
@@ -201,7 +201,7 @@ impl Conn {
         let selected = self.session.selected_mailbox();
         if selected != self.watching {
             self.watching = selected;
-            self.shared.hub.do_send(Watch {
+            self.shared.mailboxes.do_send(Watch {
                 conn_id: self.id,
                 mailbox_id: selected,
                 recipient: ctx.address().recipient(),
@@ -427,7 +427,7 @@ impl Actor for Conn {
 
     fn stopping(&mut self, ctx: &mut Context<Self>) -> Running {
         if self.watching.take().is_some() {
-            self.shared.hub.do_send(Watch {
+            self.shared.mailboxes.do_send(Watch {
                 conn_id: self.id,
                 mailbox_id: None,
                 recipient: ctx.address().recipient(),

@@ -23,60 +23,10 @@
 use std::borrow::Cow;
 use std::num::NonZeroU32;
 
-use chrono::{DateTime, FixedOffset};
-
 use crate::imap::proto::response::{DataItemName, MessageDataItem};
 use crate::imap::proto::types::{FetchAttr, Flag, FlagFetch, Section, SectionText};
 use crate::mime::{self, PartMap};
-
-/// Everything FETCH and SEARCH read about one message. The session fills it
-/// from the store; `raw` and the pre-encoded blobs borrow from the store's
-/// read transaction, so building one copies nothing large.
-#[derive(Debug, Clone)]
-pub struct MessageFacts<'a> {
-    pub seq: NonZeroU32,
-    pub uid: NonZeroU32,
-    /// The message's flags in this session, `\Recent` included when this
-    /// session holds it.
-    pub flags: Vec<FlagFetch>,
-    pub internal_date: DateTime<FixedOffset>,
-    /// RFC822.SIZE, as the store counts it.
-    pub size: u32,
-    /// The whole message as stored.
-    pub raw: &'a [u8],
-    /// `mime::Analysis::envelope`, written as is.
-    pub envelope: &'a [u8],
-    /// `mime::Analysis::body`, written as is.
-    pub body: &'a [u8],
-    /// `mime::Analysis::bodystructure`, written as is.
-    pub bodystructure: &'a [u8],
-    /// `PartMap::to_bytes`; decoded only when a section needs it.
-    pub parts: &'a [u8],
-    /// `mime::Analysis::sent_date`: the `Date:` header, if readable.
-    pub sent_date: Option<DateTime<FixedOffset>>,
-    /// RFC 7162 MODSEQ: the last change to the message.
-    pub modseq: u64,
-}
-
-impl MessageFacts<'_> {
-    /// Whether the message has `flag` (keywords compared case-insensitively,
-    /// as the store treats them).
-    pub fn has_flag(&self, flag: &Flag) -> bool {
-        self.flags.iter().any(|f| match (f, flag) {
-            (FlagFetch::Flag(Flag::Keyword(a)), Flag::Keyword(b))
-            | (FlagFetch::Flag(Flag::Extension(a)), Flag::Extension(b)) => {
-                a.eq_ignore_ascii_case(b)
-            }
-            (FlagFetch::Flag(a), b) => a == b,
-            (FlagFetch::Recent, _) => false,
-        })
-    }
-
-    /// Whether the message is `\Recent` in this session.
-    pub fn is_recent(&self) -> bool {
-        self.flags.contains(&FlagFetch::Recent)
-    }
-}
+pub use crate::types::MessageFacts;
 
 /// The answer to FETCH for one message.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,10 +5,6 @@
 pub mod compress;
 pub mod conn;
 pub mod fetch;
-pub mod hub;
-pub mod mail;
-pub mod mail_search;
+pub mod listener;
 pub mod proto;
-pub mod search;
-pub mod server;
 pub mod session;

@@ -6,7 +6,7 @@
 //!
 //! This module owns MIME: nothing else in the crate parses message
 //! structure for FETCH, and mail-parser is used here only for
-//! `header::parse_date`, behind our own types (`imap::search` also uses it,
+//! `header::parse_date`, behind our own types (`search::matcher` also uses it,
 //! to decode message text for the SEARCH scan). It knows nothing about storage, sessions or
 //! sockets, and it never fails: malformed MIME (no header, missing or
 //! unterminated boundaries, bare-LF line endings, 8-bit bytes, NULs) still

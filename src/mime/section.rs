@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use super::header;
 use super::parts::{Part, PartKind, PartMap};
-use crate::imap::proto::types::{Section, SectionText};
+use crate::types::{Section, SectionText};
 
 /// How a part was reached: the message itself (or the message inside a
 /// message/rfc822 part) numbers its parts differently from a body part.

@@ -8,7 +8,7 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 
 use super::*;
-use crate::imap::proto::types::{Section, SectionText};
+use crate::types::{Section, SectionText};
 
 fn corpus_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/mime-corpus")

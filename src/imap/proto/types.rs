@@ -8,7 +8,13 @@
 use std::fmt;
 use std::num::NonZeroU32;
 
-use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono::{DateTime, FixedOffset};
+
+pub use crate::auth::Secret;
+pub use crate::search::SearchKey;
+pub use crate::types::{
+    Flag, FlagFetch, Section, SectionText, SeqOrUid, SeqRange, SequenceSet, StoreKind, UseAttr,
+};
 
 /// `tag = 1*<any ASTRING-CHAR except "+">` (RFC 3501 §9).
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -56,23 +62,6 @@ pub fn is_list_char(b: u8) -> bool {
     is_atom_char(b) || matches!(b, b'%' | b'*' | b']')
 }
 
-/// A secret (password, SASL response) whose `Debug` never shows the value,
-/// so it cannot end up in a log line by accident.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret<T>(pub T);
-
-impl<T> Secret<T> {
-    pub fn expose(&self) -> &T {
-        &self.0
-    }
-}
-
-impl<T> fmt::Debug for Secret<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(REDACTED)")
-    }
-}
-
 /// A mailbox name, decoded from modified UTF-7 (RFC 3501 §5.1.3).
 ///
 /// `INBOX` in any case is the distinguished `Inbox` (RFC 3501 §5.1); every
@@ -98,82 +87,6 @@ impl Mailbox {
             Mailbox::Other(s) => s,
         }
     }
-}
-
-/// One element of a `sequence-set`: a number or `*` (RFC 3501 §9 `seq-number`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SeqOrUid {
-    Value(NonZeroU32),
-    /// `*`: the largest number in use (the last message, or the highest UID).
-    Asterisk,
-}
-
-impl SeqOrUid {
-    /// Resolves `*` against the largest value in use.
-    pub fn resolve(self, largest: u32) -> u32 {
-        match self {
-            SeqOrUid::Value(v) => v.get(),
-            SeqOrUid::Asterisk => largest,
-        }
-    }
-}
-
-/// `seq-range = seq-number ":" seq-number`; a single number is a range of one.
-/// The order of the two ends is not significant (RFC 3501 §9: `2:4` and
-/// `4:2` are the same).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SeqRange {
-    pub start: SeqOrUid,
-    pub end: SeqOrUid,
-}
-
-impl SeqRange {
-    pub fn single(v: SeqOrUid) -> SeqRange {
-        SeqRange { start: v, end: v }
-    }
-    /// The inclusive bounds, low first, with `*` resolved.
-    pub fn bounds(&self, largest: u32) -> (u32, u32) {
-        let a = self.start.resolve(largest);
-        let b = self.end.resolve(largest);
-        (a.min(b), a.max(b))
-    }
-}
-
-/// `sequence-set` (RFC 3501 §9): never empty.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct SequenceSet(pub Vec<SeqRange>);
-
-impl SequenceSet {
-    /// Whether `n` is in the set, with `*` standing for `largest`.
-    pub fn contains(&self, n: u32, largest: u32) -> bool {
-        self.0.iter().any(|r| {
-            let (lo, hi) = r.bounds(largest);
-            lo <= n && n <= hi
-        })
-    }
-}
-
-/// A message flag as a client may set it (`flag` in RFC 3501 §9).
-/// `\Recent` is not settable and appears only in `FlagFetch`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Flag {
-    Answered,
-    Flagged,
-    Deleted,
-    Seen,
-    Draft,
-    /// `flag-keyword = atom`; case is preserved, comparison is
-    /// case-insensitive at the store.
-    Keyword(String),
-    /// `flag-extension = "\" atom`, other than the system flags.
-    Extension(String),
-}
-
-/// A flag in a FETCH response: any `Flag`, or `\Recent`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum FlagFetch {
-    Flag(Flag),
-    Recent,
 }
 
 /// A flag in PERMANENTFLAGS: any `Flag`, or `\*` (new keywords may be created).
@@ -450,51 +363,6 @@ pub enum StatusItem {
     HighestModSeq,
 }
 
-/// `use-attr` (RFC 6154 §6): a special use of a mailbox.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum UseAttr {
-    All,
-    Archive,
-    Drafts,
-    Flagged,
-    Junk,
-    Sent,
-    Trash,
-    /// `use-attr-ext = "\" atom`, the atom without the backslash; no
-    /// server supports one yet, so CREATE refuses it with USEATTR.
-    Extension(String),
-}
-
-impl UseAttr {
-    /// The attribute as LIST shows it, e.g. `\Sent`.
-    pub fn name(&self) -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed(match self {
-            UseAttr::All => "\\All",
-            UseAttr::Archive => "\\Archive",
-            UseAttr::Drafts => "\\Drafts",
-            UseAttr::Flagged => "\\Flagged",
-            UseAttr::Junk => "\\Junk",
-            UseAttr::Sent => "\\Sent",
-            UseAttr::Trash => "\\Trash",
-            UseAttr::Extension(atom) => return format!("\\{atom}").into(),
-        })
-    }
-
-    /// The attribute named by an atom without its backslash, in any case.
-    pub fn from_atom(atom: &str) -> UseAttr {
-        match atom.to_ascii_uppercase().as_str() {
-            "ALL" => UseAttr::All,
-            "ARCHIVE" => UseAttr::Archive,
-            "DRAFTS" => UseAttr::Drafts,
-            "FLAGGED" => UseAttr::Flagged,
-            "JUNK" => UseAttr::Junk,
-            "SENT" => UseAttr::Sent,
-            "TRASH" => UseAttr::Trash,
-            _ => UseAttr::Extension(atom.to_owned()),
-        }
-    }
-}
-
 /// LIST selection options (RFC 5258 §3.1, RFC 6154 §2): which names a LIST
 /// reports. The parser has already refused RECURSIVEMATCH without
 /// SUBSCRIBED, as the grammar requires.
@@ -517,14 +385,6 @@ pub struct ListReturn {
     /// `STATUS (status-att ...)`: a STATUS response after each selectable
     /// mailbox listed; never an empty list.
     pub status: Option<Vec<StatusItem>>,
-}
-
-/// `STORE` data item name: `FLAGS`, `+FLAGS` or `-FLAGS` (RFC 3501 §6.4.6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StoreKind {
-    Replace,
-    Add,
-    Remove,
 }
 
 /// The argument of FETCH: a macro or a list of attributes (RFC 3501 §6.4.5).
@@ -578,76 +438,4 @@ pub enum FetchAttr {
         /// `<origin.length>`: the length is never 0 (RFC 3501 §9 `nz-number`).
         partial: Option<(u32, NonZeroU32)>,
     },
-}
-
-/// `section-spec` (RFC 3501 §9): a part path and what of it to return.
-/// `BODY[]` is `Section { part: [], text: None }`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Section {
-    /// `section-part`: `1.2.3`; empty for the whole message.
-    pub part: Vec<NonZeroU32>,
-    pub text: Option<SectionText>,
-}
-
-/// `section-msgtext` / `section-text` (RFC 3501 §9).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SectionText {
-    Header,
-    /// Field names as sent (ASCII); matching is case-insensitive.
-    HeaderFields(Vec<String>),
-    HeaderFieldsNot(Vec<String>),
-    Text,
-    /// `MIME`: only valid after a part number.
-    Mime,
-}
-
-/// `search-key` (RFC 3501 §6.4.4, §9). String arguments are raw bytes in the
-/// charset named by the command's CHARSET (US-ASCII when absent).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SearchKey {
-    All,
-    Answered,
-    Bcc(Vec<u8>),
-    Before(NaiveDate),
-    Body(Vec<u8>),
-    Cc(Vec<u8>),
-    Deleted,
-    Draft,
-    Flagged,
-    From(Vec<u8>),
-    /// Field name (ASCII) and the substring; an empty value matches every
-    /// message having the field.
-    Header(String, Vec<u8>),
-    Keyword(String),
-    Larger(u32),
-    New,
-    Not(Box<SearchKey>),
-    Old,
-    On(NaiveDate),
-    Or(Box<SearchKey>, Box<SearchKey>),
-    Recent,
-    Seen,
-    SentBefore(NaiveDate),
-    SentOn(NaiveDate),
-    SentSince(NaiveDate),
-    Since(NaiveDate),
-    Smaller(u32),
-    Subject(Vec<u8>),
-    Text(Vec<u8>),
-    To(Vec<u8>),
-    Uid(SequenceSet),
-    Unanswered,
-    Undeleted,
-    Undraft,
-    Unflagged,
-    Unkeyword(String),
-    Unseen,
-    SequenceSet(SequenceSet),
-    /// RFC 7162 §3.1.5 `MODSEQ [entry-name entry-type-req] n`: MODSEQ at
-    /// least n. Flags share one MODSEQ here, so the entry is ignored, as
-    /// the RFC requires of such a server.
-    ModSeq(u64),
-    /// A parenthesised list, or the implicit AND of several top-level keys;
-    /// never empty.
-    And(Vec<SearchKey>),
 }

@@ -16,10 +16,10 @@ use std::time::Instant;
 
 use super::Session;
 use super::view::View;
-use crate::imap::mail::MessageSummary;
 use crate::imap::proto::encode::encode_response;
 use crate::imap::proto::response::{Code, Data, MessageDataItem, Response, StatusKind};
 use crate::imap::proto::types::{FetchModifiers, QResync, SearchKey, SequenceSet, Tag};
+use crate::mailbox::MessageSummary;
 
 /// What SELECT (QRESYNC) reports after the usual responses: the known UIDs
 /// expunged since the client's MODSEQ and the known messages changed since.

@@ -9,9 +9,9 @@ use std::time::Instant;
 
 use super::Session;
 use super::list::{self, DELIMITER};
-use crate::imap::mail::MailboxSummary;
 use crate::imap::proto::response::{Data, Response, StatusKind};
 use crate::imap::proto::types::{ListReturn, ListSelect, StatusItem, Tag};
+use crate::mailbox::MailboxSummary;
 
 /// Patterns of one extended LIST that are matched; RFC 5258 §3: "If a
 /// server doesn't accept a particular pattern, it MUST silently ignore it",
@@ -175,7 +175,7 @@ impl Session {
     /// path, or `None` if it cannot be had.
     fn list_status(
         &self,
-        r: &crate::imap::mail::MailReader<'_>,
+        r: &crate::mailbox::MailReader<'_>,
         user_id: u64,
         name: &str,
         items: &[StatusItem],

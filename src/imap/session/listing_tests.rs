@@ -9,8 +9,8 @@
 
 use super::listing::extended_rows;
 use super::tests::M;
-use crate::imap::mail::MailboxSummary;
 use crate::imap::proto::types::{ListReturn, ListSelect, StatusItem, UseAttr};
+use crate::mailbox::MailboxSummary;
 
 fn mailbox(name: &str) -> MailboxSummary {
     MailboxSummary {

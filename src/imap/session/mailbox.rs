@@ -10,14 +10,12 @@ use super::condstore::Resync;
 use super::list::{self, DELIMITER};
 use super::view::View;
 use super::{Action, Pending, Session, Wait};
-use crate::imap::mail::{
-    MailError, MailReader, MailResult, MailWrite, MailWriteOk, MailboxSummary,
-};
 use crate::imap::proto::response::{Code, Data, Response, StatusKind};
 use crate::imap::proto::types::{Flag, FlagPerm, Mailbox, SelectParams, StatusItem, Tag, UseAttr};
+use crate::mailbox::{MailError, MailReader, MailResult, MailWrite, MailWriteOk, MailboxSummary};
 
 /// Longest mailbox name, in bytes of UTF-8 (the store's one limit).
-pub const MAX_NAME_BYTES: usize = crate::imap::mail::MAX_MAILBOX_NAME_LEN;
+pub const MAX_NAME_BYTES: usize = crate::mailbox::MAX_MAILBOX_NAME_LEN;
 /// Deepest hierarchy a name may have.
 pub const MAX_NAME_LEVELS: usize = 32;
 

@@ -35,7 +35,6 @@ use std::time::Instant;
 
 use crate::auth::LoginCheck;
 use crate::config::{PlaintextAuth, Timeouts};
-use crate::imap::mail::{MailAccess, MailError, MailWrite, MailWriteOk};
 use crate::imap::proto::encode::encode_response;
 use crate::imap::proto::frame::{FrameError, FrameEvent, FrameLimits, Framer};
 use crate::imap::proto::parse::{
@@ -43,6 +42,7 @@ use crate::imap::proto::parse::{
 };
 use crate::imap::proto::response::{Code, Continue, Data, Response, StatusKind, StatusResponse};
 use crate::imap::proto::types::{Command, CommandBody, InitialResponse, Secret, Tag};
+use crate::mailbox::{MailAccess, MailError, MailWrite, MailWriteOk};
 
 use capability::{CapabilityContext, capabilities};
 use sasl::decode_plain;

@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use super::selected::SelectedPending;
 use super::{Pending, Session};
-use crate::imap::mail::{MailWrite, MailWriteOk};
 use crate::imap::proto::response::{Code, StatusKind};
 use crate::imap::proto::types::{Mailbox, SequenceSet, Tag};
+use crate::mailbox::{MailWrite, MailWriteOk};
 
 impl Session {
     pub(super) fn move_messages(

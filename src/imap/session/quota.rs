@@ -8,9 +8,9 @@
 use std::time::Instant;
 
 use super::Session;
-use crate::imap::mail::QuotaSummary;
 use crate::imap::proto::response::{Code, Data, Response, StatusKind};
 use crate::imap::proto::types::{Mailbox, Tag};
+use crate::mailbox::QuotaSummary;
 
 /// The name of every user's one quota root.
 pub const QUOTA_ROOT: &str = "";

@@ -7,14 +7,14 @@ use std::time::Instant;
 
 use super::{Pending, Session};
 use crate::imap::fetch::{FetchItem, LazyParts, MessageFacts, fetch_item};
-use crate::imap::mail::{MailWrite, MailWriteOk};
-use crate::imap::mail_search::SearchScope;
 use crate::imap::proto::encode::{QUOTED_MAX, fetch_pieces};
 use crate::imap::proto::response::{Code, Data, MessageDataItem, Response, StatusKind};
 use crate::imap::proto::types::{
     FetchAttr, FetchItems, FetchModifiers, Flag, Mailbox, SearchKey, SequenceSet, StoreKind, Tag,
 };
-use crate::imap::search::{Charset, SUPPORTED_CHARSETS, SearchContext, charset_from_name};
+use crate::mailbox::{MailWrite, MailWriteOk};
+use crate::search::matcher::{Charset, SUPPORTED_CHARSETS, SearchContext, charset_from_name};
+use crate::search::planner::SearchScope;
 
 /// Output held before the session waits for the client to read it.
 const FETCH_CHUNK: usize = 256 * 1024;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::config::Config;
-use crate::imap::mail::MailAccess;
+use crate::mailbox::MailAccess;
 use crate::store::Store;
 
 mod quota;

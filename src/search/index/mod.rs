@@ -7,7 +7,7 @@
 //!   document is correct for as long as its message exists; COPY creates a
 //!   new key and the copy is indexed from its body.
 //! - Text is indexed as 3-grams of the decoded, case-folded text that the
-//!   reference scan (`imap::search`) matches against, one n-gram field per
+//!   reference scan (`search::matcher`) matches against, one n-gram field per
 //!   header it names (Subject, From, To, Cc, Bcc), one for the whole header
 //!   and one for the body. The same text is stored with the document.
 //! - A search asks the index for candidates (documents with every n-gram

@@ -3,8 +3,8 @@ use std::num::NonZeroU32;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 
 use super::*;
-use crate::imap::proto::types::{FlagFetch, SeqOrUid, SeqRange};
 use crate::mime::{self, Analysis};
+use crate::types::{FlagFetch, SeqOrUid, SeqRange};
 
 /// Test messages are written with `\n`; stored with CRLF, as delivered.
 fn crlf(s: &[u8]) -> Vec<u8> {

@@ -2,7 +2,7 @@
 //! of them may match a text filter, and their stored text.
 //!
 //! Everything here narrows; nothing decides. A document found is only a
-//! candidate, and `imap::search::Matcher` verifies it on the stored text.
+//! candidate, and `search::matcher::Matcher` verifies it on the stored text.
 
 use tantivy::collector::Collector;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
@@ -10,7 +10,7 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader, Term};
 
 use super::schema::{self, Fields, OWN_HEADER_FIELDS};
-use crate::imap::search::{Filter, SearchText, TextField};
+use crate::search::matcher::{Filter, SearchText, TextField};
 
 /// One message's document as a search finds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

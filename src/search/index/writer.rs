@@ -22,7 +22,7 @@ use tantivy::{DocId, IndexReader, IndexWriter, Score, SegmentOrdinal, SegmentRea
 
 use super::schema::{self, Fields};
 use super::{FORMAT, REBUILD_REQUEST};
-use crate::imap::search::searchable_text;
+use crate::search::matcher::searchable_text;
 use crate::store::Store;
 
 const COMMIT_IDLE: Duration = Duration::from_millis(100);

@@ -1,21 +1,29 @@
-//! The boundary between IMAP and the store: what a session reads (through a
-//! `MailReader`, inside one LMDB read transaction) and the changes it asks
-//! for (`MailWrite`, carried out by the connection through the store's
-//! single writer, answered once durable).
+//! The mail service every protocol is a client of: what a client reads
+//! (through a `MailReader`, inside one LMDB read transaction), the changes
+//! it asks for (`MailWrite`, carried out through the store's single writer
+//! and answered once durable), and the news of changes (`registry`: one `owner` actor per
+//! watched mailbox).
 //!
-//! The session speaks only these types; this module is the one place that
-//! knows the store's API, so the store can change without touching the
-//! protocol code.
+//! Protocols speak only these types and `crate::types`; this module is the
+//! one place that knows the store's write API, so the store can change
+//! without touching the protocol code.
 
 use std::num::NonZeroU32;
 
-use chrono::{DateTime, FixedOffset, TimeZone};
+use chrono::{DateTime, FixedOffset};
 
-use crate::imap::fetch::MessageFacts;
-use crate::imap::proto::types::{Flag, FlagFetch, StoreKind, UseAttr};
+pub mod owner;
+pub mod registry;
+
 use crate::mime;
-use crate::search_index::{Job, SearchIndex};
+use crate::search::index::{Job, SearchIndex};
+use crate::search::matcher::SearchContext;
+use crate::search::planner::SearchScope;
+use crate::search::{SearchKey, planner};
 use crate::store::{self, Store, StoreError};
+use crate::types::{
+    Flag, FlagFetch, MessageFacts, StoreKind, UseAttr, internal_date, message_flags,
+};
 
 /// The longest mailbox name, in bytes of UTF-8: the store's limit, the one
 /// every protocol checks against.
@@ -250,12 +258,21 @@ impl MailAccess {
         self
     }
 
-    pub(crate) fn search_index(&self) -> Option<&SearchIndex> {
-        self.index.as_ref()
-    }
-
-    pub(crate) fn store(&self) -> &Store {
-        &self.store
+    /// The (sequence number, UID, MODSEQ) of every message of the view
+    /// that matches `key`, ascending (`search::planner`).
+    pub fn search(
+        &self,
+        scope: &SearchScope<'_>,
+        key: &SearchKey,
+        ctx: &SearchContext,
+    ) -> MailResult<Vec<(u32, u32, u64)>> {
+        Ok(planner::search(
+            &self.store,
+            self.index.as_ref(),
+            scope,
+            key,
+            ctx,
+        )?)
     }
 
     /// Takes, for the calling session, the \Recent UIDs of a mailbox below
@@ -581,16 +598,6 @@ impl<'t> MailReader<'t> {
     }
 }
 
-pub(crate) fn internal_date(secs: i64, offset: i32) -> DateTime<FixedOffset> {
-    let tz = FixedOffset::east_opt(offset)
-        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC is a valid offset"));
-    tz.timestamp_opt(secs, 0).single().unwrap_or_else(|| {
-        tz.timestamp_opt(0, 0)
-            .single()
-            .expect("the epoch is representable")
-    })
-}
-
 fn summary(m: store::MailboxInfo) -> MailboxSummary {
     MailboxSummary {
         id: m.id,
@@ -638,23 +645,9 @@ fn to_special_use(attrs: &[UseAttr]) -> MailResult<store::SpecialUse> {
 }
 
 pub(crate) fn message_summary(m: &store::MessageInfo) -> MessageSummary {
-    let mut flags = Vec::new();
-    let f = m.flags;
-    for (bit, flag) in [
-        (store::Flags::ANSWERED, Flag::Answered),
-        (store::Flags::FLAGGED, Flag::Flagged),
-        (store::Flags::DELETED, Flag::Deleted),
-        (store::Flags::SEEN, Flag::Seen),
-        (store::Flags::DRAFT, Flag::Draft),
-    ] {
-        if f.contains(bit) {
-            flags.push(flag);
-        }
-    }
-    flags.extend(m.keywords.iter().cloned().map(Flag::Keyword));
     MessageSummary {
         uid: m.uid,
-        flags,
+        flags: message_flags(m),
         modseq: m.modseq,
     }
 }

@@ -1,5 +1,5 @@
 //! The oracle test: SEARCH through the index must answer exactly what the
-//! reference scan (`imap::search::matches` over every message) answers, on
+//! reference scan (`search::matcher::matches` over every message) answers, on
 //! random mailboxes and random queries, with messages delivered, copied
 //! and expunged a moment before the SEARCH (so some are indexed, some not,
 //! and some documents outlive their message).
@@ -14,12 +14,13 @@ use rand::seq::IndexedRandom as _;
 use rand::{Rng, SeedableRng};
 
 use super::SearchIndex;
-use crate::imap::mail::{MailAccess, MailWrite, MailWriteOk};
-use crate::imap::mail_search::SearchScope;
-use crate::imap::proto::types::{Flag, SearchKey, SeqOrUid, SeqRange, SequenceSet, StoreKind};
-use crate::imap::search::{Charset, SearchContext, matches};
+use crate::mailbox::{MailAccess, MailWrite, MailWriteOk};
+use crate::search::SearchKey;
+use crate::search::matcher::{Charset, SearchContext, matches};
+use crate::search::planner::SearchScope;
 use crate::store::Store;
 use crate::store::testing::TempDir;
+use crate::types::{Flag, SeqOrUid, SeqRange, SequenceSet, StoreKind};
 
 /// Words across scripts, with the cases that trip simple matching: `ß`,
 /// final sigma, accents that latin-1 can carry, CJK without spaces.

@@ -49,8 +49,9 @@ use mail_parser::decoders::html::html_to_text;
 use mail_parser::parsers::MessageStream;
 use mail_parser::{HeaderValue, Message, MessageParser, PartType};
 
-use crate::imap::fetch::MessageFacts;
-use crate::imap::proto::types::{Flag, FlagFetch, SearchKey, SequenceSet};
+use super::SearchKey;
+use super::fold::fold;
+use crate::types::{Flag, FlagFetch, MessageFacts, SequenceSet};
 
 /// The charset a SEARCH command's strings are written in (RFC 3501 §6.4.4
 /// CHARSET).
@@ -746,35 +747,6 @@ fn decode_value(value: &[u8]) -> String {
         HeaderValue::Text(t) => t.into_owned(),
         _ => String::new(),
     }
-}
-
-/// Simple case folding: each character lower-cased on its own, then the
-/// characters whose case fold is not their lower case mapped to it.
-pub fn fold(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_ascii() {
-            out.push(c.to_ascii_lowercase());
-            continue;
-        }
-        for l in c.to_lowercase() {
-            out.push(match l {
-                'ς' => 'σ',
-                'ſ' => 's',
-                'ϐ' => 'β',
-                'ϑ' => 'θ',
-                'ϕ' => 'φ',
-                'ϖ' => 'π',
-                'ϰ' => 'κ',
-                'ϱ' => 'ρ',
-                'ϵ' => 'ε',
-                'ẛ' => 'ṡ',
-                '\u{1FBE}' | '\u{0345}' => 'ι',
-                other => other,
-            });
-        }
-    }
-    out
 }
 
 #[cfg(test)]

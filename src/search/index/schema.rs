@@ -11,7 +11,7 @@ use tantivy::schema::{
 use tantivy::tokenizer::{NgramTokenizer, TextAnalyzer};
 use tantivy::{Index, TantivyDocument, Term};
 
-use crate::imap::search::{Field as TextFieldValue, SearchText};
+use crate::search::matcher::{Field as TextFieldValue, SearchText};
 
 /// The length of the n-grams indexed. A needle of at least this many
 /// characters narrows the search to the documents that have all of its
@@ -136,7 +136,7 @@ pub fn document(
     for h in &text.header {
         doc.add_text(
             f.header,
-            format!("{}: {}", crate::imap::search::fold(&h.name), h.value),
+            format!("{}: {}", crate::search::fold::fold(&h.name), h.value),
         );
     }
     doc.add_text(f.body, &text.body);

@@ -1,5 +1,5 @@
 //! SEARCH over a session's view of one mailbox: the search index narrows,
-//! the reference matcher (`imap::search`) decides.
+//! the reference matcher (`search::matcher`) decides.
 //!
 //! Per message of the view, in one store snapshot:
 //! - gone from the store (expunged by another session, not yet reported):
@@ -16,14 +16,13 @@
 
 use std::num::NonZeroU32;
 
-use crate::imap::fetch::MessageFacts;
-use crate::imap::mail::{MailAccess, MailError, MailResult, internal_date, message_summary};
-use crate::imap::proto::types::{FlagFetch, SearchKey};
-use crate::imap::search::{Filter, Matcher, SearchContext};
-use crate::search_index::SearchIndex;
-use crate::search_index::query::{self, IndexedDoc};
-use crate::search_index::schema::Fields;
-use crate::store::{MessageInfo, Reader};
+use super::SearchKey;
+use super::index::SearchIndex;
+use super::index::query::{self, IndexedDoc};
+use super::index::schema::Fields;
+use super::matcher::{Filter, Matcher, SearchContext};
+use crate::store::{MessageInfo, Reader, Store, StoreError};
+use crate::types::{FlagFetch, MessageFacts, internal_date, message_flags};
 
 /// The mailbox as one session sees it.
 pub struct SearchScope<'v> {
@@ -46,86 +45,85 @@ struct IndexView {
     leaves: Vec<Option<Vec<u32>>>,
 }
 
-impl MailAccess {
-    /// The (sequence number, UID, MODSEQ) of every message of the view
-    /// that matches `key`, ascending.
-    pub fn search(
-        &self,
-        scope: &SearchScope<'_>,
-        key: &SearchKey,
-        ctx: &SearchContext,
-    ) -> MailResult<Vec<(u32, u32, u64)>> {
-        let matcher = Matcher::new(key, ctx.charset);
-        let reader = self.store().read()?;
-        // Keys on flags, sizes, numbers and internal dates are answered
-        // from the message records alone; the index has nothing to add.
-        let index = self
-            .search_index()
-            .filter(|_| matcher.needs_content() || matcher.needs_sent_date())
-            .and_then(|ix| index_view(ix, scope.mailbox_id, &matcher));
-        // Without candidates to narrow to, every record is needed: one
-        // range read beats a lookup per message.
-        let bulk: Option<Vec<MessageInfo>> = match &index {
-            Some(IndexView {
-                candidates: Some(_),
-                ..
-            }) => None,
-            _ => Some(reader.messages(scope.mailbox_id)?),
+/// The (sequence number, UID, MODSEQ) of every message of the view that
+/// matches `key`, ascending, in one snapshot of `store`; `index`, when
+/// there is one, narrows which messages are read.
+pub fn search(
+    store: &Store,
+    index: Option<&SearchIndex>,
+    scope: &SearchScope<'_>,
+    key: &SearchKey,
+    ctx: &SearchContext,
+) -> Result<Vec<(u32, u32, u64)>, StoreError> {
+    let matcher = Matcher::new(key, ctx.charset);
+    let reader = store.read()?;
+    // Keys on flags, sizes, numbers and internal dates are answered
+    // from the message records alone; the index has nothing to add.
+    let index = index
+        .filter(|_| matcher.needs_content() || matcher.needs_sent_date())
+        .and_then(|ix| index_view(ix, scope.mailbox_id, &matcher));
+    // Without candidates to narrow to, every record is needed: one
+    // range read beats a lookup per message.
+    let bulk: Option<Vec<MessageInfo>> = match &index {
+        Some(IndexView {
+            candidates: Some(_),
+            ..
+        }) => None,
+        _ => Some(reader.messages(scope.mailbox_id)?),
+    };
+    let mut hits = Vec::new();
+    let (mut di, mut bi) = (0usize, 0usize);
+    for (i, &uid) in scope.uids.iter().enumerate() {
+        let Some(seq) = u32::try_from(i + 1).ok().and_then(NonZeroU32::new) else {
+            continue;
         };
-        let mut hits = Vec::new();
-        let (mut di, mut bi) = (0usize, 0usize);
-        for (i, &uid) in scope.uids.iter().enumerate() {
-            let Some(seq) = u32::try_from(i + 1).ok().and_then(NonZeroU32::new) else {
-                continue;
-            };
-            let doc = index.as_ref().and_then(|ix| {
-                while ix.docs.get(di).is_some_and(|d| d.uid < uid) {
-                    di += 1;
-                }
-                ix.docs.get(di).filter(|d| d.uid == uid)
-            });
-            if let (Some(_), Some(ix)) = (doc, &index)
-                && let Some(c) = &ix.candidates
-                && c.binary_search(&uid).is_err()
-            {
-                continue;
+        let doc = index.as_ref().and_then(|ix| {
+            while ix.docs.get(di).is_some_and(|d| d.uid < uid) {
+                di += 1;
             }
-            let record = match &bulk {
-                Some(all) => {
-                    while all.get(bi).is_some_and(|m| m.uid < uid) {
-                        bi += 1;
-                    }
-                    all.get(bi).filter(|m| m.uid == uid).cloned()
-                }
-                None => reader.message(scope.mailbox_id, uid)?,
-            };
-            let Some(record) = record else {
-                continue;
-            };
-            let recent = (scope.recent)(uid);
-            // The index's verdict on its stored text, else a scan.
-            let verdict = match (doc, &index) {
-                (Some(d), Some(ix)) => verify_indexed(&matcher, ix, d, &record, seq, recent, ctx),
-                _ => None,
-            };
-            let matched = match verdict {
-                Some(m) => m,
-                None => scan_one(
-                    &reader,
-                    &matcher,
-                    scope.mailbox_id,
-                    &record,
-                    seq,
-                    recent,
-                    ctx,
-                )?,
-            };
-            if matched {
-                hits.push((seq.get(), uid, record.modseq));
-            }
+            ix.docs.get(di).filter(|d| d.uid == uid)
+        });
+        if let (Some(_), Some(ix)) = (doc, &index)
+            && let Some(c) = &ix.candidates
+            && c.binary_search(&uid).is_err()
+        {
+            continue;
         }
-        Ok(hits)
+        let record = match &bulk {
+            Some(all) => {
+                while all.get(bi).is_some_and(|m| m.uid < uid) {
+                    bi += 1;
+                }
+                all.get(bi).filter(|m| m.uid == uid).cloned()
+            }
+            None => reader.message(scope.mailbox_id, uid)?,
+        };
+        let Some(record) = record else {
+            continue;
+        };
+        let recent = (scope.recent)(uid);
+        // The index's verdict on its stored text, else a scan.
+        let verdict = match (doc, &index) {
+            (Some(d), Some(ix)) => verify_indexed(&matcher, ix, d, &record, seq, recent, ctx),
+            _ => None,
+        };
+        let matched = match verdict {
+            Some(m) => m,
+            None => scan_one(
+                &reader,
+                &matcher,
+                scope.mailbox_id,
+                &record,
+                seq,
+                recent,
+                ctx,
+            )?,
+        };
+        if matched {
+            hits.push((seq.get(), uid, record.modseq));
+        }
     }
+    Ok(hits)
 }
 
 /// The index's documents and candidates for the mailbox; `None` (scan
@@ -190,8 +188,7 @@ fn record_facts(
     sent: Option<(i64, i32)>,
 ) -> Option<MessageFacts<'static>> {
     let uid = NonZeroU32::new(record.uid)?;
-    let mut flags: Vec<FlagFetch> = message_summary(record)
-        .flags
+    let mut flags: Vec<FlagFetch> = message_flags(record)
         .into_iter()
         .map(FlagFetch::Flag)
         .collect();
@@ -264,7 +261,7 @@ fn scan_one(
     seq: NonZeroU32,
     recent: bool,
     ctx: &SearchContext,
-) -> MailResult<bool> {
+) -> Result<bool, StoreError> {
     if !matcher.needs_content() && !matcher.needs_sent_date() {
         return Ok(record_facts(record, seq, recent, None)
             .is_some_and(|f| matcher.matches(&f, ctx.max_seq, ctx.max_uid)));
@@ -273,10 +270,11 @@ fn scan_one(
         reader.body(record.body_id)?,
         reader.body_meta(record.body_id)?,
     ) else {
-        return Err(MailError::Internal(format!(
-            "message {} of mailbox {mailbox_id} has no body",
-            record.uid
-        )));
+        return Err(StoreError::Corruption {
+            db: "bodies",
+            key: format!("{mailbox_id}/{}", record.uid),
+            detail: "the message has no body".into(),
+        });
     };
     let Some(mut facts) = record_facts(record, seq, recent, meta.sent_date) else {
         return Ok(false);

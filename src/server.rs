@@ -1,0 +1,181 @@
+//! The process: opens the store, starts its writer, the search index, the
+//! authenticator and the mail service, the worker arbiters, and each
+//! protocol's listeners (given the same `Services`); on SIGTERM or SIGINT,
+//! makes every session say BYE and returns once they are gone.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use actix_rt::{Arbiter, ArbiterHandle};
+use anyhow::Context as _;
+use tokio::sync::watch;
+
+use crate::auth::Authenticator;
+use crate::config::Config;
+use crate::conn_limits::ConnLimits;
+use crate::mailbox::MailAccess;
+use crate::mailbox::registry::{Changed, Registry};
+use crate::search::index::SearchIndex;
+use crate::store::Store;
+use crate::tls;
+use actix::{Actor as _, Addr};
+
+/// How long shutdown waits for sessions to say BYE before exiting anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// What every protocol's listeners are started with. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub config: Arc<Config>,
+    pub store: Store,
+    /// The TLS server configuration (PEM files or the generated certificate).
+    pub tls: Arc<tokio_rustls::rustls::ServerConfig>,
+    /// The mail service: reads, durable writes, news of changes.
+    pub mail: MailAccess,
+    pub auth: Authenticator,
+    /// The mailbox owners' registry: where a connection says which
+    /// mailbox it watches for changes.
+    pub mailboxes: Addr<Registry>,
+    /// Turns true when the server shuts down: every session says BYE.
+    pub shutdown: watch::Receiver<bool>,
+    /// Live connections, counted by each connection actor, so shutdown can
+    /// wait for the BYEs to go out.
+    pub live: Arc<AtomicUsize>,
+    /// The worker arbiters connections are spread over.
+    pub workers: Arc<Vec<ArbiterHandle>>,
+    /// Connection ids, unique over every protocol.
+    pub next_conn_id: Arc<AtomicU64>,
+    /// How many client connections may be held, in total and per address.
+    pub conn_limits: ConnLimits,
+}
+
+impl Services {
+    /// The worker arbiter connection `id` runs on.
+    pub fn worker(&self, id: u64) -> &ArbiterHandle {
+        &self.workers[(id as usize) % self.workers.len()]
+    }
+}
+
+/// Runs the server until SIGTERM or SIGINT. Must be called inside an actix
+/// `System`.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let open_files = raise_fd_limit();
+    let conn_limits = ConnLimits::new(config.conn_limits, open_files);
+    let store = Store::open(&config.data_dir)
+        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    let tls = tls::server_config(&config).context("setting up TLS")?;
+    let writer = store.start_writer().context("starting the store writer")?;
+    let mailboxes = Registry::default().start();
+    let notify = mailboxes.clone();
+    let mut mail = MailAccess::new(store.clone(), writer).with_notifier(std::sync::Arc::new(
+        move |mailbox_ids| notify.do_send(Changed { mailbox_ids }),
+    ));
+    if config.search_index {
+        let index = SearchIndex::start(&config.data_dir, store.clone())
+            .context("opening the search index")?;
+        mail = mail.with_search_index(index);
+    }
+    let auth =
+        Authenticator::new(store.clone(), config.auth).context("setting up authentication")?;
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let live = Arc::new(AtomicUsize::new(0));
+
+    let workers: Vec<Arbiter> = (0..worker_count()).map(|_| Arbiter::new()).collect();
+    let handles: Vec<ArbiterHandle> = workers.iter().map(|a| a.handle()).collect();
+    let handles = Arc::new(handles);
+
+    let services = Services {
+        config: Arc::new(config),
+        store,
+        tls,
+        mail,
+        auth,
+        mailboxes,
+        shutdown: shutdown_rx,
+        live: live.clone(),
+        workers: handles,
+        next_conn_id: Arc::new(AtomicU64::new(1)),
+        conn_limits,
+    };
+    // Each protocol binds its own listeners here, beside IMAP's. The admin
+    // listener first: the panel and its setup link are up once IMAP is.
+    // Routes other parts serve on the admin listener (Prometheus
+    // `/metrics`) go in the router passed here.
+    crate::admin::start(&services, axum::Router::new())?;
+    let accept_tasks = crate::imap::listener::spawn(&services).await?;
+    if accept_tasks.is_empty() {
+        anyhow::bail!(
+            "no IMAP listener is configured (imap.listen and imap.listen_tls are both empty)"
+        );
+    }
+
+    wait_for_signal().await?;
+    tracing::info!("shutting down");
+    for t in &accept_tasks {
+        t.abort();
+    }
+    let _ = shutdown_tx.send(true);
+    let deadline = Instant::now() + SHUTDOWN_GRACE;
+    while live.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for w in workers {
+        w.stop();
+    }
+    tracing::info!(remaining = live.load(Ordering::SeqCst), "stopped");
+    Ok(())
+}
+
+/// Every connection holds a socket, and a login shell's soft limit on open
+/// files is often 1,024: thousands of idle connections would then be
+/// refused at accept (EMFILE) long before memory is short. The soft limit
+/// is raised to the hard one, which the systemd unit sets (LimitNOFILE).
+#[allow(unsafe_code)]
+fn raise_fd_limit() -> Option<u64> {
+    /// Linux refuses a soft limit above fs.nr_open (1,048,576 by default),
+    /// so an unlimited hard limit is not copied as it is.
+    const CAP: libc::rlim_t = 1 << 20;
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read or write the struct given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        tracing::warn!(error = %std::io::Error::last_os_error(), "cannot read the open-file limit");
+        return None;
+    }
+    let want = lim.rlim_max.min(CAP);
+    if lim.rlim_cur < want {
+        let raised = libc::rlimit {
+            rlim_cur: want,
+            rlim_max: lim.rlim_max,
+        };
+        // SAFETY: as above.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            lim.rlim_cur = want;
+        } else {
+            tracing::warn!(error = %std::io::Error::last_os_error(), "cannot raise the open-file limit");
+        }
+    }
+    tracing::info!(open_files = lim.rlim_cur, "open-file limit");
+    Some(lim.rlim_cur)
+}
+
+fn worker_count() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}
