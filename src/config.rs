@@ -896,6 +896,39 @@ format = "json"
     }
 
     #[test]
+    fn admin_section() {
+        let d = parse("").expect("empty");
+        assert_eq!(d.admin, AdminConfig::default());
+        assert_eq!(
+            d.admin.listen,
+            Some("127.0.0.1:8080".parse().expect("addr"))
+        );
+        let c = parse(
+            "[admin]\nlisten = \"[::1]:9443\"\ntls = true\nsession_idle_secs = 60\nsession_max_secs = 3600\n",
+        )
+        .expect("admin");
+        assert_eq!(c.admin.listen, Some("[::1]:9443".parse().expect("addr")));
+        assert!(c.admin.tls);
+        assert_eq!(c.admin.session_idle, Duration::from_secs(60));
+        assert_eq!(c.admin.session_max, Duration::from_secs(3600));
+        assert_eq!(
+            parse("[admin]\nlisten = \"off\"\n")
+                .expect("off")
+                .admin
+                .listen,
+            None
+        );
+        let e = parse_err("[admin]\nlisten = \"localhost\"\n");
+        assert_eq!(e.key.as_deref(), Some("admin.listen"));
+        let e = parse_err("[admin]\nsession_idle_secs = 5\n");
+        assert_eq!(e.key.as_deref(), Some("admin.session_idle_secs"));
+        assert!(
+            parse("[admin]\nport = 1\n").is_err(),
+            "unknown keys are errors"
+        );
+    }
+
+    #[test]
     fn packaged_config_is_valid_and_all_commented() {
         let text = include_str!("../packaging/roost.toml");
         let c = parse(text).expect("packaged config parses");
@@ -916,6 +949,10 @@ format = "json"
         assert_eq!(c.imaps_listen.map(|a| a.port()), Some(993));
         assert_eq!(c.imap_listen.map(|a| a.port()), Some(143));
         assert_eq!(c.tls.cert, Some(PathBuf::from("/etc/roost/cert.pem")));
+        assert_eq!(
+            c.admin.listen,
+            Some("127.0.0.1:8080".parse().expect("addr"))
+        );
     }
 
     #[test]

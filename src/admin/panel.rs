@@ -192,7 +192,7 @@ impl axum::extract::FromRequest<AppState> for Posted {
 /// `Origin` must name this host. Under `Referrer-Policy: no-referrer`
 /// browsers send `Origin: null` with form posts, which only counts with a
 /// `Sec-Fetch-Site: same-origin` beside it.
-fn same_origin(state: &AdminState, headers: &HeaderMap) -> bool {
+fn same_origin(headers: &HeaderMap) -> bool {
     let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
     if site.is_some_and(|s| s != "same-origin" && s != "none") {
         return false;
@@ -208,8 +208,12 @@ fn same_origin(state: &AdminState, headers: &HeaderMap) -> bool {
                 .get(header::HOST)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            let scheme = if state.https { "https" } else { "http" };
-            origin == format!("{scheme}://{host}")
+            // Either scheme: behind a TLS reverse proxy the browser's
+            // origin is https while this listener speaks http.
+            let authority = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            !host.is_empty() && authority == Some(host)
         }
     }
 }
@@ -233,7 +237,7 @@ fn forbidden() -> Response {
 
 /// The checks every state-changing form passes first.
 fn check_form(state: &AdminState, who: &SignedIn, form: &Posted) -> Result<(), Refused> {
-    if !same_origin(state, &form.headers) || !csrf_ok(&who.session.csrf, form.get("csrf")) {
+    if !same_origin(&form.headers) || !csrf_ok(&who.session.csrf, form.get("csrf")) {
         tracing::info!(admin = %who.session.admin, "panel form refused: CSRF check failed");
         return Err(Refused);
     }
@@ -389,7 +393,7 @@ async fn setup_page(
 async fn setup_submit(State(state): State<AppState>, form: Posted) -> Response {
     let (csrf, _) = login_csrf(&state, &form.headers);
     let cookie_csrf = cookie(&form.headers, login_cookie_name(&state)).unwrap_or_default();
-    if !same_origin(&state, &form.headers) || !csrf_ok(&cookie_csrf, form.get("csrf")) {
+    if !same_origin(&form.headers) || !csrf_ok(&cookie_csrf, form.get("csrf")) {
         return forbidden();
     }
     let name = form.get("name").to_owned();
@@ -525,7 +529,7 @@ async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Respon
 
 async fn login_submit(State(state): State<AppState>, form: Posted) -> Response {
     let cookie_csrf = cookie(&form.headers, login_cookie_name(&state)).unwrap_or_default();
-    if !same_origin(&state, &form.headers) || !csrf_ok(&cookie_csrf, form.get("csrf")) {
+    if !same_origin(&form.headers) || !csrf_ok(&cookie_csrf, form.get("csrf")) {
         return forbidden();
     }
     let name = form.get("name").trim().to_owned();
@@ -1264,5 +1268,46 @@ mod tests {
         assert!(parse_limits("12", "").is_err(), "a bare number has no unit");
         assert!(parse_limits("", "-1").is_err());
         assert_eq!(urlencode("a b&c"), "a%20b%26c");
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().expect("header value"));
+        }
+        h
+    }
+
+    #[test]
+    fn forms_from_other_sites_are_refused() {
+        let host = ("host", "panel.example:8080");
+        assert!(same_origin(&headers(&[host])), "scripts send neither");
+        assert!(same_origin(&headers(&[
+            host,
+            ("origin", "http://panel.example:8080")
+        ])));
+        assert!(same_origin(&headers(&[
+            host,
+            ("origin", "https://panel.example:8080")
+        ])));
+        assert!(!same_origin(&headers(&[
+            host,
+            ("origin", "http://evil.example")
+        ])));
+        assert!(!same_origin(&headers(&[("origin", "http://x")])), "no Host");
+        assert!(!same_origin(&headers(&[
+            host,
+            ("sec-fetch-site", "cross-site")
+        ])));
+        assert!(!same_origin(&headers(&[
+            host,
+            ("sec-fetch-site", "same-site")
+        ])));
+        assert!(same_origin(&headers(&[
+            host,
+            ("sec-fetch-site", "same-origin"),
+            ("origin", "null")
+        ])));
+        assert!(!same_origin(&headers(&[host, ("origin", "null")])));
     }
 }
