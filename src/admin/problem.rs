@@ -18,8 +18,6 @@ const BASE: &str = "/api/v1/problems/";
 pub enum Kind {
     /// 401: no token, or a wrong, expired or revoked one.
     Unauthorized,
-    /// 403: a form without its CSRF token, or from another site.
-    Forbidden,
     /// 404: no such user, or no such path.
     NotFound,
     /// 405: the path exists, the method does not.
@@ -28,8 +26,6 @@ pub enum Kind {
     AlreadyExists,
     /// 400: the body or a parameter is not what the operation takes.
     InvalidRequest,
-    /// 429: too many failed sign-ins from this address.
-    TooManyAttempts,
     /// 500/503: the server could not do it; nothing was changed.
     Unavailable,
 }
@@ -38,12 +34,10 @@ impl Kind {
     pub fn slug(self) -> &'static str {
         match self {
             Kind::Unauthorized => "unauthorized",
-            Kind::Forbidden => "forbidden",
             Kind::NotFound => "not-found",
             Kind::MethodNotAllowed => "method-not-allowed",
             Kind::AlreadyExists => "already-exists",
             Kind::InvalidRequest => "invalid-request",
-            Kind::TooManyAttempts => "too-many-attempts",
             Kind::Unavailable => "unavailable",
         }
     }
@@ -51,12 +45,10 @@ impl Kind {
     pub fn status(self) -> StatusCode {
         match self {
             Kind::Unauthorized => StatusCode::UNAUTHORIZED,
-            Kind::Forbidden => StatusCode::FORBIDDEN,
             Kind::NotFound => StatusCode::NOT_FOUND,
             Kind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Kind::AlreadyExists => StatusCode::CONFLICT,
             Kind::InvalidRequest => StatusCode::BAD_REQUEST,
-            Kind::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
             Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -64,12 +56,10 @@ impl Kind {
     fn title(self) -> &'static str {
         match self {
             Kind::Unauthorized => "Authentication required",
-            Kind::Forbidden => "Forbidden",
             Kind::NotFound => "Not found",
             Kind::MethodNotAllowed => "Method not allowed",
             Kind::AlreadyExists => "Already exists",
             Kind::InvalidRequest => "Invalid request",
-            Kind::TooManyAttempts => "Too many attempts",
             Kind::Unavailable => "Temporarily unavailable",
         }
     }
