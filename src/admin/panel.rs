@@ -236,7 +236,7 @@ fn forbidden() -> Response {
 }
 
 /// The checks every state-changing form passes first.
-fn check_form(state: &AdminState, who: &SignedIn, form: &Posted) -> Result<(), Refused> {
+fn check_form(who: &SignedIn, form: &Posted) -> Result<(), Refused> {
     if !same_origin(&form.headers) || !csrf_ok(&who.session.csrf, form.get("csrf")) {
         tracing::info!(admin = %who.session.admin, "panel form refused: CSRF check failed");
         return Err(Refused);
@@ -560,7 +560,7 @@ async fn login_submit(State(state): State<AppState>, form: Posted) -> Response {
 }
 
 async fn logout(State(state): State<AppState>, who: SignedIn, form: Posted) -> Response {
-    check_form(&state, &who, &form).map_or_else(IntoResponse::into_response, |()| {
+    check_form(&who, &form).map_or_else(IntoResponse::into_response, |()| {
         state.sessions().remove(&who.cookie);
         let mut resp = Redirect::to("/login").into_response();
         let c = set_cookie(&state, session_cookie_name(&state), "", Some(0));
@@ -713,7 +713,7 @@ fn generated_password() -> String {
 }
 
 async fn new_user_submit(State(state): State<AppState>, who: SignedIn, form: Posted) -> Response {
-    if let Err(r) = check_form(&state, &who, &form) {
+    if let Err(r) = check_form(&who, &form) {
         return r.into_response();
     }
     let name = form.get("name").trim().to_owned();
@@ -880,7 +880,7 @@ async fn user_password(
     Path(name): Path<String>,
     form: Posted,
 ) -> Response {
-    if let Err(r) = check_form(&state, &who, &form) {
+    if let Err(r) = check_form(&who, &form) {
         return r.into_response();
     }
     let password = form.get("password").to_owned();
@@ -942,7 +942,7 @@ async fn user_quota(
     Path(name): Path<String>,
     form: Posted,
 ) -> Response {
-    if let Err(r) = check_form(&state, &who, &form) {
+    if let Err(r) = check_form(&who, &form) {
         return r.into_response();
     }
     let (storage, messages) = match parse_limits(form.get("storage"), form.get("messages")) {
@@ -989,7 +989,7 @@ async fn user_delete(
     Path(name): Path<String>,
     form: Posted,
 ) -> Response {
-    if let Err(r) = check_form(&state, &who, &form) {
+    if let Err(r) = check_form(&who, &form) {
         return r.into_response();
     }
     let lower = name.to_ascii_lowercase();
@@ -1139,7 +1139,7 @@ async fn tokens(State(state): State<AppState>, who: SignedIn) -> Response {
 }
 
 async fn token_create(State(state): State<AppState>, who: SignedIn, form: Posted) -> Response {
-    if let Err(r) = check_form(&state, &who, &form) {
+    if let Err(r) = check_form(&who, &form) {
         return r.into_response();
     }
     let name = form.get("name").trim().to_owned();
@@ -1214,7 +1214,7 @@ async fn token_revoke(
     Path(id): Path<u64>,
     form: Posted,
 ) -> Response {
-    if let Err(r) = check_form(&state, &who, &form) {
+    if let Err(r) = check_form(&who, &form) {
         return r.into_response();
     }
     let actor = who.actor();
