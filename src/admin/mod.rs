@@ -61,6 +61,7 @@ pub fn start(services: &Services, extra: axum::Router) -> anyhow::Result<()> {
         services.live.clone(),
         &config.data_dir,
         config.search_index,
+        services.mail.clone(),
     );
     let state = Arc::new(
         state::AdminState::new(service, config.admin, config.auth, tls.is_some())

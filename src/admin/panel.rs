@@ -790,6 +790,7 @@ struct UserPageT {
     storage_input: String,
     messages_input: String,
     mailboxes: Vec<MailboxRow>,
+    sessions: Vec<super::service::SessionView>,
     error_field: &'static str,
     error: String,
 }
@@ -818,10 +819,10 @@ async fn user_view(
 ) -> Response {
     let n = name.clone();
     match state
-        .run(move |s| Ok((s.get_user(&n)?, s.mailboxes(&n)?)))
+        .run(move |s| Ok((s.get_user(&n)?, s.mailboxes(&n)?, s.sessions(&n)?)))
         .await
     {
-        Ok((user, boxes)) => {
+        Ok((user, boxes, sessions)) => {
             let limit = |v: Option<u64>, f: fn(u64) -> String| v.map_or("unlimited".to_owned(), f);
             let page = UserPageT {
                 layout: who.layout(),
@@ -845,6 +846,7 @@ async fn user_view(
                         size: human_bytes(m.size_bytes),
                     })
                     .collect(),
+                sessions,
                 user,
                 error_field: field,
                 error,

@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 
 use crate::auth::hash_password;
 use crate::config::QuotaDefaults;
+use crate::mailbox::MailAccess;
 use crate::store::{
     AuditEntry, LimitChange, Quota, Store, StoreError, WriteOp, WriteResult, Writer,
     normalize_user_name,
@@ -193,6 +194,17 @@ pub struct Service {
     connections: Arc<AtomicUsize>,
     data_dir: std::path::PathBuf,
     index_enabled: bool,
+    /// The mail service, for who is logged in now.
+    mail: MailAccess,
+}
+
+/// One open session of a user.
+#[derive(Debug, Clone)]
+pub struct SessionView {
+    pub protocol: &'static str,
+    pub peer: String,
+    /// `YYYY-MM-DD HH:MM:SS UTC`
+    pub since: String,
 }
 
 impl Service {
@@ -203,6 +215,7 @@ impl Service {
         connections: Arc<AtomicUsize>,
         data_dir: &Path,
         index_enabled: bool,
+        mail: MailAccess,
     ) -> Service {
         Service {
             store,
@@ -212,6 +225,7 @@ impl Service {
             connections,
             data_dir: data_dir.to_path_buf(),
             index_enabled,
+            mail,
         }
     }
 
@@ -394,6 +408,26 @@ impl Service {
                 size_bytes: m.size,
                 special_use: m.special_use.names().map(str::to_owned).collect(),
                 noselect: m.noselect,
+            })
+            .collect())
+    }
+
+    /// The user's sessions open in this process now, oldest first.
+    pub fn sessions(&self, name: &str) -> Result<Vec<SessionView>, AdminError> {
+        let name = normalize_user_name(name)?;
+        let user = self
+            .store
+            .get_user(&name)?
+            .ok_or_else(|| AdminError::NoSuchUser(name.clone()))?;
+        Ok(self
+            .mail
+            .logins()
+            .of(user.id)
+            .into_iter()
+            .map(|l| SessionView {
+                protocol: l.protocol,
+                peer: l.peer.to_string(),
+                since: l.since.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
             })
             .collect())
     }

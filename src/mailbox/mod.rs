@@ -12,6 +12,7 @@ use std::num::NonZeroU32;
 
 use chrono::{DateTime, FixedOffset};
 
+pub mod logins;
 pub mod owner;
 pub mod registry;
 
@@ -238,6 +239,8 @@ pub struct MailAccess {
     notify: Option<ChangeNotifier>,
     recent: std::sync::Arc<RecentFloors>,
     index: Option<SearchIndex>,
+    /// Who is logged in now, by user.
+    logins: std::sync::Arc<logins::Logins>,
 }
 
 impl MailAccess {
@@ -246,6 +249,7 @@ impl MailAccess {
             store,
             writer,
             notify: None,
+            logins: Default::default(),
             recent: Default::default(),
             index: None,
         }
@@ -314,6 +318,11 @@ impl MailAccess {
     pub fn read<T>(&self, f: impl FnOnce(&MailReader<'_>) -> MailResult<T>) -> MailResult<T> {
         let reader = self.store.read()?;
         f(&MailReader { r: &reader })
+    }
+
+    /// The authenticated connections of this process, by user.
+    pub fn logins(&self) -> &logins::Logins {
+        &self.logins
     }
 
     /// Whether the session's login still stands (the user may have been

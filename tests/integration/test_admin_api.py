@@ -422,3 +422,34 @@ def test_schemathesis_finds_no_server_error_or_schema_violation(tmp_path):
         assert "panicked" not in s.stderr_text()
     finally:
         s.stop()
+
+
+def test_https_with_the_servers_certificate(tmp_path):
+    import http.client
+    import ssl
+
+    s = launch(tmp_path / "srv", {"admin": {"tls": True}}, users={})
+    try:
+        add_admin(s)
+        ctx = ssl.create_default_context(cafile=str(s.data_dir / "tls" / "cert.pem"))
+        ctx.check_hostname = False  # the generated certificate names localhost
+        c = http.client.HTTPSConnection(HOST, s.admin_port, context=ctx, timeout=30)
+        c.request("GET", "/login")
+        r = c.getresponse()
+        body = r.read().decode()
+        assert r.status == 200 and "Sign in" in body
+        cookies = [v for k, v in r.getheaders() if k.lower() == "set-cookie"]
+        assert cookies and all(x.startswith("__Host-") and "Secure" in x for x in cookies), cookies
+        c.close()
+        # Plain HTTP is not served there.
+        plain = request_or_error(s.admin_port)
+        assert plain is None or plain.status >= 400
+    finally:
+        s.stop()
+
+
+def request_or_error(port: int):
+    try:
+        return request(port, "GET", "/login")
+    except (OSError, Exception):
+        return None

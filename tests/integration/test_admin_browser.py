@@ -160,12 +160,25 @@ def test_the_panel_end_to_end_in_chromium(tmp_path, browser):
         assert [r.find_element(By.TAG_NAME, "a").text for r in rows] == ["erin"]
         shots.take("users")
 
-        # Change her password: the old one stops working.
+        # Her open IMAP session shows on her page.
+        held = imaplib.IMAP4(HOST, srv.imap_port, timeout=30)
+        held.login("erin", "erin pw")
         browser.get(base + "/users/erin")
+        (row,) = browser.find_elements(By.CSS_SELECTOR, "#sessions tbody tr")
+        assert row.text.startswith(f"IMAP {HOST}:"), row.text
+        shots.take("user-sessions")
+
+        # Change her password: the old one stops working, and the open
+        # session ends at its next command.
         fill({"password": "erin new", "password2": "erin new"}, "#password-form")
         assert "Password changed" in browser.page_source
         assert not imap_ok(srv, "erin", "erin pw")
         assert imap_ok(srv, "erin", "erin new")
+        with pytest.raises((imaplib.IMAP4.abort, imaplib.IMAP4.error, OSError)):
+            held.noop()
+            held.noop()
+        browser.get(base + "/users/erin")
+        assert browser.find_elements(By.ID, "no-sessions")
 
         # A quota of 1 KiB: an APPEND over it is refused.
         fill({"storage": "1K", "messages": ""}, "#quota-form")
