@@ -536,6 +536,7 @@ fn run_user_command_with(
             let password = passwords.read(*password_stdin)?;
             let hash = hash_password(password.expose())?;
             let user = store.create_user(&name, &hash)?;
+            store.audit(CLI, CLI, "user.create", &user.name)?;
             writeln!(out, "added user {} (id {})", user.name, user.id)?;
             let defaults = config.quota;
             if defaults.storage_kib.is_some() || defaults.messages.is_some() {
@@ -553,6 +554,7 @@ fn run_user_command_with(
             let password = passwords.read(*password_stdin)?;
             let hash = hash_password(password.expose())?;
             store.set_password(&name, &hash)?;
+            store.audit(CLI, CLI, "user.password", &name)?;
             writeln!(out, "changed the password of {name}")?;
         }
         (UserCommand::Del { .. }, Some(name)) => {
@@ -568,6 +570,7 @@ fn run_user_command_with(
                 .submit_blocking(WriteOp::DeleteUserMail { user_id: user.id })
                 .with_context(|| format!("deleting the mail of {name}"))?;
             let user = store.delete_user(&name)?;
+            store.audit(CLI, CLI, "user.delete", &user.name)?;
             if let WriteResult::UserMailDeleted {
                 mailboxes,
                 messages,
@@ -584,6 +587,7 @@ fn run_user_command_with(
         }
         (UserCommand::Unlock { .. }, Some(name)) => {
             store.unlock_user(&name)?;
+            store.audit(CLI, CLI, "user.unlock", &name)?;
             writeln!(
                 out,
                 "forgot the failed logins of {name} (a running server applies it at the next attempt)"
@@ -608,7 +612,18 @@ fn run_user_command_with(
             let q = if storage.is_none() && messages.is_none() {
                 store.user_quota(&name)?
             } else {
-                store.set_user_quota(&name, Limit::change(*storage), Limit::change(*messages))?
+                let q = store.set_user_quota(
+                    &name,
+                    Limit::change(*storage),
+                    Limit::change(*messages),
+                )?;
+                store.audit(
+                    CLI,
+                    CLI,
+                    "user.quota",
+                    &format!("{name}: {}", describe_quota(&q)),
+                )?;
+                q
             };
             writeln!(out, "{name}: {}", describe_quota(&q))?;
         }

@@ -62,6 +62,7 @@ pub fn start(services: &Services, extra: axum::Router) -> anyhow::Result<()> {
         &config.data_dir,
         config.search_index,
         services.mail.clone(),
+        services.auth.clone(),
     );
     let state = Arc::new(
         state::AdminState::new(service, config.admin, config.auth, tls.is_some())

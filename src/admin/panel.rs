@@ -583,26 +583,79 @@ struct Dashboard {
     uptime: String,
     store_size: String,
     index_size: String,
-    failed: Vec<AuditView>,
+    failed: Vec<FailedRow>,
+}
+
+/// A failed sign-in to the panel or login over IMAP.
+struct FailedRow {
+    time: String,
+    service: &'static str,
+    who: String,
+    from: String,
+    what: &'static str,
 }
 
 async fn dashboard(State(state): State<AppState>, who: SignedIn) -> Response {
     let got = state
-        .run(|s| Ok((s.status()?, s.audit_log(None, 10, Some("admin.login."))?)))
+        .run(|s| {
+            Ok((
+                s.status()?,
+                s.audit_log(None, 20, Some("admin.login."))?,
+                s.recent_mail_failures(),
+            ))
+        })
         .await;
     match got {
-        Ok((status, entries)) => render(&Dashboard {
-            layout: who.layout(),
-            notice: None,
-            uptime: human_duration(status.uptime_seconds),
-            store_size: human_bytes(status.store_bytes),
-            index_size: human_bytes(status.index_bytes),
-            status,
-            failed: entries
+        Ok((status, panel, mail)) => {
+            let mut failed: Vec<(chrono::DateTime<Utc>, FailedRow)> = mail
                 .into_iter()
-                .filter(|e| e.action != "admin.login")
-                .collect(),
-        }),
+                .map(|f| {
+                    let row = FailedRow {
+                        time: f.time.format("%Y-%m-%d %H:%M:%S").to_string(),
+                        service: "IMAP",
+                        who: f.user,
+                        from: f.peer.to_string(),
+                        what: if f.refused {
+                            "refused (throttled)"
+                        } else {
+                            "wrong password or name"
+                        },
+                    };
+                    (f.time, row)
+                })
+                .collect();
+            for e in panel {
+                let Ok(t) = chrono::DateTime::parse_from_rfc3339(&e.time) else {
+                    continue;
+                };
+                let t = t.with_timezone(&Utc);
+                failed.push((
+                    t,
+                    FailedRow {
+                        time: t.format("%Y-%m-%d %H:%M:%S").to_string(),
+                        service: "panel",
+                        who: e.who.trim_start_matches("admin ").to_owned(),
+                        from: e.from,
+                        what: if e.action == "admin.login.throttled" {
+                            "refused (throttled)"
+                        } else {
+                            "wrong password or name"
+                        },
+                    },
+                ));
+            }
+            failed.sort_by(|a, b| b.0.cmp(&a.0));
+            failed.truncate(10);
+            render(&Dashboard {
+                layout: who.layout(),
+                notice: None,
+                uptime: human_duration(status.uptime_seconds),
+                store_size: human_bytes(status.store_bytes),
+                index_size: human_bytes(status.index_bytes),
+                status,
+                failed: failed.into_iter().map(|(_, r)| r).collect(),
+            })
+        }
         Err(p) => problem_page(p, who.layout(), "/dashboard"),
     }
 }

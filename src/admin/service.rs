@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::hash_password;
+use crate::auth::{Authenticator, FailedLogin, hash_password};
 use crate::config::QuotaDefaults;
 use crate::mailbox::MailAccess;
 use crate::store::{
@@ -196,6 +196,8 @@ pub struct Service {
     index_enabled: bool,
     /// The mail service, for who is logged in now.
     mail: MailAccess,
+    /// Mail logins, for the recent failures.
+    auth: Authenticator,
 }
 
 /// One open session of a user.
@@ -216,6 +218,7 @@ impl Service {
         data_dir: &Path,
         index_enabled: bool,
         mail: MailAccess,
+        auth: Authenticator,
     ) -> Service {
         Service {
             store,
@@ -226,6 +229,7 @@ impl Service {
             data_dir: data_dir.to_path_buf(),
             index_enabled,
             mail,
+            auth,
         }
     }
 
@@ -410,6 +414,11 @@ impl Service {
                 noselect: m.noselect,
             })
             .collect())
+    }
+
+    /// Failed mail logins since the start (the last few), newest first.
+    pub fn recent_mail_failures(&self) -> Vec<FailedLogin> {
+        self.auth.recent_failures()
     }
 
     /// The user's sessions open in this process now, oldest first.

@@ -52,6 +52,20 @@ pub enum AuthOutcome {
     Unavailable,
 }
 
+/// Failed logins kept for the dashboard.
+pub const RECENT_FAILURES: usize = 20;
+
+/// One failed login, as the admin dashboard shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedLogin {
+    pub time: chrono::DateTime<chrono::Utc>,
+    /// The name tried (normalised when valid, cut to 64 characters).
+    pub user: String,
+    pub peer: IpAddr,
+    /// Refused unchecked by the throttle, rather than a wrong password.
+    pub refused: bool,
+}
+
 /// Checks credentials. Cheap to clone; clones share the failure counts.
 #[derive(Clone)]
 pub struct Authenticator {
@@ -75,6 +89,8 @@ struct Inner {
     /// Where hashes are checked: a few threads, so a burst of logins cannot
     /// hold unbounded memory.
     hashing: pool::HashPool,
+    /// The last few failed logins, newest last, for the admin dashboard.
+    recent_failures: Mutex<std::collections::VecDeque<FailedLogin>>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -125,6 +141,7 @@ impl Authenticator {
                 dummy_hash,
                 hashing: pool::HashPool::new(pool::HashPool::default_threads())
                     .map_err(|e| PasswordError::Threads(e.to_string()))?,
+                recent_failures: Mutex::new(std::collections::VecDeque::new()),
             }),
         })
     }
@@ -155,6 +172,7 @@ impl Authenticator {
         match verdict {
             Verdict::Refuse => {
                 tracing::info!(user = %counter_key, %peer, "login refused: too many failures from this address");
+                self.note_failure(&counter_key, peer, true);
                 tokio::time::sleep(self.inner.config.failure_delay).await;
                 return AuthOutcome::Throttled;
             }
@@ -217,6 +235,7 @@ impl Authenticator {
                 self.limiter()
                     .record_failure(peer, &counter_key, Instant::now());
                 tracing::info!(user = %counter_key, %peer, "login failed");
+                self.note_failure(&counter_key, peer, false);
                 tokio::time::sleep(self.inner.config.failure_delay).await;
                 AuthOutcome::Failed
             }
@@ -279,6 +298,33 @@ impl Authenticator {
         tracing::info!(user = %name, "login failures forgotten (roost user unlock)");
         self.limiter().unlock(name);
         true
+    }
+
+    /// The last failed logins (at most `RECENT_FAILURES`), newest first.
+    pub fn recent_failures(&self) -> Vec<FailedLogin> {
+        let list = self
+            .inner
+            .recent_failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        list.iter().rev().cloned().collect()
+    }
+
+    fn note_failure(&self, user: &str, peer: IpAddr, refused: bool) {
+        let mut list = self
+            .inner
+            .recent_failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if list.len() >= RECENT_FAILURES {
+            list.pop_front();
+        }
+        list.push_back(FailedLogin {
+            time: chrono::Utc::now(),
+            user: user.chars().take(64).collect(),
+            peer,
+            refused,
+        });
     }
 
     fn limiter(&self) -> std::sync::MutexGuard<'_, FailureLimiter> {
