@@ -13,7 +13,8 @@ as_root() {
 
 # Debian packages the integration tests run (curl and mbsync are real IMAP
 # clients; mbsync comes in the isync package; openssl makes certificates
-# for the reload tests).
+# for the reload tests; the admin panel is driven in headless chromium
+# through chromium-driver).
 apt_needed=()
 command -v curl >/dev/null 2>&1 || apt_needed+=(curl)
 command -v mbsync >/dev/null 2>&1 || apt_needed+=(isync)
@@ -26,6 +27,8 @@ if [ ! -x /usr/sbin/postfix ]; then
     echo "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
 fi
 command -v openssl >/dev/null 2>&1 || apt_needed+=(openssl)
+command -v chromium >/dev/null 2>&1 || apt_needed+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || apt_needed+=(chromium-driver)
 if [ "${#apt_needed[@]}" -gt 0 ]; then
     echo "installing: ${apt_needed[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -20,7 +20,8 @@ use crate::config::{Config, LmtpListen, parse_listen, parse_lmtp_listen, parse_s
 use crate::datadir::{self, Need};
 use crate::search::index::rebuild::Rebuilt;
 use crate::store::{
-    LimitChange, Quota, Store, StoreError, WriteOp, WriteResult, normalize_user_name,
+    LimitChange, Quota, Store, StoreError, WriteOp, WriteResult, normalize_admin_name,
+    normalize_user_name,
 };
 
 /// Roost: a single-binary IMAP mail server.
@@ -83,6 +84,57 @@ pub enum Commands {
         #[arg(long)]
         force: bool,
     },
+    /// Manage the administrators of the web panel and their API tokens.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum AdminCommand {
+    /// Add an administrator (not a mail user); asks for the password twice
+    /// unless --password-stdin. Ends the first-start setup page.
+    Add {
+        /// 1-64 of a-z 0-9 . _ + @ - (stored in lower case).
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set an administrator's password.
+    Passwd {
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Delete an administrator and revoke their API tokens.
+    Del { name: String },
+    /// List administrators, one name per line.
+    List,
+    /// Create, revoke and list API tokens (`Authorization: Bearer`).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it, alone on the last line. It is shown
+    /// only this once: the store keeps its SHA-256 only.
+    Create {
+        /// A name for the token (unique among live tokens), e.g. "backup".
+        name: String,
+        /// Valid for this many days, fractions allowed (0.5 is 12 hours;
+        /// default: until revoked).
+        #[arg(long, value_name = "DAYS", value_parser = days_arg)]
+        expires: Option<chrono::Duration>,
+        /// The administrator it acts as; may be left out when there is one.
+        #[arg(long, value_name = "NAME")]
+        admin: Option<String>,
+    },
+    /// Revoke a token by id or by name; takes effect at once.
+    Revoke { id_or_name: String },
+    /// List tokens (never the tokens themselves).
+    List,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -130,6 +182,10 @@ pub struct ServeArgs {
     /// at all, these replace `lmtp.listen`; `--lmtp ""` alone disables LMTP.
     #[arg(long, value_name = "ADDR:PORT|unix:PATH", value_parser = lmtp_arg)]
     pub lmtp: Vec<Option<LmtpListen>>,
+    /// Admin panel and API listen address, overriding `admin.listen`;
+    /// `off` disables.
+    #[arg(long, value_name = "ADDR:PORT|off", value_parser = admin_listen_arg)]
+    pub admin: Option<ListenAddr>,
 }
 
 fn lmtp_arg(s: &str) -> Result<Option<LmtpListen>, String> {
@@ -137,6 +193,21 @@ fn lmtp_arg(s: &str) -> Result<Option<LmtpListen>, String> {
         return Ok(None);
     }
     parse_lmtp_listen(s).map(Some)
+}
+
+/// A validity in days, fractions allowed, up to 100 years; at least a second.
+fn days_arg(s: &str) -> Result<chrono::Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(d) if d > 0.0 && d <= 36_500.0 => {
+            let secs = (d * 86_400.0).round().max(1.0) as i64;
+            Ok(chrono::Duration::seconds(secs))
+        }
+        _ => Err(format!("`{s}` is not a number of days between 0 and 36500")),
+    }
+}
+
+fn admin_listen_arg(s: &str) -> Result<ListenAddr, String> {
+    crate::config::parse_admin_listen(s).map(ListenAddr)
 }
 
 /// A listen address from the command line; `None` means disabled.
@@ -293,6 +364,9 @@ fn load_config_from(cli: &Cli, installed: &Path) -> anyhow::Result<Config> {
         if !args.lmtp.is_empty() {
             config.lmtp.listen = Some(args.lmtp.iter().flatten().cloned().collect());
         }
+        if let Some(ListenAddr(addr)) = args.admin {
+            config.admin.listen = addr;
+        }
     }
     Ok(config)
 }
@@ -324,6 +398,138 @@ pub fn run_index_command(cmd: &IndexCommand, config: &Config) -> anyhow::Result<
             "the server is running and holds the index: it will rebuild it for {whose} \
              in the background (SEARCH stays exact meanwhile)"
         ),
+    }
+    Ok(())
+}
+
+/// Runs a `roost admin ...` command against the store in `config.data_dir`.
+pub fn run_admin_command(cmd: &AdminCommand, config: &Config) -> anyhow::Result<()> {
+    let stdin = std::io::stdin();
+    let terminal = stdin.is_terminal();
+    let mut input = stdin.lock();
+    let mut passwords = PasswordSource {
+        input: &mut input,
+        terminal,
+    };
+    let mut stdout = std::io::stdout().lock();
+    run_admin_command_with(cmd, config, &mut passwords, &mut stdout)
+}
+
+/// How the audit log names the command line.
+const CLI: &str = "cli";
+
+fn run_admin_command_with(
+    cmd: &AdminCommand,
+    config: &Config,
+    passwords: &mut PasswordSource<'_>,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let name = match cmd {
+        AdminCommand::Add { name, .. }
+        | AdminCommand::Passwd { name, .. }
+        | AdminCommand::Del { name } => Some(normalize_admin_name(name)?),
+        AdminCommand::List | AdminCommand::Token(_) => None,
+    };
+    let store = Store::open(&config.data_dir)
+        .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
+    match (cmd, name) {
+        (AdminCommand::Add { password_stdin, .. }, Some(name)) => {
+            if store.get_admin(&name)?.is_some() {
+                return Err(StoreError::AdminExists(name).into());
+            }
+            let password = passwords.read(*password_stdin)?;
+            let hash = hash_password(password.expose())?;
+            let admin = store.create_admin(&name, &hash)?;
+            store.audit(CLI, CLI, "admin.create", &admin.name)?;
+            writeln!(out, "added administrator {}", admin.name)?;
+        }
+        (AdminCommand::Passwd { password_stdin, .. }, Some(name)) => {
+            if store.get_admin(&name)?.is_none() {
+                return Err(StoreError::NoSuchAdmin(name).into());
+            }
+            let password = passwords.read(*password_stdin)?;
+            let hash = hash_password(password.expose())?;
+            store.set_admin_password(&name, &hash)?;
+            store.audit(CLI, CLI, "admin.password", &name)?;
+            writeln!(out, "changed the password of administrator {name}")?;
+        }
+        (AdminCommand::Del { .. }, Some(name)) => {
+            store.delete_admin(&name)?;
+            store.audit(CLI, CLI, "admin.delete", &name)?;
+            writeln!(out, "deleted administrator {name} and revoked their tokens")?;
+        }
+        (AdminCommand::List, _) => {
+            for admin in store.list_admins()? {
+                writeln!(out, "{}", admin.name)?;
+            }
+        }
+        (
+            AdminCommand::Token(TokenCommand::Create {
+                name,
+                expires,
+                admin,
+            }),
+            _,
+        ) => {
+            let admin = match admin {
+                Some(a) => normalize_admin_name(a)?,
+                None => {
+                    let all = store.list_admins()?;
+                    match all.as_slice() {
+                        [only] => only.name.clone(),
+                        [] => {
+                            bail!("there is no administrator yet: add one with `roost admin add`")
+                        }
+                        _ => bail!("there are several administrators: say which with --admin NAME"),
+                    }
+                }
+            };
+            let token = crate::admin::secrets::new_api_token();
+            let expiry = expires.map(|valid| chrono::Utc::now() + valid);
+            let rec =
+                store.create_token(name, &admin, crate::admin::secrets::digest(&token), expiry)?;
+            store.audit(
+                CLI,
+                CLI,
+                "token.create",
+                &format!("{} (id {})", rec.name, rec.id),
+            )?;
+            let until = rec.expires.map_or("until revoked".to_owned(), |e| {
+                format!("until {}", e.format("%Y-%m-%d %H:%M UTC"))
+            });
+            writeln!(
+                out,
+                "created token {} (id {}) acting as {}, valid {until}; it is shown only now:",
+                rec.name, rec.id, rec.admin
+            )?;
+            writeln!(out, "{token}")?;
+        }
+        (AdminCommand::Token(TokenCommand::Revoke { id_or_name }), _) => {
+            let rec = store.revoke_token(id_or_name)?;
+            store.audit(
+                CLI,
+                CLI,
+                "token.revoke",
+                &format!("{} (id {})", rec.name, rec.id),
+            )?;
+            writeln!(out, "revoked token {} (id {})", rec.name, rec.id)?;
+        }
+        (AdminCommand::Token(TokenCommand::List), _) => {
+            let now = chrono::Utc::now();
+            for t in store.list_tokens()? {
+                let state = if t.revoked.is_some() {
+                    "revoked".to_owned()
+                } else if !t.is_live(now) {
+                    "expired".to_owned()
+                } else {
+                    t.expires.map_or("live".to_owned(), |e| {
+                        format!("live until {}", e.format("%Y-%m-%d %H:%M UTC"))
+                    })
+                };
+                writeln!(out, "{}\t{}\t{}\t{state}", t.id, t.name, t.admin)?;
+            }
+        }
+        (_, None) => bail!("an administrator name is required"),
     }
     Ok(())
 }
@@ -421,6 +627,7 @@ fn run_user_command_with(
             let password = passwords.read(*password_stdin)?;
             let hash = hash_password(password.expose())?;
             let user = store.create_user(&name, &hash)?;
+            store.audit(CLI, CLI, "user.create", &user.name)?;
             writeln!(out, "added user {} (id {})", user.name, user.id)?;
             let defaults = config.quota;
             if defaults.storage_kib.is_some() || defaults.messages.is_some() {
@@ -438,6 +645,7 @@ fn run_user_command_with(
             let password = passwords.read(*password_stdin)?;
             let hash = hash_password(password.expose())?;
             store.set_password(&name, &hash)?;
+            store.audit(CLI, CLI, "user.password", &name)?;
             writeln!(out, "changed the password of {name}")?;
         }
         (UserCommand::Del { .. }, Some(name)) => {
@@ -453,6 +661,7 @@ fn run_user_command_with(
                 .submit_blocking(WriteOp::DeleteUserMail { user_id: user.id })
                 .with_context(|| format!("deleting the mail of {name}"))?;
             let user = store.delete_user(&name)?;
+            store.audit(CLI, CLI, "user.delete", &user.name)?;
             if let WriteResult::UserMailDeleted {
                 mailboxes,
                 messages,
@@ -469,6 +678,7 @@ fn run_user_command_with(
         }
         (UserCommand::Unlock { .. }, Some(name)) => {
             store.unlock_user(&name)?;
+            store.audit(CLI, CLI, "user.unlock", &name)?;
             writeln!(
                 out,
                 "forgot the failed logins of {name} (a running server applies it at the next attempt)"
@@ -493,7 +703,18 @@ fn run_user_command_with(
             let q = if storage.is_none() && messages.is_none() {
                 store.user_quota(&name)?
             } else {
-                store.set_user_quota(&name, Limit::change(*storage), Limit::change(*messages))?
+                let q = store.set_user_quota(
+                    &name,
+                    Limit::change(*storage),
+                    Limit::change(*messages),
+                )?;
+                store.audit(
+                    CLI,
+                    CLI,
+                    "user.quota",
+                    &format!("{name}: {}", describe_quota(&q)),
+                )?;
+                q
             };
             writeln!(out, "{name}: {}", describe_quota(&q))?;
         }
@@ -530,6 +751,89 @@ mod tests {
         }
     }
 
+    fn run_admin(cmd: &str, config: &Config, stdin: &str) -> anyhow::Result<String> {
+        let args: Vec<&str> = ["roost", "admin"]
+            .into_iter()
+            .chain(cmd.split(' '))
+            .collect();
+        let Commands::Admin(cmd) = parse(&args).command else {
+            panic!("not an admin command")
+        };
+        let mut input = std::io::Cursor::new(stdin.as_bytes().to_vec());
+        let mut source = PasswordSource {
+            input: &mut input,
+            terminal: false,
+        };
+        let mut out = Vec::new();
+        run_admin_command_with(&cmd, config, &mut source, &mut out)?;
+        Ok(String::from_utf8(out).expect("utf-8 output"))
+    }
+
+    #[test]
+    fn admin_lifecycle_and_tokens() {
+        let dir = TempDir::new("cli-admin");
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        assert!(
+            run_admin("token create ci", &config, "").is_err(),
+            "no admin yet"
+        );
+        run_admin("add Root --password-stdin", &config, "pw1\n").expect("add");
+        assert!(run_admin("add root --password-stdin", &config, "pw1\n").is_err());
+        assert_eq!(run_admin("list", &config, "").expect("list"), "root\n");
+        run_admin("passwd root --password-stdin", &config, "pw2\n").expect("passwd");
+        let store = Store::open(dir.path()).expect("open");
+        let hash = store
+            .get_admin("root")
+            .expect("get")
+            .expect("there")
+            .password_hash;
+        assert!(verify_password(b"pw2", &hash).expect("verify"));
+        assert!(
+            store.get_user("root").expect("get").is_none(),
+            "not a mail user"
+        );
+
+        let out = run_admin("token create ci --expires 7", &config, "").expect("token");
+        let token = out.lines().last().expect("last line");
+        assert!(token.starts_with("roost_") && !token.contains(' '), "{out}");
+        let rec = store
+            .token_by_digest(&crate::admin::secrets::digest(token))
+            .expect("find")
+            .expect("stored by digest");
+        assert!(rec.expires.is_some() && rec.revoked.is_none());
+        let listed = run_admin("token list", &config, "").expect("list");
+        assert!(listed.contains("ci\troot\tlive until"), "{listed}");
+        assert!(!listed.contains(token), "the token is never shown again");
+        run_admin("token revoke ci", &config, "").expect("revoke");
+        assert!(run_admin("token revoke ci", &config, "").is_err());
+        assert!(
+            run_admin("token list", &config, "")
+                .expect("list")
+                .contains("revoked")
+        );
+        run_admin("del root", &config, "").expect("del");
+        assert_eq!(run_admin("list", &config, "").expect("list"), "");
+        let actions: Vec<String> = store
+            .audit_entries(None, 10, None)
+            .expect("audit")
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                "admin.delete",
+                "token.revoke",
+                "token.create",
+                "admin.password",
+                "admin.create"
+            ]
+        );
+    }
+
     #[test]
     fn cli_definition_is_consistent() {
         use clap::CommandFactory as _;
@@ -547,11 +851,28 @@ mod tests {
             "",
             "--imaps",
             "[::]:993",
+            "--admin",
+            "off",
         ]);
         let config = load_config(&cli).expect("config");
         assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!(config.imap_listen, None);
         assert_eq!(config.imaps_listen, Some("[::]:993".parse().expect("addr")));
+        assert_eq!(config.admin.listen, None);
+        let cli = parse(&["roost", "serve", "--admin", "127.0.0.1:9"]);
+        let config = load_config(&cli).expect("config");
+        assert_eq!(
+            config.admin.listen,
+            Some("127.0.0.1:9".parse().expect("addr"))
+        );
+        assert_eq!(
+            load_config(&parse(&["roost", "serve"]))
+                .expect("config")
+                .admin
+                .listen,
+            Some("127.0.0.1:8080".parse().expect("addr")),
+            "zero-config: loopback only"
+        );
     }
 
     #[test]

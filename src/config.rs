@@ -63,6 +63,7 @@ pub struct Config {
     /// `[limits] max_connections`, `max_connections_per_ip`.
     pub conn_limits: crate::conn_limits::ConnLimitConfig,
     pub lmtp: LmtpConfig,
+    pub admin: AdminConfig,
 }
 
 /// Where LMTP listens: a TCP address or a unix socket path.
@@ -140,6 +141,44 @@ impl LmtpConfig {
             None => vec![LmtpListen::Unix(data_dir.join("lmtp.sock"))],
         }
     }
+}
+
+/// `[admin]`: the web panel and the admin API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdminConfig {
+    /// `None` disables the panel and the API (`listen = "off"`).
+    pub listen: Option<SocketAddr>,
+    /// HTTPS with the server's certificate (`[tls]`) instead of HTTP.
+    pub tls: bool,
+    /// A panel session ends after this long without a request...
+    pub session_idle: Duration,
+    /// ...and this long after sign-in in any case.
+    pub session_max: Duration,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            tls: false,
+            session_idle: Duration::from_secs(30 * 60),
+            session_max: Duration::from_secs(12 * 3600),
+        }
+    }
+}
+
+/// Parses the admin listen address: like `parse_listen`, and `off`
+/// disables too.
+pub fn parse_admin_listen(s: &str) -> Result<Option<SocketAddr>, String> {
+    if s.trim().eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    parse_listen(s).map_err(|_| {
+        format!(
+            "`{}` is not an address and port like `127.0.0.1:8080`, or `off`",
+            s.trim()
+        )
+    })
 }
 
 /// Limits `roost user add` gives new users (RFC 9208 resources); `None`
@@ -226,6 +265,7 @@ impl Default for Config {
             conn_limits: crate::conn_limits::ConnLimitConfig::default(),
             search_index: true,
             lmtp: LmtpConfig::default(),
+            admin: AdminConfig::default(),
         }
     }
 }
@@ -437,6 +477,17 @@ struct RawConfig {
     search: RawSearch,
     #[serde(default)]
     lmtp: RawLmtp,
+    #[serde(default)]
+    admin: RawAdmin,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdmin {
+    listen: Option<Spanned<String>>,
+    tls: Option<bool>,
+    session_idle_secs: Option<Spanned<i64>>,
+    session_max_secs: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -534,6 +585,8 @@ const COMMAND_BYTES: (i64, i64) = (1024, 1 << 30);
 /// The parser recurses per level; deeper than this is an attack, not mail.
 const NESTING_DEPTH: (i64, i64) = (1, crate::imap::proto::parse::MAX_DEPTH_CAP as i64);
 const PARAMS: (i64, i64) = (1, 1_000_000);
+/// A minute to a week.
+const ADMIN_SESSION_SECS: (i64, i64) = (60, 7 * 86_400);
 const UNAUTH_TIMEOUT_SECS: (i64, i64) = (1, 86_400);
 /// RFC 3501 §5.4: the autologout timer is at least 30 minutes once
 /// authenticated. A week is far beyond any client's IDLE refresh.
@@ -801,6 +854,23 @@ fn validate(raw: RawConfig) -> Result<Config, KeyError> {
         c.search_index = v;
     }
 
+    // [admin]
+    let admin = &raw.admin;
+    if let Some(v) = &admin.listen {
+        c.admin.listen = parse_admin_listen(v.get_ref()).map_err(|m| err("admin.listen", v, m))?;
+    }
+    if let Some(v) = admin.tls {
+        c.admin.tls = v;
+    }
+    if let Some(v) = &admin.session_idle_secs {
+        let n = int_in("admin.session_idle_secs", v, ADMIN_SESSION_SECS)?;
+        c.admin.session_idle = Duration::from_secs(n.unsigned_abs());
+    }
+    if let Some(v) = &admin.session_max_secs {
+        let n = int_in("admin.session_max_secs", v, ADMIN_SESSION_SECS)?;
+        c.admin.session_max = Duration::from_secs(n.unsigned_abs());
+    }
+
     validate_lmtp(&raw.lmtp, &mut c.lmtp)?;
 
     Ok(c)
@@ -1038,6 +1108,39 @@ format = "json"
     }
 
     #[test]
+    fn admin_section() {
+        let d = parse("").expect("empty");
+        assert_eq!(d.admin, AdminConfig::default());
+        assert_eq!(
+            d.admin.listen,
+            Some("127.0.0.1:8080".parse().expect("addr"))
+        );
+        let c = parse(
+            "[admin]\nlisten = \"[::1]:9443\"\ntls = true\nsession_idle_secs = 60\nsession_max_secs = 3600\n",
+        )
+        .expect("admin");
+        assert_eq!(c.admin.listen, Some("[::1]:9443".parse().expect("addr")));
+        assert!(c.admin.tls);
+        assert_eq!(c.admin.session_idle, Duration::from_secs(60));
+        assert_eq!(c.admin.session_max, Duration::from_secs(3600));
+        assert_eq!(
+            parse("[admin]\nlisten = \"off\"\n")
+                .expect("off")
+                .admin
+                .listen,
+            None
+        );
+        let e = parse_err("[admin]\nlisten = \"localhost\"\n");
+        assert_eq!(e.key.as_deref(), Some("admin.listen"));
+        let e = parse_err("[admin]\nsession_idle_secs = 5\n");
+        assert_eq!(e.key.as_deref(), Some("admin.session_idle_secs"));
+        assert!(
+            parse("[admin]\nport = 1\n").is_err(),
+            "unknown keys are errors"
+        );
+    }
+
+    #[test]
     fn packaged_config_is_valid_and_all_commented_but_data_dir() {
         let text = include_str!("../packaging/roost.toml");
         let c = parse(text).expect("packaged config parses");
@@ -1069,6 +1172,10 @@ format = "json"
         );
         assert_eq!(c.lmtp.socket_mode, 0o660);
         assert_eq!(c.lmtp.domains, ["example.org"]);
+        assert_eq!(
+            c.admin.listen,
+            Some("127.0.0.1:8080".parse().expect("addr"))
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! See ARCHITECTURE.md for the map of the code.
 #![deny(unsafe_code)]
 
+pub mod admin;
 pub mod auth;
 pub mod backup;
 pub mod cli;

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use roost::cli::{Cli, Commands, load_config, run_index_command, run_user_command};
+use roost::cli::{
+    Cli, Commands, load_config, run_admin_command, run_index_command, run_user_command,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -35,6 +37,7 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Commands::Restore { dir, force } => {
             roost::backup::restore(&config, dir, *force, &mut std::io::stdout())
         }
+        Commands::Admin(cmd) => run_admin_command(cmd, &config),
         Commands::Serve(_) => {
             roost::logging::init(&config.log);
             let again = cli.clone();

@@ -127,7 +127,11 @@ pub async fn run(config: Config, reload: LoadConfig) -> anyhow::Result<()> {
     };
     // Sockets systemd bound for us (socket activation), by name.
     let mut inherited = systemd::inherited_listeners()?;
-    // Each protocol binds its own listeners here, beside IMAP's.
+    // Each protocol binds its own listeners here, beside IMAP's. The admin
+    // listener first: the panel and its setup link are up once IMAP is.
+    // Routes other parts serve on the admin listener (Prometheus
+    // `/metrics`) go in the router passed here.
+    crate::admin::start(&services, axum::Router::new())?;
     let mut accept_tasks = crate::imap::listener::spawn(&services, &mut inherited).await?;
     if accept_tasks.is_empty() {
         anyhow::bail!(

@@ -36,8 +36,13 @@ use crate::store::{Store, normalize_user_name};
 /// The result of one login attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthOutcome {
-    /// The password is right. `username` is the normalised name.
-    Success { user_id: u64, username: String },
+    /// The password is right. `username` is the normalised name; `stamp`
+    /// identifies the credential it was checked against (`LoginCheck`).
+    Success {
+        user_id: u64,
+        username: String,
+        stamp: u64,
+    },
     /// Unknown user or wrong password: deliberately not told apart.
     Failed,
     /// Too many recent failures for this address or name; nothing was
@@ -45,6 +50,20 @@ pub enum AuthOutcome {
     Throttled,
     /// The store could not be read or the stored hash is unusable.
     Unavailable,
+}
+
+/// Failed logins kept for the dashboard.
+pub const RECENT_FAILURES: usize = 20;
+
+/// One failed login, as the admin dashboard shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedLogin {
+    pub time: chrono::DateTime<chrono::Utc>,
+    /// The name tried (normalised when valid, cut to 64 characters).
+    pub user: String,
+    pub peer: IpAddr,
+    /// Refused unchecked by the throttle, rather than a wrong password.
+    pub refused: bool,
 }
 
 /// Checks credentials. Cheap to clone; clones share the failure counts.
@@ -71,6 +90,8 @@ struct Inner {
     /// Where hashes are checked: a few threads, so a burst of logins cannot
     /// hold unbounded memory.
     hashing: pool::HashPool,
+    /// The last few failed logins, newest last, for the admin dashboard.
+    recent_failures: Mutex<std::collections::VecDeque<FailedLogin>>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -83,7 +104,11 @@ impl std::fmt::Debug for Authenticator {
 
 /// What the blocking check found.
 enum Check {
-    Match { user_id: u64, username: String },
+    Match {
+        user_id: u64,
+        username: String,
+        stamp: u64,
+    },
     NoMatch,
 }
 
@@ -117,6 +142,7 @@ impl Authenticator {
                 dummy_hash,
                 hashing: pool::HashPool::new(pool::HashPool::default_threads())
                     .map_err(|e| PasswordError::Threads(e.to_string()))?,
+                recent_failures: Mutex::new(std::collections::VecDeque::new()),
             }),
         })
     }
@@ -147,6 +173,7 @@ impl Authenticator {
         match verdict {
             Verdict::Refuse => {
                 tracing::info!(user = %counter_key, %peer, "login refused: too many failures from this address");
+                self.note_failure(&counter_key, peer, true);
                 tokio::time::sleep(self.config().failure_delay).await;
                 return AuthOutcome::Throttled;
             }
@@ -177,6 +204,7 @@ impl Authenticator {
             tracing::info!(user = %user.name, %peer, cached = true, "login");
             return AuthOutcome::Success {
                 user_id: user.id,
+                stamp: credential_stamp(&user.password_hash),
                 username: user.name,
             };
         }
@@ -190,16 +218,25 @@ impl Authenticator {
             .ok_or(());
 
         match checked {
-            Ok(Ok(Check::Match { user_id, username })) => {
+            Ok(Ok(Check::Match {
+                user_id,
+                username,
+                stamp,
+            })) => {
                 self.limiter()
                     .record_success(peer, &counter_key, Instant::now());
                 tracing::info!(user = %username, %peer, "login");
-                AuthOutcome::Success { user_id, username }
+                AuthOutcome::Success {
+                    user_id,
+                    username,
+                    stamp,
+                }
             }
             Ok(Ok(Check::NoMatch)) => {
                 self.limiter()
                     .record_failure(peer, &counter_key, Instant::now());
                 tracing::info!(user = %counter_key, %peer, "login failed");
+                self.note_failure(&counter_key, peer, false);
                 tokio::time::sleep(self.config().failure_delay).await;
                 AuthOutcome::Failed
             }
@@ -276,10 +313,73 @@ impl Authenticator {
         true
     }
 
+    /// The last failed logins (at most `RECENT_FAILURES`), newest first.
+    pub fn recent_failures(&self) -> Vec<FailedLogin> {
+        let list = self
+            .inner
+            .recent_failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        list.iter().rev().cloned().collect()
+    }
+
+    fn note_failure(&self, user: &str, peer: IpAddr, refused: bool) {
+        let mut list = self
+            .inner
+            .recent_failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if list.len() >= RECENT_FAILURES {
+            list.pop_front();
+        }
+        list.push_back(FailedLogin {
+            time: chrono::Utc::now(),
+            user: user.chars().take(64).collect(),
+            peer,
+            refused,
+        });
+    }
+
     fn limiter(&self) -> std::sync::MutexGuard<'_, FailureLimiter> {
         // The counts stay consistent whatever panicked while holding the
         // lock (each update is a single map operation), so poison is ignored.
         self.inner.limiter.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Identifies one credential of one user: a digest of the stored hash,
+/// which changes with every new password (new salt). Sessions keep the
+/// stamp they logged in with and compare it with the store's (`check_login`).
+pub fn credential_stamp(password_hash: &str) -> u64 {
+    use sha2::Digest as _;
+    let d = sha2::Sha256::digest(password_hash.as_bytes());
+    u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
+}
+
+/// Whether a login made earlier still stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginCheck {
+    Valid,
+    /// The user was deleted (or deleted and made again: a new id).
+    UserGone,
+    /// The password was changed since.
+    PasswordChanged,
+}
+
+/// Checks a login (`Success`'s name, id and stamp) against the store now:
+/// an administrator may have deleted the user or changed the password, in
+/// this process or with the CLI. A store that cannot be read says `Valid`:
+/// sessions are not ended for a transient read error.
+pub fn check_login(store: &Store, username: &str, user_id: u64, stamp: u64) -> LoginCheck {
+    match store.get_user(username) {
+        Ok(Some(u)) if u.id != user_id => LoginCheck::UserGone,
+        Ok(Some(u)) if credential_stamp(&u.password_hash) != stamp => LoginCheck::PasswordChanged,
+        Ok(Some(_)) => LoginCheck::Valid,
+        Ok(None) => LoginCheck::UserGone,
+        Err(error) => {
+            tracing::warn!(%error, "cannot re-check a login");
+            LoginCheck::Valid
+        }
     }
 }
 
@@ -304,6 +404,7 @@ fn check(
                 );
                 Ok(Check::Match {
                     user_id: user.id,
+                    stamp: credential_stamp(&user.password_hash),
                     username: user.name,
                 })
             } else {
@@ -354,7 +455,8 @@ mod tests {
             auth.verify(b"ALICE", secret("s3cret"), PEER).await,
             AuthOutcome::Success {
                 user_id: user.id,
-                username: "alice".into()
+                username: "alice".into(),
+                stamp: credential_stamp(&user.password_hash),
             }
         );
         assert_eq!(

@@ -34,6 +34,7 @@ use crate::conn_limits::ConnSlot;
 use crate::imap::compress::Deflate;
 use crate::imap::session::{Action, AuthResult, ConnInfo, Now, Session, SessionConfig};
 use crate::mailbox::MailAccess;
+use crate::mailbox::logins::LoginInfo;
 use crate::mailbox::registry::{MailboxChanged, Registry, Watch};
 
 /// How long a client may take to finish a TLS handshake.
@@ -89,6 +90,9 @@ pub struct Conn {
     /// This connection's place in the connection limits, given back when
     /// the actor is dropped.
     _slot: ConnSlot,
+    /// The user this connection is registered under in the mail service's
+    /// logins, once authenticated.
+    logged_in: Option<u64>,
 }
 
 /// From the pump to the actor.
@@ -177,6 +181,7 @@ impl Conn {
                 input_broken: false,
                 rest_timer: None,
                 _slot: slot,
+                logged_in: None,
             }
         });
     }
@@ -295,10 +300,20 @@ impl Conn {
                         outcome
                     };
                     ctx.spawn(check.into_actor(self).map(|outcome, act, ctx| {
+                        let user = match &outcome {
+                            AuthOutcome::Success { user_id, .. } => Some(*user_id),
+                            _ => None,
+                        };
                         let result = match outcome {
-                            AuthOutcome::Success { username, user_id } => {
-                                AuthResult::Success { username, user_id }
-                            }
+                            AuthOutcome::Success {
+                                username,
+                                user_id,
+                                stamp,
+                            } => AuthResult::Success {
+                                username,
+                                user_id,
+                                stamp,
+                            },
                             AuthOutcome::Failed => AuthResult::Failed,
                             AuthOutcome::Throttled => AuthResult::Throttled,
                             AuthOutcome::Unavailable => AuthResult::Unavailable,
@@ -307,6 +322,20 @@ impl Conn {
                         act.session.auth_result(result, now());
                         if let Some(user) = act.session.username() {
                             act.span.record("user", user);
+                        }
+                        if let Some(user_id) = user
+                            && act.logged_in.is_none()
+                        {
+                            act.shared.mail.logins().add(
+                                user_id,
+                                LoginInfo {
+                                    conn_id: act.id,
+                                    protocol: "IMAP",
+                                    peer: act.peer,
+                                    since: chrono::Utc::now(),
+                                },
+                            );
+                            act.logged_in = Some(user_id);
                         }
                         act.drive(ctx);
                     }));
@@ -442,6 +471,9 @@ impl Actor for Conn {
     fn stopped(&mut self, _ctx: &mut Context<Self>) {
         let _g = self.span.clone().entered();
         tracing::info!("disconnected");
+        if let Some(user_id) = self.logged_in {
+            self.shared.mail.logins().remove(user_id, self.id);
+        }
         self.shared.live.fetch_sub(1, Ordering::SeqCst);
     }
 }

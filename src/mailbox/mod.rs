@@ -12,6 +12,7 @@ use std::num::NonZeroU32;
 
 use chrono::{DateTime, FixedOffset};
 
+pub mod logins;
 pub mod owner;
 mod read;
 pub mod registry;
@@ -254,6 +255,8 @@ pub struct MailAccess {
     notify: Option<ChangeNotifier>,
     recent: std::sync::Arc<RecentFloors>,
     index: Option<SearchIndex>,
+    /// Who is logged in now, by user.
+    logins: std::sync::Arc<logins::Logins>,
 }
 
 impl MailAccess {
@@ -262,6 +265,7 @@ impl MailAccess {
             store,
             writer,
             notify: None,
+            logins: Default::default(),
             recent: Default::default(),
             index: None,
         }
@@ -361,6 +365,17 @@ impl MailAccess {
             Err(StoreError::InvalidUserName { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The authenticated connections of this process, by user.
+    pub fn logins(&self) -> &logins::Logins {
+        &self.logins
+    }
+
+    /// Whether the session's login still stands (the user may have been
+    /// deleted or given a new password since).
+    pub fn check_login(&self, username: &str, user_id: u64, stamp: u64) -> crate::auth::LoginCheck {
+        crate::auth::check_login(&self.store, username, user_id, stamp)
     }
 
     /// Makes sure the user has an INBOX (RFC 3501 §5.1: every user has one),

@@ -47,6 +47,9 @@ pub trait MailRead: Send + Sync {
     fn recent_floor(&self, mailbox_id: u64, stored_floor: u32) -> u32;
     /// Takes the \Recent UIDs below `until` no session has taken yet.
     fn claim_recent(&self, mailbox_id: u64, stored_floor: u32, until: u32) -> Range<u32>;
+    /// Whether a session's login still stands (the user may have been
+    /// deleted or given a new password since).
+    fn check_login(&self, username: &str, user_id: u64, stamp: u64) -> crate::auth::LoginCheck;
 }
 
 impl dyn MailRead + '_ {
@@ -117,5 +120,8 @@ impl MailRead for MailAccess {
     }
     fn claim_recent(&self, mailbox_id: u64, stored_floor: u32, until: u32) -> Range<u32> {
         MailAccess::claim_recent(self, mailbox_id, stored_floor, until)
+    }
+    fn check_login(&self, username: &str, user_id: u64, stamp: u64) -> crate::auth::LoginCheck {
+        MailAccess::check_login(self, username, user_id, stamp)
     }
 }

@@ -4,7 +4,7 @@
 //! knows nothing about IMAP sequence numbers, sockets or sessions, and never
 //! hashes or checks passwords (it keeps the PHC strings `auth` gives it).
 //!
-//! # On-disk layout (format version 2)
+//! # On-disk layout (format version 3)
 //!
 //! Every value has an explicit byte layout, written and read by hand in this
 //! module; there is no serde/bincode on disk. Integers are big-endian so
@@ -12,9 +12,10 @@
 //!
 //! `meta`: keys are ASCII names.
 //! - `format_version` → `u32` BE. The layout version of the whole store;
-//!   `2` today (version 1 had no `quotas` table; opening a version 1 store
+//!   `3` today (version 1 had no `quotas` table; opening a version 1 store
 //!   creates it and computes every user's usage from the mailbox
-//!   counters). Checked by [`Store::open`]: a newer version is refused (this
+//!   counters; version 2 had no administration tables, which opening it
+//!   creates empty). Checked by [`Store::open`]: a newer version is refused (this
 //!   binary cannot read it), an older one goes through `migrate`. A store
 //!   without the key is new and gets it, unless it holds users, in which
 //!   case it is corrupt.
@@ -33,6 +34,13 @@
 //! - `unlock/<user name>` → `u64` BE, Unix milliseconds of the user's last
 //!   `roost user unlock`: a running server forgets the name's failed logins
 //!   when it sees a mark newer than its own start. Deleted with the user.
+//!
+//! - `next_token_id`, `next_audit_id` → `u64` BE: the id the next API
+//!   token and the next audit entry get; they only grow.
+//! - `admin_setup` → the first-start setup token, present only while no
+//!   administrator exists: version `1`, then its SHA-256 digest (32 bytes),
+//!   then its expiry, Unix seconds `i64` BE. Removed in the transaction
+//!   that adds the first administrator, whoever adds it.
 //!
 //! These three are created by [`Store::open`] when missing from a store
 //! whose mail tables are still empty; missing from one that holds mail,
@@ -148,6 +156,30 @@
 //! the same transaction (`quota.rs`). A user id without a row has no limits
 //! and no messages. The row goes with the user (`roost user del`).
 //!
+//! ## Administration tables (`admin.rs`)
+//!
+//! A "string" is a `u16` BE length and that many bytes of UTF-8.
+//!
+//! `admins`: key = the normalised administrator name (the user-name rules;
+//! a separate namespace from `users`), value: version `1`, creation time
+//! (Unix seconds, `i64` BE), the argon2id PHC string as a string.
+//!
+//! `admin_tokens`: key = token id `u64` BE, value:
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 0 | record version, `1` |
+//! | 1..33 | SHA-256 of the token (the token itself is never stored) |
+//! | 33..41 | creation time, Unix seconds, `i64` BE |
+//! | 41 | bit 0: expires, bit 1: revoked; others must be 0 |
+//! | 42..50 | expiry, Unix seconds `i64` BE (0 if none) |
+//! | 50..58 | revocation time, Unix seconds `i64` BE (0 if live) |
+//! | 58.. | the token's name, then the administrator it acts as (strings) |
+//!
+//! `audit`: key = entry id `u64` BE (increasing), value: version `1`, time
+//! in Unix milliseconds `i64` BE, then four strings: who, from where, the
+//! action, the detail (each at most 1 KiB). The newest 100,000 are kept.
+//!
 //! # Concurrency and durability
 //!
 //! LMDB allows one writer and many readers across processes, so `roost user`
@@ -168,8 +200,10 @@
 //! Files: `records.rs` (byte layouts), `mailboxes.rs` (mailbox and
 //! subscription operations), `messages.rs` (message and body operations),
 //! `writer.rs` (the writer thread), `read.rs` (the read API), `users.rs`,
-//! `quota.rs` (limits and usage).
+//! `quota.rs` (limits and usage), `admin.rs` (administrators, tokens,
+//! setup, audit).
 
+mod admin;
 mod mailboxes;
 mod messages;
 mod quota;
@@ -186,6 +220,10 @@ use std::sync::{Arc, Mutex, Weak};
 use heed::types::{Bytes, Str};
 use heed::{CommitOrAbort, Database, Env, EnvOpenOptions, RoTxn, RwTxn, WithoutTls};
 
+pub use admin::{
+    AUDIT_KEEP, AdminRecord, AuditEntry, SetupRefusal, SetupToken, TokenRecord, check_token_name,
+    normalize_admin_name,
+};
 pub use mailboxes::{MAX_MAILBOX_NAME_LEN, normalize_mailbox_name};
 pub use quota::{LimitChange, Quota, QuotaResource};
 pub use read::Reader;
@@ -197,14 +235,14 @@ pub use writer::{
 };
 
 /// The layout version this code reads and writes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The largest the data file may grow to. LMDB maps this much address space
 /// but the file only takes the space written to it (sparse), and growing it
 /// later needs every process to reopen, so it is generous from the start.
 const MAP_SIZE: usize = 64 << 30;
 
-/// Named databases the environment may hold: eleven today, and room for the
+/// Named databases the environment may hold: fourteen today, and room for the
 /// tables later formats add.
 const MAX_DBS: u32 = 32;
 
@@ -230,6 +268,13 @@ const DB_BODIES: &str = "bodies";
 const DB_BODY_META: &str = "body_meta";
 const DB_QUOTAS: &str = "quotas";
 
+const DB_ADMINS: &str = "admins";
+const DB_ADMIN_TOKENS: &str = "admin_tokens";
+const DB_AUDIT: &str = "audit";
+const KEY_NEXT_TOKEN_ID: &str = "next_token_id";
+const KEY_NEXT_AUDIT_ID: &str = "next_audit_id";
+const KEY_ADMIN_SETUP: &str = "admin_setup";
+
 /// The mail tables, in the order `Tables::from_array` takes them.
 const MAIL_DBS: [&str; 9] = [
     DB_MAILBOXES,
@@ -246,6 +291,14 @@ const MAIL_DBS: [&str; 9] = [
 type Table = Database<'static, Str, Bytes>;
 /// A mail table: byte-string keys (see the module doc) and records.
 type Db = Database<'static, Bytes, Bytes>;
+
+/// The administration tables (`admin.rs`).
+#[derive(Clone, Copy)]
+struct AdminTables {
+    admins: Table,
+    tokens: Db,
+    audit: Db,
+}
 
 /// The handles of every table, copied into each operation.
 #[derive(Clone, Copy)]
@@ -322,6 +375,18 @@ pub enum StoreError {
     UserExists(String),
     #[error("no such user: {0:?}")]
     NoSuchUser(String),
+    #[error("invalid administrator name {name:?}: {reason}")]
+    InvalidAdminName { name: String, reason: &'static str },
+    #[error("administrator {0:?} already exists")]
+    AdminExists(String),
+    #[error("no such administrator: {0:?}")]
+    NoSuchAdmin(String),
+    #[error("invalid token name {name:?}: {reason}")]
+    InvalidTokenName { name: String, reason: &'static str },
+    #[error("a live token named {0:?} already exists")]
+    TokenExists(String),
+    #[error("no such live token: {0:?}")]
+    NoSuchToken(String),
     #[error("invalid password hash: {0}")]
     InvalidPasswordHash(&'static str),
     #[error("invalid mailbox name {name:?}: {reason}")]
@@ -396,6 +461,7 @@ struct Inner {
     meta: Table,
     users: Table,
     tables: Tables,
+    admin: AdminTables,
     /// The running writer, if any: `start_writer` hands out the one there
     /// is, so there is one writer thread per store.
     writer: Mutex<Weak<writer::Shared>>,
@@ -450,7 +516,7 @@ impl Store {
             tracing::info!(cleared = n, "cleared stale LMDB readers");
         }
         let wtxn = env.write_txn()?;
-        let (meta, users, mail) = env
+        let (meta, users, mail, (admins, tokens, audit)) = env
             .create_databases_and_commit(wtxn, |opener, wtxn| -> Result<_, StoreError> {
                 let meta: Database<Str, Bytes> = opener.create_database(wtxn, Some(DB_META))?;
                 let users: Database<Str, Bytes> = opener.create_database(wtxn, Some(DB_USERS))?;
@@ -462,9 +528,19 @@ impl Store {
                 let mail: [Database<Bytes, Bytes>; 9] = mail
                     .try_into()
                     .map_err(|_| corruption(DB_META, "tables", "table count"))?;
+                let admins: Database<Str, Bytes> = opener.create_database(wtxn, Some(DB_ADMINS))?;
+                let tokens: Database<Bytes, Bytes> =
+                    opener.create_database(wtxn, Some(DB_ADMIN_TOKENS))?;
+                let audit: Database<Bytes, Bytes> = opener.create_database(wtxn, Some(DB_AUDIT))?;
                 init_mail_counters(wtxn, meta, &mail)?;
                 check_format(wtxn, meta, users, &mail, &path)?;
-                Ok(CommitOrAbort::<_, ()>::Commit((meta, users, mail)))
+                init_admin_counters(wtxn, meta, [tokens, audit])?;
+                Ok(CommitOrAbort::<_, ()>::Commit((
+                    meta,
+                    users,
+                    mail,
+                    (admins, tokens, audit),
+                )))
             })?
             .unwrap_commit();
 
@@ -474,6 +550,11 @@ impl Store {
             meta,
             users,
             tables: Tables::from_array(meta, mail),
+            admin: AdminTables {
+                admins,
+                tokens,
+                audit,
+            },
             writer: Mutex::new(Weak::new()),
         });
         open.push((path, Arc::downgrade(&inner)));
@@ -585,6 +666,24 @@ fn init_mail_counters(
     Ok(())
 }
 
+/// Creates the token and audit counters when missing (a new store, or one
+/// from before format 3); missing while their table has rows is corruption.
+fn init_admin_counters(
+    wtxn: &mut RwTxn<'_>,
+    meta: Database<Str, Bytes>,
+    [tokens, audit]: [Database<Bytes, Bytes>; 2],
+) -> Result<(), StoreError> {
+    for (key, table) in [(KEY_NEXT_TOKEN_ID, tokens), (KEY_NEXT_AUDIT_ID, audit)] {
+        if meta.get(wtxn, key)?.is_none() {
+            if !table.is_empty(wtxn)? {
+                return Err(corruption(DB_META, key, "missing, but its table has rows"));
+            }
+            meta.put(wtxn, key, &1u64.to_be_bytes())?;
+        }
+    }
+    Ok(())
+}
+
 /// Reads a `u64` counter from `meta`.
 fn meta_u64(txn: &RoTxn<'_>, meta: Table, key: &'static str) -> Result<u64, StoreError> {
     match meta.get(txn, key)? {
@@ -624,6 +723,9 @@ fn migrate(
     while version < FORMAT_VERSION {
         match version {
             1 => quota::recount_usage(wtxn, mailboxes, quotas)?,
+            // 2 → 3 adds the administration tables, which `Store::open`
+            // has just created empty, and their counters (made after this).
+            2 => {}
             v => {
                 return Err(StoreError::Corruption {
                     db: DB_META,
@@ -692,6 +794,7 @@ pub(crate) mod testing {
 mod tests {
     use super::testing::TempDir;
     use super::*;
+    use crate::store::records::SpecialUse;
 
     #[test]
     fn open_creates_layout_and_version() {
@@ -731,6 +834,93 @@ mod tests {
         drop(second);
         let third = Store::open(dir.path()).expect("open after close");
         assert!(third.get_user("bob").expect("get").is_some());
+    }
+
+    /// A store as format version 2 wrote it (its eleven tables, no
+    /// administration tables or counters) opens, keeps its users and mail,
+    /// and gains empty administration tables.
+    #[test]
+    fn opening_a_version_2_store_keeps_users_and_adds_admin_tables() {
+        let dir = TempDir::new("store-v2");
+        let path = dir.path().join("store");
+        std::fs::create_dir_all(&path).expect("dir");
+        let alice_id = 1u64;
+        {
+            let env = open_env(&path).expect("env");
+            let wtxn = env.write_txn().expect("wtxn");
+            let (meta, users, mail) = env
+                .create_databases_and_commit(wtxn, |opener, wtxn| -> Result<_, StoreError> {
+                    let meta: Database<Str, Bytes> = opener.create_database(wtxn, Some(DB_META))?;
+                    let users: Database<Str, Bytes> =
+                        opener.create_database(wtxn, Some(DB_USERS))?;
+                    let mut mail = Vec::new();
+                    for name in MAIL_DBS {
+                        let db: Database<Bytes, Bytes> =
+                            opener.create_database(wtxn, Some(name))?;
+                        mail.push(db);
+                    }
+                    let mail: [Database<Bytes, Bytes>; 9] = mail.try_into().expect("nine");
+                    Ok(CommitOrAbort::<_, ()>::Commit((meta, users, mail)))
+                })
+                .expect("tables")
+                .unwrap_commit();
+            let mut wtxn = env.write_txn().expect("wtxn");
+            meta.put(&mut wtxn, KEY_FORMAT_VERSION, &2u32.to_be_bytes())
+                .expect("version");
+            meta.put(&mut wtxn, KEY_NEXT_USER_ID, &2u64.to_be_bytes())
+                .expect("next user");
+            init_mail_counters(&mut wtxn, meta, &mail).expect("counters");
+            let created = chrono::DateTime::from_timestamp(1_700_000_000, 0).expect("time");
+            users
+                .put(
+                    &mut wtxn,
+                    "alice",
+                    &users::encode_record(alice_id, created, "$argon2id$old"),
+                )
+                .expect("alice");
+            Tables::from_array(meta, mail)
+                .create_mailbox(&mut wtxn, alice_id, "INBOX", SpecialUse::empty())
+                .expect("inbox");
+            wtxn.commit().expect("commit");
+            env.prepare_for_closing().wait();
+        }
+        let store = Store::open(dir.path()).expect("open migrates");
+        let alice = store.get_user("alice").expect("get").expect("kept");
+        assert_eq!(
+            (alice.id, alice.password_hash.as_str()),
+            (1, "$argon2id$old")
+        );
+        let r = store.read().expect("read");
+        assert_eq!(r.mailboxes(alice_id).expect("mailboxes").len(), 1);
+        drop(r);
+        assert!(store.list_admins().expect("admins").is_empty());
+        assert!(store.list_tokens().expect("tokens").is_empty());
+        assert!(
+            store
+                .audit_entries(None, 10, None)
+                .expect("audit")
+                .is_empty()
+        );
+        let rtxn = store.inner.env.read_txn().expect("rtxn");
+        let v = store
+            .inner
+            .meta
+            .get(&rtxn, KEY_FORMAT_VERSION)
+            .expect("get");
+        assert_eq!(v, Some(&3u32.to_be_bytes()[..]));
+        drop(rtxn);
+        store.create_admin("root", "$argon2id$x").expect("admin");
+        store
+            .create_admin("alice", "$argon2id$y")
+            .expect("a separate namespace");
+        assert_eq!(
+            store
+                .audit("cli", "cli", "admin.add", "root")
+                .expect("audit"),
+            1
+        );
+        let user_again = store.create_user("bob", "$argon2id$z").expect("bob");
+        assert_eq!(user_again.id, 2, "user ids go on from the old counter");
     }
 
     #[test]

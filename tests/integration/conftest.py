@@ -100,6 +100,10 @@ class Server:
         self.proc: subprocess.Popen | None = None
         self.imap_port = 0
         self.imaps_port = 0
+        # The admin panel gets a free port too (its default, 8080, would
+        # clash between servers); admin=None keeps the built-in default.
+        self.admin = "port"
+        self.admin_port = 0
         self.returncode: int | None = None
         # Run in the child before exec (e.g. to start the server as another user).
         self.preexec = None
@@ -146,6 +150,13 @@ class Server:
             "--imap", f"{HOST}:{self.imap_port}",
             "--imaps", f"{HOST}:{self.imaps_port}",
         ]
+        if self.admin == "port":
+            self.admin_port = free_port()
+            while self.admin_port in (self.imap_port, self.imaps_port):
+                self.admin_port = free_port()
+            args += ["--admin", f"{HOST}:{self.admin_port}"]
+        elif self.admin is not None:
+            args += ["--admin", self.admin]
         if self.config_path:
             args += ["--config", str(self.config_path)]
         self._err = open(self.stderr_path, "ab")

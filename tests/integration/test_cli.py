@@ -80,7 +80,11 @@ def test_user_passwd_while_serving(make_server):
             r = c.login("alice", "alicepw")
             assert (r.kind, r.code) == ("NO", "AUTHENTICATIONFAILED"), r
             c.login_ok("alice", "newalicepw")
-        before.noop_ok()
+        # The session that logged in with the old password ends at its next
+        # command.
+        before.send(f"{before.next_tag()} NOOP\r\n")
+        lines = before.expect_closed()
+        assert any(l.startswith(b"* BYE") and b"password was changed" in l for l in lines), lines
     # Other users are untouched.
     with srv.login("bob", "bobpw") as c:
         c.noop_ok()
@@ -88,7 +92,12 @@ def test_user_passwd_while_serving(make_server):
 
 def test_user_del_while_serving(make_server):
     srv = make_server(None)
+    open_session = srv.login("bob", "bobpw")
     srv.cli("user", "del", "bob", check=True)
+    # The deleted user's open session gets BYE at its next command.
+    open_session.send(f"{open_session.next_tag()} NOOP\r\n")
+    lines = open_session.expect_closed()
+    assert any(l.startswith(b"* BYE") and b"deleted" in l for l in lines), lines
     with srv.connect() as c:
         r = c.login("bob", "bobpw")
         assert (r.kind, r.code) == ("NO", "AUTHENTICATIONFAILED"), r

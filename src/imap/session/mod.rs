@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
+use crate::auth::LoginCheck;
 use crate::config::{PlaintextAuth, Timeouts};
 use crate::imap::proto::encode::encode_response;
 use crate::imap::proto::frame::{FrameError, FrameEvent, FrameLimits, Framer};
@@ -136,6 +137,8 @@ pub enum AuthResult {
     Success {
         username: String,
         user_id: u64,
+        /// The credential checked (`auth::credential_stamp`).
+        stamp: u64,
     },
     Failed,
     /// Too many recent failures for this peer or name.
@@ -322,7 +325,17 @@ pub struct Session {
     qresync: bool,
     /// The wall clock at the latest call from the driver.
     wall: DateTime<Utc>,
+    /// The credential the login used, re-checked before each command and
+    /// every `LOGIN_CHECK_INTERVAL`: a deleted user or changed password
+    /// ends the session.
+    login_stamp: u64,
+    next_login_check: Instant,
 }
+
+/// How often an idle authenticated session re-checks its login, so a
+/// deleted user's or an old password's sessions end within this time even
+/// when they send nothing (IDLE).
+pub const LOGIN_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(20);
 
 impl Session {
     /// A new session; its greeting is already in the output.
@@ -353,6 +366,8 @@ impl Session {
             condstore: false,
             qresync: false,
             wall,
+            login_stamp: 0,
+            next_login_check: now,
         };
         let caps = s.capabilities();
         s.untagged(StatusKind::Ok, Some(Code::Capability(caps)), "Roost ready.");
@@ -420,13 +435,19 @@ impl Session {
             return;
         };
         let (kind, code, text) = match result {
-            AuthResult::Success { username, user_id } => {
+            AuthResult::Success {
+                username,
+                user_id,
+                stamp,
+            } => {
                 self.state = State::Authenticated {
                     user: User {
                         name: username,
                         id: user_id,
                     },
                 };
+                self.login_stamp = stamp;
+                self.next_login_check = now + LOGIN_CHECK_INTERVAL;
                 let caps = self.capabilities();
                 (StatusKind::Ok, Code::Capability(caps), "Logged in")
             }
@@ -629,11 +650,22 @@ impl Session {
         }
     }
 
+    /// When `on_tick` must next be called: the autologout deadline, or the
+    /// next re-check of the login.
+    pub fn deadline(&self) -> Instant {
+        match self.state {
+            State::Authenticated { .. } | State::Selected { .. } => {
+                self.autologout_at().min(self.next_login_check)
+            }
+            _ => self.autologout_at(),
+        }
+    }
+
     /// When the session times out if nothing happens before: once logged
     /// in, the idle timeout from the last activity; before, a hard deadline
     /// from the connection's start that no byte extends (a client sending
     /// one byte a second must not hold a socket forever).
-    pub fn deadline(&self) -> Instant {
+    fn autologout_at(&self) -> Instant {
         match self.state {
             State::Authenticated { .. } | State::Selected { .. } => {
                 self.last_activity + self.cfg.timeouts.authenticated
@@ -642,18 +674,44 @@ impl Session {
         }
     }
 
-    /// Time passed; autologout (RFC 3501 §5.4) if the deadline is reached.
+    /// Time passed; autologout (RFC 3501 §5.4) if the deadline is reached,
+    /// and the login re-checked when due.
     pub fn on_tick(&mut self, now: Now) {
         let now = self.clock(now);
-        if !self.state.is_logout()
-            && !matches!(
-                self.wait,
-                Wait::Auth { .. } | Wait::Write { .. } | Wait::Search { .. }
-            )
-            && self.appends.is_empty()
-            && now >= self.deadline()
-        {
+        let busy = matches!(
+            self.wait,
+            Wait::Auth { .. } | Wait::Write { .. } | Wait::Search { .. }
+        ) || !self.appends.is_empty();
+        if self.state.is_logout() || busy {
+            return;
+        }
+        if now >= self.autologout_at() {
             self.bye(None, "Autologout; idle for too long.");
+        } else if now >= self.next_login_check {
+            self.recheck_login(now);
+        }
+    }
+
+    /// Ends the session with BYE if its user was deleted or its password
+    /// changed since it logged in; `true` if the session goes on.
+    fn recheck_login(&mut self, now: Instant) -> bool {
+        let Some(user) = self.state.user() else {
+            return true;
+        };
+        let check = self.mail.check_login(&user.name, user.id, self.login_stamp);
+        self.next_login_check = now + LOGIN_CHECK_INTERVAL;
+        match check {
+            LoginCheck::Valid => true,
+            LoginCheck::UserGone => {
+                tracing::info!("ending the session: the user was deleted");
+                self.bye(None, "This account has been deleted.");
+                false
+            }
+            LoginCheck::PasswordChanged => {
+                tracing::info!("ending the session: the password was changed");
+                self.bye(None, "The password was changed; log in again.");
+                false
+            }
         }
     }
 
@@ -798,6 +856,10 @@ impl Session {
     }
 
     fn dispatch(&mut self, cmd: Command, now: Instant) {
+        // A deleted user's or an old password's session runs no command.
+        if !self.recheck_login(now) {
+            return;
+        }
         let Command { tag, body } = cmd;
         let name = body.name();
         if let Some(reason) = self.wrong_state(&body) {

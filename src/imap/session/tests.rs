@@ -36,8 +36,25 @@ fn mail() -> (MailAccess, Store) {
     ));
     let _ = std::fs::remove_dir_all(&dir);
     let store = Store::open(&dir).expect("open store");
+    // The users the transcripts log in as (ids 1 and 2): a session re-checks
+    // its login against the store before each command.
+    // Without the default mailboxes: the transcripts make their own.
     let writer = store.start_writer().expect("writer");
+    for name in ["alice", "mrc"] {
+        let user = store.create_user(name, TEST_HASH).expect("user");
+        writer
+            .submit_blocking(crate::store::WriteOp::DeleteUserMail { user_id: user.id })
+            .expect("bare user");
+    }
     (MailAccess::new(store.clone(), writer), store)
+}
+
+/// The stored hash of the test users (never verified: logins are answered
+/// by the test, as the driver would).
+const TEST_HASH: &str = "$argon2id$test";
+
+fn test_stamp() -> u64 {
+    crate::auth::credential_stamp(TEST_HASH)
 }
 
 fn config(plaintext: PlaintextAuth) -> Arc<SessionConfig> {
@@ -91,6 +108,7 @@ impl T {
             AuthResult::Success {
                 username: "alice".into(),
                 user_id: 1,
+                stamp: test_stamp(),
             },
             self.now,
         );
@@ -147,7 +165,8 @@ fn rfc3501_section8_opening() {
     t.s.auth_result(
         AuthResult::Success {
             username: "mrc".into(),
-            user_id: 1,
+            user_id: 2,
+            stamp: test_stamp(),
         },
         t.now,
     );
@@ -186,6 +205,7 @@ fn pipelined_commands_wait_for_authentication() {
         AuthResult::Success {
             username: "alice".into(),
             user_id: 1,
+            stamp: test_stamp(),
         },
         t.now,
     );
@@ -513,6 +533,7 @@ impl M {
                         AuthResult::Success {
                             username: "alice".into(),
                             user_id: 1,
+                            stamp: test_stamp(),
                         },
                         self.now,
                     );
@@ -888,4 +909,35 @@ fn append_default_internaldate_is_the_time_passed_in() {
         out.contains("* 1 FETCH (INTERNALDATE \" 6-May-2024 07:08:09 +0000\")"),
         "{out}"
     );
+}
+
+#[test]
+fn a_changed_password_ends_the_session_at_its_next_command() {
+    let mut m = M::new();
+    assert!(m.send("a NOOP\r\n").contains("a OK"));
+    m.store
+        .set_password("alice", "$argon2id$new")
+        .expect("passwd");
+    let out = m.send("b SELECT INBOX\r\n");
+    assert!(out.starts_with("* BYE The password was changed"), "{out}");
+    assert!(!out.contains("b OK"), "{out}");
+}
+
+#[test]
+fn a_deleted_users_idle_session_gets_bye_within_the_check_interval() {
+    let mut m = M::new();
+    assert!(m.send("a SELECT INBOX\r\n").contains("a OK"));
+    m.send("b IDLE\r\n");
+    m.store.delete_user("alice").expect("delete");
+    // Nothing yet before the interval; BYE once it has passed.
+    m.s.on_tick(m.now + LOGIN_CHECK_INTERVAL / 2);
+    assert_eq!(String::from_utf8_lossy(&m.s.take_output()), "");
+    assert!(m.s.deadline() <= m.now.instant + LOGIN_CHECK_INTERVAL);
+    m.s.on_tick(m.now + LOGIN_CHECK_INTERVAL);
+    let out = String::from_utf8_lossy(&m.s.take_output()).into_owned();
+    assert!(
+        out.starts_with("* BYE This account has been deleted"),
+        "{out}"
+    );
+    assert_eq!(m.s.next_action(), Some(Action::Close));
 }

@@ -4,10 +4,10 @@
 use super::*;
 use crate::store::LimitChange;
 
-/// M's user 1 made a real user, so the administrator's limits apply.
+/// M's user 1, alice, is a real user, so the administrator's limits apply.
 fn with_user() -> M {
     M::with_store(|store| {
-        let user = store.create_user("alice", "$argon2id$x").expect("user");
+        let user = store.get_user("alice").expect("get").expect("user");
         assert_eq!(user.id, 1);
     })
 }
