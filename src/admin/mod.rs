@@ -54,16 +54,7 @@ pub fn start(services: &Services, extra: axum::Router) -> anyhow::Result<()> {
         .store
         .start_writer()
         .context("starting the store writer")?;
-    let service = service::Service::new(
-        services.store.clone(),
-        writer,
-        config.quota,
-        services.live.clone(),
-        &config.data_dir,
-        config.search_index,
-        services.mail.clone(),
-        services.auth.clone(),
-    );
+    let service = service::Service::new(services, writer);
     let state = Arc::new(
         state::AdminState::new(service, config.admin, config.auth, tls.is_some())
             .context("setting up the admin panel")?,

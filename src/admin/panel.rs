@@ -644,7 +644,7 @@ async fn dashboard(State(state): State<AppState>, who: SignedIn) -> Response {
                     },
                 ));
             }
-            failed.sort_by(|a, b| b.0.cmp(&a.0));
+            failed.sort_by_key(|f| std::cmp::Reverse(f.0));
             failed.truncate(10);
             render(&Dashboard {
                 layout: who.layout(),

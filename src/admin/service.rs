@@ -210,26 +210,20 @@ pub struct SessionView {
 }
 
 impl Service {
-    pub fn new(
-        store: Store,
-        writer: Writer,
-        defaults: QuotaDefaults,
-        connections: Arc<AtomicUsize>,
-        data_dir: &Path,
-        index_enabled: bool,
-        mail: MailAccess,
-        auth: Authenticator,
-    ) -> Service {
+    /// What the panel and the API act on: the process's store, its mail
+    /// service and logins, and a writer of its own.
+    pub fn new(services: &crate::server::Services, writer: Writer) -> Service {
+        let config = &services.config;
         Service {
-            store,
+            store: services.store.clone(),
             writer,
-            defaults,
+            defaults: config.quota,
             started: Instant::now(),
-            connections,
-            data_dir: data_dir.to_path_buf(),
-            index_enabled,
-            mail,
-            auth,
+            connections: services.live.clone(),
+            data_dir: config.data_dir.clone(),
+            index_enabled: config.search_index,
+            mail: services.mail.clone(),
+            auth: services.auth.clone(),
         }
     }
 
