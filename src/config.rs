@@ -60,7 +60,8 @@ pub struct Config {
     /// Off, SEARCH scans every message; answers are the same.
     pub search_index: bool,
     pub quota: QuotaDefaults,
-    /// `[limits] max_connections`, `max_connections_per_ip`.
+    /// `[limits] max_connections`, `max_connections_per_ip`,
+    /// `max_connections_per_user`.
     pub conn_limits: crate::conn_limits::ConnLimitConfig,
     pub lmtp: LmtpConfig,
     pub admin: AdminConfig,
@@ -550,6 +551,7 @@ struct RawLimits {
     max_params: Option<Spanned<i64>>,
     max_connections: Option<Spanned<i64>>,
     max_connections_per_ip: Option<Spanned<i64>>,
+    max_connections_per_user: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -751,6 +753,9 @@ fn validate(raw: RawConfig) -> Result<Config, KeyError> {
     }
     if let Some(v) = &l.max_connections_per_ip {
         c.conn_limits.per_ip = usize_in("limits.max_connections_per_ip", v, CONNECTIONS)?;
+    }
+    if let Some(v) = &l.max_connections_per_user {
+        c.conn_limits.per_user = usize_in("limits.max_connections_per_user", v, CONNECTIONS)?;
     }
     if let Some(v) = &l.max_params {
         c.parse_limits.max_params = usize_in("limits.max_params", v, PARAMS)?;

@@ -13,20 +13,26 @@ use std::time::{Duration, Instant};
 /// How often refusals (and failed accepts) are logged at most.
 pub const LOG_INTERVAL: Duration = Duration::from_secs(10);
 
-/// `[limits] max_connections` and `max_connections_per_ip`.
+/// `[limits] max_connections`, `max_connections_per_ip` and
+/// `max_connections_per_user`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnLimitConfig {
     pub total: usize,
     pub per_ip: usize,
+    /// Logged-in IMAP sessions of one user at once; a login past it is
+    /// refused, the user's other sessions go on.
+    pub per_user: usize,
 }
 
 impl Default for ConnLimitConfig {
     /// A small server: a few thousand clients; one address (an office
-    /// behind NAT, a webmail) may hold a hundred.
+    /// behind NAT, a webmail) may hold a hundred; one user fifty (a desktop
+    /// client opens up to five per account, and a user has a few devices).
     fn default() -> Self {
         ConnLimitConfig {
             total: 5_000,
             per_ip: 100,
+            per_user: 50,
         }
     }
 }
@@ -200,6 +206,7 @@ mod tests {
             ConnLimitConfig {
                 total: 3,
                 per_ip: 2,
+                ..ConnLimitConfig::default()
             },
             None,
         );
@@ -219,6 +226,7 @@ mod tests {
             ConnLimitConfig {
                 total: 10,
                 per_ip: 1,
+                ..ConnLimitConfig::default()
             },
             None,
         );
@@ -233,6 +241,7 @@ mod tests {
             ConnLimitConfig {
                 total: 5_000,
                 per_ip: 5_000,
+                ..ConnLimitConfig::default()
             },
             Some(260),
         );

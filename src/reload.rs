@@ -115,7 +115,7 @@ impl Reloader {
 fn restart_only(old: &Config, new: &Config) -> [(&'static str, bool); 7] {
     [
         (
-            "limits.max_connections, limits.max_connections_per_ip",
+            "limits.max_connections, limits.max_connections_per_ip, limits.max_connections_per_user",
             old.conn_limits != new.conn_limits,
         ),
         (

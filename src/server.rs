@@ -56,6 +56,9 @@ pub struct Services {
     pub next_conn_id: Arc<AtomicU64>,
     /// How many client connections may be held, in total and per address.
     pub conn_limits: ConnLimits,
+    /// Logins refused over `limits.max_connections_per_user`, for a log
+    /// line at most once per interval.
+    pub user_limit_log: Arc<crate::conn_limits::RateLimitedLog>,
 }
 
 impl Services {
@@ -124,6 +127,7 @@ pub async fn run(config: Config, reload: LoadConfig) -> anyhow::Result<()> {
         workers: handles,
         next_conn_id: Arc::new(AtomicU64::new(1)),
         conn_limits,
+        user_limit_log: Arc::default(),
     };
     // Sockets systemd bound for us (socket activation), by name.
     let mut inherited = systemd::inherited_listeners()?;

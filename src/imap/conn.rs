@@ -30,7 +30,7 @@ use tokio_rustls::server::TlsStream;
 use tracing::Span;
 
 use crate::auth::{AuthOutcome, Authenticator};
-use crate::conn_limits::ConnSlot;
+use crate::conn_limits::{ConnSlot, RateLimitedLog};
 use crate::imap::compress::Deflate;
 use crate::imap::session::{Action, AuthResult, ConnInfo, Now, Session, SessionConfig};
 use crate::mailbox::MailAccess;
@@ -64,6 +64,10 @@ pub struct ConnShared {
     pub shutdown: watch::Receiver<bool>,
     /// Live connections, so shutdown can wait for the BYEs to go out.
     pub live: Arc<AtomicUsize>,
+    /// `limits.max_connections_per_user`: logged-in sessions of one user.
+    pub max_user_sessions: usize,
+    /// Refused logins over that limit, logged at most once per interval.
+    pub user_limit_log: Arc<RateLimitedLog>,
 }
 
 pub struct Conn {
@@ -319,23 +323,39 @@ impl Conn {
                             AuthOutcome::Unavailable => AuthResult::Unavailable,
                         };
                         let _g = act.span.clone().entered();
-                        act.session.auth_result(result, now());
-                        if let Some(user) = act.session.username() {
-                            act.span.record("user", user);
-                        }
+                        // The session's place among its user's logins is
+                        // taken before the session learns it is logged in.
+                        let mut result = result;
                         if let Some(user_id) = user
                             && act.logged_in.is_none()
                         {
-                            act.shared.mail.logins().add(
-                                user_id,
-                                LoginInfo {
-                                    conn_id: act.id,
-                                    protocol: "IMAP",
-                                    peer: act.peer,
-                                    since: chrono::Utc::now(),
-                                },
-                            );
-                            act.logged_in = Some(user_id);
+                            let info = LoginInfo {
+                                conn_id: act.id,
+                                protocol: "IMAP",
+                                peer: act.peer,
+                                since: chrono::Utc::now(),
+                            };
+                            let max = act.shared.max_user_sessions;
+                            match act.shared.mail.logins().try_add(user_id, info, max) {
+                                Ok(()) => act.logged_in = Some(user_id),
+                                Err(held) => {
+                                    if let Some(refused) =
+                                        act.shared.user_limit_log.note(Instant::now())
+                                    {
+                                        tracing::warn!(
+                                            user_id,
+                                            sessions = held,
+                                            refused,
+                                            "login refused: the user has too many sessions (limits.max_connections_per_user)"
+                                        );
+                                    }
+                                    result = AuthResult::TooManySessions;
+                                }
+                            }
+                        }
+                        act.session.auth_result(result, now());
+                        if let Some(user) = act.session.username() {
+                            act.span.record("user", user);
                         }
                         act.drive(ctx);
                     }));

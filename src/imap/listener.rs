@@ -73,6 +73,8 @@ fn conn_shared(services: &Services, config: &Config, implicit_tls: bool) -> Arc<
         mailboxes: services.mailboxes.clone(),
         shutdown: services.shutdown.clone(),
         live: services.live.clone(),
+        max_user_sessions: config.conn_limits.per_user,
+        user_limit_log: services.user_limit_log.clone(),
     })
 }
 

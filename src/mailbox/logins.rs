@@ -34,6 +34,23 @@ impl Logins {
         self.map().entry(user_id).or_default().push(info);
     }
 
+    /// Adds the login unless the user already has `max` sessions of the
+    /// same protocol; then `Err` with how many they have. Checked and added
+    /// under one lock, so simultaneous logins cannot pass it together.
+    pub fn try_add(&self, user_id: u64, info: LoginInfo, max: usize) -> Result<(), usize> {
+        let mut map = self.map();
+        let list = map.entry(user_id).or_default();
+        let held = list.iter().filter(|l| l.protocol == info.protocol).count();
+        if held >= max {
+            if list.is_empty() {
+                map.remove(&user_id);
+            }
+            return Err(held);
+        }
+        list.push(info);
+        Ok(())
+    }
+
     pub fn remove(&self, user_id: u64, conn_id: u64) {
         let mut map = self.map();
         if let Some(list) = map.get_mut(&user_id) {
@@ -74,5 +91,25 @@ mod tests {
         assert_eq!(l.of(7).len(), 1);
         l.remove(7, 2);
         assert!(l.of(7).is_empty() && l.map().is_empty());
+    }
+
+    #[test]
+    fn try_add_stops_at_the_limit_per_protocol() {
+        let l = Logins::default();
+        let peer: SocketAddr = "127.0.0.1:1".parse().expect("addr");
+        let info = |conn_id, protocol| LoginInfo {
+            conn_id,
+            protocol,
+            peer,
+            since: Utc::now(),
+        };
+        assert_eq!(l.try_add(7, info(1, "IMAP"), 2), Ok(()));
+        assert_eq!(l.try_add(7, info(2, "IMAP"), 2), Ok(()));
+        assert_eq!(l.try_add(7, info(3, "IMAP"), 2), Err(2));
+        assert_eq!(l.try_add(7, info(4, "POP3"), 2), Ok(()));
+        assert_eq!(l.try_add(8, info(5, "IMAP"), 0), Err(0));
+        assert!(l.of(8).is_empty() && !l.map().contains_key(&8));
+        l.remove(7, 1);
+        assert_eq!(l.try_add(7, info(6, "IMAP"), 2), Ok(()));
     }
 }

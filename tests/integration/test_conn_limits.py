@@ -84,3 +84,41 @@ def test_prelogin_deadline_is_not_extended_by_trickled_bytes(limited):
     c.close()
     assert closed_after is not None, "the trickling client was never logged out"
     assert 2 <= closed_after < 5, closed_after
+
+
+per_user = module_server("per_user", {"limits": {"max_connections_per_user": 3}})
+
+
+def test_a_user_past_the_session_limit_gets_no_limit_and_others_go_on(per_user):
+    # Guards limits.max_connections_per_user: one user (or whoever has the
+    # password) cannot take every connection, and a refusal does not end
+    # the sessions the user already has.
+    held = [per_user.login("alice") for _ in range(3)]
+    extra = per_user.connect()
+    r = extra.login("alice", "alicepw")
+    assert (r.kind, r.code) == ("NO", "LIMIT"), r
+    # The refused connection is still a working, unauthenticated one.
+    r = extra.cmd("NOOP")
+    assert r.kind == "OK", r
+    # From another address the user is refused too: the limit is per user.
+    other = ImapConn.open(per_user.imap_port, source="127.0.0.51")
+    other.greeting()
+    assert other.login("alice", "alicepw").code == "LIMIT"
+    # Other users are not affected, and the open sessions still work.
+    bob = per_user.login("bob")
+    bob.noop_ok()
+    for c in held:
+        c.noop_ok()
+    # A session that ends gives its place back.
+    held.pop().cmd("LOGOUT")
+    deadline = time.monotonic() + 5
+    while True:
+        r = extra.login("alice", "alicepw")
+        if r.kind == "OK" or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert r.kind == "OK", r
+    for c in held + [extra, other, bob]:
+        c.close()
+    time.sleep(0.2)
+    assert per_user.stderr_text().count("the user has too many sessions") == 1

@@ -145,6 +145,9 @@ pub enum AuthResult {
     Throttled,
     /// The user database could not be read.
     Unavailable,
+    /// The password was right, but the user already has as many sessions
+    /// as `limits.max_connections_per_user` allows.
+    TooManySessions,
 }
 
 /// Who is logged in.
@@ -466,6 +469,14 @@ impl Session {
                 StatusKind::No,
                 Code::Unavailable,
                 "Authentication is temporarily unavailable.",
+            ),
+            // RFC 5530 §3: LIMIT, an implementation limit was reached; not
+            // AUTHENTICATIONFAILED, so a client does not ask for a new
+            // password.
+            AuthResult::TooManySessions => (
+                StatusKind::No,
+                Code::Limit,
+                "Too many sessions of this user are open; close some and try again.",
             ),
         };
         self.tagged(tag, command, started, now, kind, Some(code), text);
