@@ -19,7 +19,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 use super::problem::{Kind, Problem};
-use super::service::{Actor, AuditView, MailboxView, QuotaView, StatusView, UserPage, UserView};
+use super::service::{
+    Actor, AuditView, LockView, LocksView, MailboxView, QuotaView, RefusedAddress, StatusView,
+    UserPage, UserView,
+};
 use super::state::{AdminState, Peer};
 
 type AppState = Arc<AdminState>;
@@ -35,6 +38,8 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{name}/password", axum::routing::put(set_password))
         .route("/users/{name}/quota", axum::routing::put(set_quota))
         .route("/users/{name}/mailboxes", get(mailboxes))
+        .route("/users/{name}/unlock", axum::routing::post(unlock))
+        .route("/locks", get(locks))
         .route("/status", get(status))
         .route("/audit", get(audit))
         .fallback(not_found)
@@ -134,6 +139,8 @@ impl<T: DeserializeOwned> FromRequestParts<AppState> for ApiQuery<T> {
         set_password,
         set_quota,
         mailboxes,
+        unlock,
+        locks,
         status,
         audit
     ),
@@ -144,6 +151,9 @@ impl<T: DeserializeOwned> FromRequestParts<AppState> for ApiQuery<T> {
         UserPage,
         MailboxView,
         StatusView,
+        LockView,
+        LocksView,
+        RefusedAddress,
         AuditView,
         NewUser,
         NewPassword,
@@ -432,6 +442,40 @@ async fn mailboxes(
     Path(name): Path<String>,
 ) -> Result<axum::Json<Vec<MailboxView>>, Problem> {
     Ok(axum::Json(state.run(move |s| s.mailboxes(&name)).await?))
+}
+
+/// Forget the failed logins counted for a name (like `roost user unlock`):
+/// addresses refused for it may try again at once and its logins are no
+/// longer slowed. The name need not be a user's.
+#[utoipa::path(post, path = "/api/v1/users/{name}/unlock", params(("name" = String, Path, description = "User name (case-insensitive)", pattern = r"^[A-Za-z0-9_+@-][A-Za-z0-9._+@-]{0,63}$", min_length = 1, max_length = 64)),
+    responses(
+        (status = 204, description = "Forgotten"),
+        (status = 400, description = "Bad name", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn unlock(
+    State(state): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(name): Path<String>,
+) -> Result<StatusCode, Problem> {
+    state.run(move |s| s.unlock(&actor, &name)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// What the login throttle holds now: names slowed or refused from some
+/// addresses, and addresses refused for every name.
+#[utoipa::path(get, path = "/api/v1/locks",
+    responses(
+        (status = 200, description = "The locks", body = LocksView),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn locks(
+    State(state): State<AppState>,
+    _actor: ApiActor,
+) -> Result<axum::Json<LocksView>, Problem> {
+    Ok(axum::Json(state.run(|s| Ok(s.locks())).await?))
 }
 
 /// The server's state.

@@ -43,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{name}/password", post(user_password))
         .route("/users/{name}/quota", post(user_quota))
         .route("/users/{name}/delete", post(user_delete))
+        .route("/users/{name}/unlock", post(user_unlock))
         .route("/audit", get(audit))
         .route("/tokens", get(tokens).post(token_create))
         .route("/tokens/{id}/revoke", post(token_revoke))
@@ -584,6 +585,7 @@ struct Dashboard {
     store_size: String,
     index_size: String,
     failed: Vec<FailedRow>,
+    locks: super::service::LocksView,
 }
 
 /// A failed sign-in to the panel or login over IMAP.
@@ -602,11 +604,12 @@ async fn dashboard(State(state): State<AppState>, who: SignedIn) -> Response {
                 s.status()?,
                 s.audit_log(None, 20, Some("admin.login."))?,
                 s.recent_mail_failures(),
+                s.locks(),
             ))
         })
         .await;
     match got {
-        Ok((status, panel, mail)) => {
+        Ok((status, panel, mail, locks)) => {
             let mut failed: Vec<(chrono::DateTime<Utc>, FailedRow)> = mail
                 .into_iter()
                 .map(|f| {
@@ -654,6 +657,7 @@ async fn dashboard(State(state): State<AppState>, who: SignedIn) -> Response {
                 index_size: human_bytes(status.index_bytes),
                 status,
                 failed: failed.into_iter().map(|(_, r)| r).collect(),
+                locks,
             })
         }
         Err(p) => problem_page(p, who.layout(), "/dashboard"),
@@ -844,6 +848,7 @@ struct UserPageT {
     messages_input: String,
     mailboxes: Vec<MailboxRow>,
     sessions: Vec<super::service::SessionView>,
+    lock: Option<super::service::LockView>,
     error_field: &'static str,
     error: String,
 }
@@ -854,6 +859,7 @@ fn notice_text(code: Option<&String>) -> Option<String> {
             "added" => "User added. They can log in over IMAP now.",
             "password" => "Password changed. Their other IMAP sessions end at their next command, or within a minute.",
             "quota" => "Quota set. It applies from the next message stored.",
+            "unlocked" => "Failed logins forgotten. Refused addresses may try again at once.",
             _ => return None,
         }
         .to_owned(),
@@ -872,10 +878,17 @@ async fn user_view(
 ) -> Response {
     let n = name.clone();
     match state
-        .run(move |s| Ok((s.get_user(&n)?, s.mailboxes(&n)?, s.sessions(&n)?)))
+        .run(move |s| {
+            Ok((
+                s.get_user(&n)?,
+                s.mailboxes(&n)?,
+                s.sessions(&n)?,
+                s.lock(&n)?,
+            ))
+        })
         .await
     {
-        Ok((user, boxes, sessions)) => {
+        Ok((user, boxes, sessions, lock)) => {
             let limit = |v: Option<u64>, f: fn(u64) -> String| v.map_or("unlimited".to_owned(), f);
             let page = UserPageT {
                 layout: who.layout(),
@@ -900,6 +913,7 @@ async fn user_view(
                     })
                     .collect(),
                 sessions,
+                lock,
                 user,
                 error_field: field,
                 error,
@@ -927,6 +941,27 @@ async fn user_page(
         StatusCode::OK,
     )
     .await
+}
+
+async fn user_unlock(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(name): Path<String>,
+    form: Posted,
+) -> Response {
+    if let Err(r) = check_form(&who, &form) {
+        return r.into_response();
+    }
+    let actor = who.actor();
+    let n = name.clone();
+    match state.run(move |s| s.unlock(&actor, &n)).await {
+        Ok(()) => Redirect::to(&format!(
+            "/users/{}?notice=unlocked",
+            name.to_ascii_lowercase()
+        ))
+        .into_response(),
+        Err(p) => problem_page(p, who.layout(), "/users"),
+    }
 }
 
 async fn user_password(

@@ -200,6 +200,47 @@ pub struct Service {
     auth: Authenticator,
 }
 
+/// What the login throttle holds against one name (which need not be a
+/// user: guessers try names that do not exist too).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LockView {
+    pub name: String,
+    /// Failed logins for the name, from every address, in the window.
+    pub failures: u32,
+    /// Whether logins for the name wait before they are checked (never
+    /// from an address that logged in as it recently).
+    pub slowed: bool,
+    /// Addresses refused for this name, having failed too often with it.
+    pub refused_from: Vec<String>,
+}
+
+/// An address refused for every name.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RefusedAddress {
+    pub address: String,
+    pub failures: u32,
+}
+
+/// Everything the login throttle holds now.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LocksView {
+    /// Most failures first, at most 100.
+    pub names: Vec<LockView>,
+    /// Most failures first, at most 100.
+    pub addresses: Vec<RefusedAddress>,
+}
+
+impl LockView {
+    fn of(l: crate::auth::limiter::NameLock) -> LockView {
+        LockView {
+            name: l.name,
+            failures: l.failures,
+            slowed: l.slowed,
+            refused_from: l.refused_from.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+}
+
 /// One open session of a user.
 #[derive(Debug, Clone)]
 pub struct SessionView {
@@ -413,6 +454,38 @@ impl Service {
     /// Failed mail logins since the start (the last few), newest first.
     pub fn recent_mail_failures(&self) -> Vec<FailedLogin> {
         self.auth.recent_failures()
+    }
+
+    /// What the login throttle holds against `name` now, if anything.
+    pub fn lock(&self, name: &str) -> Result<Option<LockView>, AdminError> {
+        let name = normalize_user_name(name)?;
+        Ok(self.auth.lock_of(&name).map(LockView::of))
+    }
+
+    /// Every name and address the login throttle holds now.
+    pub fn locks(&self) -> LocksView {
+        let (names, addresses) = self.auth.locks();
+        LocksView {
+            names: names.into_iter().map(LockView::of).collect(),
+            addresses: addresses
+                .into_iter()
+                .map(|(ip, failures)| RefusedAddress {
+                    address: ip.to_string(),
+                    failures,
+                })
+                .collect(),
+        }
+    }
+
+    /// Forgets the failed logins counted for `name` (like `roost user
+    /// unlock`): the addresses refused for it may try again, and its
+    /// logins are no longer slowed. Addresses refused for every name stay
+    /// refused until their window ends.
+    pub fn unlock(&self, actor: &Actor, name: &str) -> Result<(), AdminError> {
+        let name = normalize_user_name(name)?;
+        self.auth.unlock(&name);
+        self.audit(actor, "user.unlock", &name);
+        Ok(())
     }
 
     /// The user's sessions open in this process now, oldest first.

@@ -50,6 +50,22 @@ impl Verdict {
     };
 }
 
+/// What the throttle holds against one name now, for an administrator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameLock {
+    pub name: String,
+    /// Failures for the name over every address in the window.
+    pub failures: u32,
+    /// Whether attempts for the name are slowed (from addresses not known
+    /// good for it).
+    pub slowed: bool,
+    /// Addresses refused for this name (they failed too often with it).
+    pub refused_from: Vec<IpAddr>,
+}
+
+/// Most names or addresses a listing of the locks holds.
+pub const MAX_LISTED: usize = 100;
+
 #[derive(Debug)]
 pub struct FailureLimiter {
     per_ip: Counters<IpAddr>,
@@ -115,6 +131,70 @@ impl FailureLimiter {
                 .map
                 .iter()
                 .any(|((_, u), slot)| u == user && slot.count >= self.max_per_user)
+    }
+
+    /// What is held against `user` now, if anything.
+    pub fn lock_of(&mut self, user: &str, now: Instant) -> Option<NameLock> {
+        let failures = self.per_user.count(user, now, self.window);
+        self.per_pair.expire(now, self.window);
+        let mut refused_from: Vec<IpAddr> = self
+            .per_pair
+            .map
+            .iter()
+            .filter(|((_, u), slot)| u == user && slot.count >= self.max_per_user)
+            .map(|((ip, _), _)| *ip)
+            .collect();
+        let slowed = failures >= self.max_per_user;
+        if !slowed && refused_from.is_empty() {
+            return None;
+        }
+        refused_from.sort();
+        refused_from.truncate(MAX_LISTED);
+        Some(NameLock {
+            name: user.to_owned(),
+            failures,
+            slowed,
+            refused_from,
+        })
+    }
+
+    /// Every name something is held against (at most `MAX_LISTED`, most
+    /// failures first), and the addresses refused for every name with
+    /// their failure counts.
+    pub fn locks(&mut self, now: Instant) -> (Vec<NameLock>, Vec<(IpAddr, u32)>) {
+        self.per_user.expire(now, self.window);
+        self.per_pair.expire(now, self.window);
+        self.per_ip.expire(now, self.window);
+        let max = self.max_per_user;
+        let mut names: Vec<String> = self
+            .per_user
+            .map
+            .iter()
+            .filter(|(_, s)| s.count >= max)
+            .map(|(u, _)| u.clone())
+            .chain(
+                self.per_pair
+                    .map
+                    .iter()
+                    .filter(|(_, s)| s.count >= max)
+                    .map(|((_, u), _)| u.clone()),
+            )
+            .collect();
+        names.sort();
+        names.dedup();
+        let mut locks: Vec<NameLock> = names.iter().filter_map(|n| self.lock_of(n, now)).collect();
+        locks.sort_by(|a, b| b.failures.cmp(&a.failures).then(a.name.cmp(&b.name)));
+        locks.truncate(MAX_LISTED);
+        let mut addresses: Vec<(IpAddr, u32)> = self
+            .per_ip
+            .map
+            .iter()
+            .filter(|(_, s)| s.count >= self.max_per_ip)
+            .map(|(ip, s)| (*ip, s.count))
+            .collect();
+        addresses.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        addresses.truncate(MAX_LISTED);
+        (locks, addresses)
     }
 
     pub fn record_failure(&mut self, ip: IpAddr, user: &str, now: Instant) {
@@ -282,6 +362,35 @@ mod tests {
             Verdict::Check { wait } => wait,
             Verdict::Refuse => panic!("{from} refused for {user}"),
         }
+    }
+
+    #[test]
+    fn locks_list_slowed_names_and_refused_addresses_until_unlocked() {
+        let mut l = FailureLimiter::new(&config(5, 3, 60), 64);
+        let t0 = Instant::now();
+        assert_eq!(l.lock_of("alice", t0), None);
+        // One address fails three times for alice: refused for her.
+        for _ in 0..3 {
+            l.record_failure(ip("192.0.2.1"), "alice", t0);
+        }
+        // Two more for bob from that address: refused for every name.
+        l.record_failure(ip("192.0.2.1"), "bob", t0);
+        l.record_failure(ip("192.0.2.1"), "bob", t0);
+        let lock = l.lock_of("alice", t0).expect("alice is held");
+        assert_eq!(lock.failures, 3);
+        assert!(lock.slowed);
+        assert_eq!(lock.refused_from, [ip("192.0.2.1")]);
+        let (names, addresses) = l.locks(t0);
+        assert_eq!(
+            names.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(),
+            ["alice"]
+        );
+        assert_eq!(addresses, [(ip("192.0.2.1"), 5)]);
+        l.unlock("alice");
+        assert_eq!(l.lock_of("alice", t0), None);
+        assert!(l.locks(t0).0.is_empty());
+        // The window ends the rest.
+        assert!(l.locks(t0 + Duration::from_secs(60)).1.is_empty());
     }
 
     #[test]

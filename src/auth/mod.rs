@@ -276,6 +276,17 @@ impl Authenticator {
         self.inner.cache.forget(user);
     }
 
+    /// What the throttle holds against `user` now, if anything.
+    pub fn lock_of(&self, user: &str) -> Option<limiter::NameLock> {
+        self.limiter().lock_of(user, Instant::now())
+    }
+
+    /// The names slowed or refused somewhere, and the addresses refused for
+    /// every name, for the admin panel.
+    pub fn locks(&self) -> (Vec<limiter::NameLock>, Vec<(IpAddr, u32)>) {
+        self.limiter().locks(Instant::now())
+    }
+
     /// Forgets the failures counted for `user` in this process.
     pub fn unlock(&self, user: &str) {
         self.limiter().unlock(user);

@@ -140,6 +140,7 @@ def test_openapi_document_is_served(srv):
     paths = doc["paths"]
     for p in ["/api/v1/users", "/api/v1/users/{name}", "/api/v1/users/{name}/password",
               "/api/v1/users/{name}/quota", "/api/v1/users/{name}/mailboxes",
+              "/api/v1/users/{name}/unlock", "/api/v1/locks",
               "/api/v1/status", "/api/v1/audit"]:
         assert p in paths, p
     assert set(paths["/api/v1/users/{name}"]) == {"get", "delete"}
@@ -453,3 +454,58 @@ def request_or_error(port: int):
         return request(port, "GET", "/login")
     except (OSError, Exception):
         return None
+
+
+def test_login_locks_are_shown_and_an_admin_unlocks_them(tmp_path):
+    # Guards the throttle's view for admins: an address that failed too
+    # often for a name is listed with it, on the API, the dashboard and the
+    # user's page, and unlocking lets that address in again at once.
+    from imapwire import ImapConn
+
+    # A window long enough that nothing expires while the test runs.
+    config = {"auth": {**CONFIG["auth"], "window_secs": 600}}
+    srv = launch(tmp_path, config, users={})
+    add_admin(srv)
+    api = Api(srv.admin_port, new_token(srv, "locks"))
+    assert api.call("POST", "/users", {"name": "lockme", "password": "right pw"}).status == 201
+    guesser = "127.0.0.61"
+
+    def login_from(source: str, password: str) -> str:
+        c = ImapConn.open(srv.imap_port, source=source)
+        try:
+            c.greeting()
+            r = c.login("lockme", password)
+            return r.kind if r.kind == "OK" else r.code
+        finally:
+            c.close()
+
+    assert api.get("/locks").json() == {"names": [], "addresses": []}
+    for _ in range(3):
+        assert login_from(guesser, "wrong") == "AUTHENTICATIONFAILED"
+    assert login_from(guesser, "right pw") == "UNAVAILABLE", "that address is refused for the name"
+    locks = {n["name"]: n for n in api.get("/locks").json()["names"]}
+    assert locks["lockme"]["refused_from"] == [guesser], locks
+    assert locks["lockme"]["failures"] >= 3 and locks["lockme"]["slowed"] is True
+    panel = Panel(srv.admin_port)
+    assert panel.sign_in("root", ADMIN_PW).status == 303
+    assert guesser in panel.get("/dashboard").text
+    page = panel.get("/users/lockme")
+    assert 'id="unlock-form"' in page.text and guesser in page.text
+    # The panel's unlock needs its CSRF token like every form.
+    assert panel.post("/users/lockme/unlock", {}).status == 403
+    assert login_from(guesser, "right pw") == "UNAVAILABLE"
+    r = panel.post("/users/lockme/unlock", {"csrf": Panel.csrf(page)})
+    assert r.status == 303, r
+    assert 'id="no-lock"' in panel.get("/users/lockme").text
+    assert login_from(guesser, "right pw") == "OK"
+    # The API's unlock, and the audit log names both.
+    for _ in range(3):
+        login_from(guesser, "wrong")
+    assert any(n["name"] == "lockme" for n in api.get("/locks").json()["names"])
+    assert api.call("POST", "/users/lockme/unlock").status == 204
+    assert all(n["name"] != "lockme" for n in api.get("/locks").json()["names"])
+    assert login_from(guesser, "right pw") == "OK"
+    unlocks = [e for e in api.get("/audit?action=user.unlock").json() if e["detail"] == "lockme"]
+    assert len(unlocks) == 2, unlocks
+    assert_problem(api.call("POST", "/users/bad%20name/unlock"), 400, "invalid-request")
+    srv.stop()
