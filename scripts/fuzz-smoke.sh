@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fuzz target in fuzz/ for a short while (FUZZ_SECONDS each,
 # default 30) on stable Rust, without sanitizers (`-s none`), seeded with a
-# few valid commands and the IMAP (or LMTP) dictionary. Exits non-zero if any target
+# few valid inputs and the IMAP (or LMTP, or MIME) dictionary. Exits non-zero if any target
 # crashes; the input that did it is left under fuzz/artifacts/<target>/.
 #
 # Installs cargo-fuzz 0.13 when it is missing. The first build of the
@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 seconds="${FUZZ_SECONDS:-30}"
-targets=(parse_command framer auth_line lmtp_session)
+targets=(parse_command framer auth_line lmtp_session mime_analysis)
 
 if ! cargo fuzz --version 2>/dev/null | grep -q '^cargo-fuzz 0\.13\.'; then
     echo "fuzz-smoke: installing cargo-fuzz 0.13" >&2
@@ -55,6 +55,10 @@ seed framer defaults "\xff\x00\x00\x00$(piece 'a SELECT INBOX\r\n')"
 # lmtp_session: line limit byte, size byte, then length-prefixed pieces.
 seed lmtp_session transaction "\x40\x40$(piece 'LHLO c\r\nMAIL FROM:<a@b.c> SIZE=9\r\n')$(piece 'RCPT TO:<abc@x.y>\r\nDATA\r\n')$(piece '..x\r\ny\n\0\r\n.\r\nQUIT\r\n')"
 
+# mime_analysis: a whole message.
+seed mime_analysis multipart 'From: a@b.c\r\nSubject: =?utf-8?q?h=C3=A9?=\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nh=C3=A9llo\r\n--x\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\nbody\r\n--x--\r\n'
+seed mime_analysis base64 'Content-Type: text/plain\nContent-Transfer-Encoding: base64\n\naGVsbG8gd29ybGQ=\n'
+
 seed auth_line plain 'AGZyZWQAc2VjcmV0'
 seed auth_line cancel '*'
 
@@ -67,6 +71,7 @@ for target in "${targets[@]}"; do
     echo "fuzz-smoke: $target for ${seconds}s" >&2
     dict=imap.dict
     [[ "$target" == lmtp_* ]] && dict=lmtp.dict
+    [[ "$target" == mime_* ]] && dict=mime.dict
     if ! cargo fuzz run -s none "$target" -- \
         -max_total_time="$seconds" \
         -dict="$dict" \
