@@ -49,7 +49,7 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum Commands {
-    /// Run the IMAP server.
+    /// Run the server: IMAP and IMAPS, LMTP delivery and the admin panel.
     Serve(ServeArgs),
     /// Add, change, remove and list users.
     #[command(subcommand)]
@@ -57,9 +57,11 @@ pub enum Commands {
     /// Maintain the full-text search index (derived from the store).
     #[command(subcommand)]
     Index(IndexCommand),
-    /// Deliver one message from standard input to a user (an MDA for
-    /// Exim's pipe transport, fetchmail --mda, procmail). Works while the
-    /// server runs. Exit status as sysexits.h: 0 delivered, 65 bad input,
+    /// Deliver one message from standard input to a user's mailbox.
+    ///
+    /// A delivery agent for Exim's pipe transport, fetchmail --mda or
+    /// procmail; works while the server runs. Exit status as sysexits.h:
+    /// 0 delivered, 65 bad input,
     /// 67 unknown user, 73 cannot store (no such mailbox, over quota), 75
     /// temporary failure (retry).
     Deliver(DeliverArgs),
