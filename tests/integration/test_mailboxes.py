@@ -152,11 +152,18 @@ def test_rename_to_invalid_name_is_no(account):
     assert set(names(c)) == set(FRESH) | {"src"}
 
 
-def test_malformed_modified_utf7_is_bad(account):
-    """A name that is not valid modified UTF-7 is a syntax error."""
+def test_malformed_modified_utf7_is_no_and_lists_nothing(account):
+    """A name that is IMAP syntax but not valid modified UTF-7 (RFC 3501
+    §5.1.3) names no mailbox: NO, not BAD (§7.1.5 keeps BAD for protocol
+    errors), and a LIST or LSUB pattern with it matches nothing."""
     c = account.login()
     r = R.run(c, "CREATE &Jjo")
-    assert r.kind == "BAD", r
+    assert r.kind == "NO", r
+    assert "modified UTF-7" in r.tagged.text, r
+    for cmd in ("LIST \"\" &Jjo*", "LIST &AGE- *", "LSUB \"\" &Jjo", "UID COPY 1 &Jjo", "RENAME INBOX &AGE-"):
+        r = R.run(c, cmd)
+        want = "OK" if cmd.startswith(("LIST", "LSUB")) else "NO"
+        assert r.kind == want and not r.untagged, (cmd, r)
     assert set(names(c)) == set(FRESH)
 
 

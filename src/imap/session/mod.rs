@@ -40,7 +40,7 @@ use crate::config::{PlaintextAuth, Timeouts};
 use crate::imap::proto::encode::encode_response;
 use crate::imap::proto::frame::{FrameError, FrameEvent, FrameLimits, Framer};
 use crate::imap::proto::parse::{
-    AuthLine, ParseErrorKind, ParseLimits, parse_auth_line, parse_command,
+    AuthLine, ParseError, ParseErrorKind, ParseLimits, command_name, parse_auth_line, parse_command,
 };
 use crate::imap::proto::response::{Code, Continue, Data, Response, StatusKind, StatusResponse};
 use crate::imap::proto::types::{Command, CommandBody, InitialResponse, Secret, Tag};
@@ -839,6 +839,15 @@ impl Session {
     fn command(&mut self, bytes: &[u8], now: Instant) {
         let cmd = match parse_command(bytes, &self.cfg.parse_limits) {
             Ok(cmd) => cmd,
+            // 8-bit bytes are not IMAP4rev1 syntax in a name: those stay BAD.
+            Err(e)
+                if matches!(e.kind, ParseErrorKind::InvalidMailboxName(_))
+                    && self.state.user().is_some()
+                    && bytes.is_ascii() =>
+            {
+                self.invalid_mailbox_name(bytes, e, now);
+                return;
+            }
             Err(e) => {
                 let code = match e.kind {
                     ParseErrorKind::TooDeep | ParseErrorKind::TooManyParams => Some(Code::Limit),
@@ -864,6 +873,29 @@ impl Session {
             return;
         }
         self.dispatch(cmd, now);
+    }
+
+    /// A name that is IMAP syntax but not valid modified UTF-7 (RFC 3501
+    /// §5.1.3) names no mailbox there can be: NO, not BAD, which §7.1.5
+    /// keeps for protocol errors; and a LIST or LSUB pattern that can match
+    /// nothing gets its empty answer.
+    fn invalid_mailbox_name(&mut self, bytes: &[u8], e: ParseError, now: Instant) {
+        let Some(tag) = e.tag else { return };
+        match command_name(bytes).as_deref() {
+            Some(name @ ("LIST" | "LSUB")) => {
+                let text = format!("{name} completed.");
+                self.tagged(tag, name, now, now, StatusKind::Ok, None, &text)
+            }
+            _ => self.tagged(
+                tag,
+                "(invalid)",
+                now,
+                now,
+                StatusKind::No,
+                None,
+                "Mailbox name is not valid modified UTF-7.",
+            ),
+        }
     }
 
     fn dispatch(&mut self, cmd: Command, now: Instant) {

@@ -109,6 +109,26 @@ pub fn parse_command(input: &[u8], limits: &ParseLimits) -> Result<Command, Pars
     }
 }
 
+/// The command word after the tag, upper case, with `UID`'s second word
+/// (`UID COPY`): what a command that failed to parse was, for an answer
+/// that depends on it. `None` without a valid tag or word.
+pub fn command_name(input: &[u8]) -> Option<String> {
+    let (rest, _) = command::tag(input)?;
+    let rest = rest.strip_prefix(b" ")?;
+    let word = |b: &[u8]| -> Option<(String, usize)> {
+        let n = b.iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+        (n > 0).then(|| (String::from_utf8_lossy(&b[..n]).to_ascii_uppercase(), n))
+    };
+    let (first, n) = word(rest)?;
+    if first == "UID"
+        && let Some(after) = rest.get(n + 1..)
+        && let Some((second, _)) = word(after)
+    {
+        return Some(format!("UID {second}"));
+    }
+    Some(first)
+}
+
 /// A client line during an AUTHENTICATE exchange (RFC 3501 §6.2.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthLine {
@@ -138,6 +158,21 @@ mod tests {
     };
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn command_name_of_a_command_that_did_not_parse() {
+        assert_eq!(
+            command_name(b"a list \"\" &Jjo\r\n").as_deref(),
+            Some("LIST")
+        );
+        assert_eq!(
+            command_name(b"a uid copy 1 &Jjo\r\n").as_deref(),
+            Some("UID COPY")
+        );
+        assert_eq!(command_name(b"a UID\r\n").as_deref(), Some("UID"));
+        assert_eq!(command_name(b"a \r\n"), None);
+        assert_eq!(command_name(b"\r\n"), None);
+    }
     use std::num::NonZeroU32;
 
     fn parse(input: &[u8]) -> Result<Command, ParseError> {
