@@ -269,3 +269,45 @@ def test_examine_session_sees_changes(account):
     r = R.ok(b, "NOOP")
     assert r.numbers("EXISTS") == [3], r
     assert "\\Seen" in r.fetches()[1]["FLAGS"], r
+
+
+def flags_line_index(r: R.Result, keyword: bytes) -> int:
+    """Where `* FLAGS (...)` naming `keyword` is among the untagged lines."""
+    for i, u in enumerate(r.untagged):
+        if u.startswith(b"* FLAGS (") and keyword in u:
+            return i
+    raise AssertionError(f"no FLAGS with {keyword!r}: {r}")
+
+
+def first_fetch_with(r: R.Result, keyword: bytes) -> int:
+    return next(i for i, u in enumerate(r.untagged) if b" FETCH " in u and keyword in u)
+
+
+def test_a_new_keyword_is_announced_in_flags_before_a_fetch_shows_it(account):
+    # Guards RFC 3501 §7.2.6: a session is told of a keyword the mailbox had
+    # not had, in FLAGS and PERMANENTFLAGS, before any FETCH shows it, whether
+    # it came from another session (at NOOP, or in a FETCH's own data) or
+    # from its own STORE.
+    a, b, _ = two_sessions(account)
+    r = R.ok(a, "STORE 1 +FLAGS ($Kw1)")
+    i = flags_line_index(r, b"$Kw1")
+    assert i < first_fetch_with(r, b"$Kw1"), r
+    assert any(b"[PERMANENTFLAGS (" in u and b"$Kw1" in u for u in r.untagged), r
+    # B hears of it at NOOP, FLAGS first.
+    r = R.ok(b, "NOOP")
+    assert flags_line_index(r, b"$Kw1") < first_fetch_with(r, b"$Kw1"), r
+    # Told once: the next change with the same keyword brings no FLAGS.
+    r = R.ok(a, "STORE 2 +FLAGS ($Kw1)")
+    assert not any(u.startswith(b"* FLAGS") for u in r.untagged), r
+    # A FETCH whose data shows a keyword B was not told of yet has FLAGS
+    # before it.
+    R.ok(a, "STORE 3 +FLAGS ($Kw2)")
+    r = R.ok(b, "FETCH 1:3 FLAGS")
+    assert flags_line_index(r, b"$Kw2") < first_fetch_with(r, b"$Kw2"), r
+    # An EXAMINE session is told too, with no permanent flags.
+    c = account.login()
+    R.ok(c, "EXAMINE INBOX")
+    R.ok(a, "STORE 1 +FLAGS ($Kw3)")
+    r = R.ok(c, "NOOP")
+    assert flags_line_index(r, b"$Kw3") < first_fetch_with(r, b"$Kw3"), r
+    assert any(b"[PERMANENTFLAGS ()]" in u for u in r.untagged), r

@@ -10,7 +10,8 @@ use super::condstore::Resync;
 use super::list::{self, DELIMITER};
 use super::view::View;
 use super::{Action, Pending, Session, Wait};
-use crate::imap::proto::response::{Code, Data, Response, StatusKind};
+use crate::imap::proto::encode::encode_response;
+use crate::imap::proto::response::{Code, Data, Response, StatusKind, StatusResponse};
 use crate::imap::proto::types::{Flag, FlagPerm, Mailbox, SelectParams, StatusItem, Tag, UseAttr};
 use crate::mailbox::{MailError, MailResult, MailSnapshot, MailWrite, MailWriteOk, MailboxSummary};
 
@@ -20,6 +21,30 @@ pub const MAX_NAME_BYTES: usize = crate::mailbox::MAX_MAILBOX_NAME_LEN;
 pub const MAX_NAME_LEVELS: usize = 32;
 
 /// The system flags every mailbox allows (RFC 3501 §2.3.2).
+/// `* FLAGS (...)` and `* OK [PERMANENTFLAGS (...)]` for a mailbox with
+/// these keywords: at SELECT, and again whenever a keyword is new to the
+/// session (RFC 3501 §7.2.6), before any FETCH shows it.
+pub(super) fn flags_responses(out: &mut Vec<u8>, keywords: &[String], read_only: bool) {
+    let mut flags = system_flags();
+    flags.extend(keywords.iter().cloned().map(Flag::Keyword));
+    encode_response(out, &Response::Data(Data::Flags(flags.clone())));
+    let permanent = if read_only {
+        Vec::new()
+    } else {
+        let mut p: Vec<FlagPerm> = flags.into_iter().map(FlagPerm::Flag).collect();
+        p.push(FlagPerm::Asterisk);
+        p
+    };
+    encode_response(
+        out,
+        &Response::Status(StatusResponse::untagged(
+            StatusKind::Ok,
+            Some(Code::PermanentFlags(permanent)),
+            "Flags permitted.",
+        )),
+    );
+}
+
 pub(super) fn system_flags() -> Vec<Flag> {
     vec![
         Flag::Answered,
@@ -226,21 +251,9 @@ impl Session {
         view: View,
         info: SelectInfo,
     ) {
-        let mut flags = system_flags();
-        flags.extend(info.mailbox.keywords.iter().cloned().map(Flag::Keyword));
-        self.respond(&Response::Data(Data::Flags(flags.clone())));
-        let permanent = if view.read_only {
-            Vec::new()
-        } else {
-            let mut p: Vec<FlagPerm> = flags.into_iter().map(FlagPerm::Flag).collect();
-            p.push(FlagPerm::Asterisk);
-            p
-        };
-        self.untagged(
-            StatusKind::Ok,
-            Some(Code::PermanentFlags(permanent)),
-            "Flags permitted.",
-        );
+        let mut view = view;
+        view.keywords = info.mailbox.keywords.clone();
+        flags_responses(&mut self.out, &view.keywords, view.read_only);
         self.respond(&Response::Data(Data::Exists(view.exists())));
         self.respond(&Response::Data(Data::Recent(view.recent_count())));
         if let Some(n) = info.first_unseen {

@@ -356,6 +356,7 @@ impl Session {
         let Some(targets) = self.resolve_or_bad(&tag, command, now, set, uid) else {
             return;
         };
+        self.announce_new_keywords();
         let mut attrs = items.expand();
         if modifiers.changed_since.is_some() || attrs.contains(&FetchAttr::ModSeq) {
             self.condstore_enabling();

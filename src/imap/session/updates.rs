@@ -33,7 +33,16 @@ impl Session {
         let mailbox_id = view.mailbox_id;
         let condstore = self.condstore;
         let out = &mut self.out;
+        let mut announced = None;
         let r = self.mail.read(|r| {
+            // A keyword this STORE brought is announced before the FETCH
+            // that shows it (RFC 3501 §7.2.6).
+            if let Some(mb) = r.mailbox_by_id(mailbox_id)?
+                && let Some(keywords) = new_keywords(&view.keywords, &mb.keywords)
+            {
+                super::mailbox::flags_responses(out, &keywords, view.read_only);
+                announced = Some(keywords);
+            }
             for &(seq, u) in targets {
                 if let Some(m) = r.message(mailbox_id, u)? {
                     let mut items = flag_items(m.flags, view.is_recent(u), uid.then_some(u));
@@ -53,6 +62,36 @@ impl Session {
         });
         if let Err(e) = r {
             tracing::error!(error = %e, "reading flags after STORE");
+        }
+        if let Some(keywords) = announced
+            && let Some(view) = self.state.view_mut()
+        {
+            view.keywords = keywords;
+        }
+    }
+
+    /// Tells the client of keywords the mailbox has that it was not told
+    /// of yet (another session's STORE, an APPEND or COPY brought them),
+    /// before anything shows them: at the start of FETCH, whose snapshot
+    /// may be newer than the view.
+    pub(super) fn announce_new_keywords(&mut self) {
+        let Some(view) = self.state.view() else {
+            return;
+        };
+        let mailbox_id = view.mailbox_id;
+        let keywords = match self.mail.read(|r| r.mailbox_by_id(mailbox_id)) {
+            Ok(Some(mb)) => new_keywords(&view.keywords, &mb.keywords),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the mailbox's keywords");
+                None
+            }
+        };
+        if let Some(keywords) = keywords {
+            super::mailbox::flags_responses(&mut self.out, &keywords, view.read_only);
+            if let Some(view) = self.state.view_mut() {
+                view.keywords = keywords;
+            }
         }
     }
 
@@ -77,6 +116,7 @@ impl Session {
                     mb.recent_floor,
                     Vec::new(),
                     Vec::new(),
+                    mb.keywords,
                 )));
             }
             Ok(Some((
@@ -84,9 +124,10 @@ impl Session {
                 mb.recent_floor,
                 r.expunged_since(mailbox_id, since)?,
                 r.changed_since(mailbox_id, since)?,
+                mb.keywords,
             )))
         });
-        let (modseq, stored_floor, expunged, changed) = match snapshot {
+        let (modseq, stored_floor, expunged, changed, keywords) = match snapshot {
             Ok(Some(s)) => s,
             Ok(None) => {
                 // The mailbox was deleted under this session (RFC 2180 §3):
@@ -123,6 +164,10 @@ impl Session {
             return;
         }
         super::condstore::report_expunges(&mut self.out, view, &expunged, qresync);
+        if let Some(keywords) = new_keywords(&view.keywords, &keywords) {
+            super::mailbox::flags_responses(&mut self.out, &keywords, view.read_only);
+            view.keywords = keywords;
+        }
         let new: Vec<u32> = changed
             .iter()
             .map(|m| m.uid)
@@ -178,6 +223,13 @@ impl Session {
         }
         view.modseq = modseq;
     }
+}
+
+/// The mailbox's keywords, if it has one the session was not told of.
+fn new_keywords(told: &[String], now: &[String]) -> Option<Vec<String>> {
+    now.iter()
+        .any(|k| !told.iter().any(|t| t.eq_ignore_ascii_case(k)))
+        .then(|| now.to_vec())
 }
 
 pub(super) fn to_fetch_flags(flags: &[Flag], recent: bool) -> Vec<FlagFetch> {

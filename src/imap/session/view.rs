@@ -19,6 +19,8 @@ pub struct View {
     /// The mailbox's HIGHESTMODSEQ that this view reflects: every change
     /// with a larger MODSEQ has not been reported to the client yet.
     pub modseq: u64,
+    /// The keywords the client was told of in FLAGS (RFC 3501 §7.2.6).
+    pub keywords: Vec<String>,
 }
 
 /// A sequence set that names messages this view does not have.
@@ -40,6 +42,7 @@ impl View {
             uids,
             recent: BTreeSet::new(),
             modseq,
+            keywords: Vec::new(),
         }
     }
 
