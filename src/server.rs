@@ -144,6 +144,7 @@ pub async fn run(config: Config, reload: LoadConfig) -> anyhow::Result<()> {
     }
     accept_tasks.extend(crate::lmtp::listener::spawn(&services).await?);
 
+    let mut signals = Signals::install()?;
     // Ready: the store is open and every listener bound.
     let users = services.store.list_users().map(|u| u.len()).unwrap_or(0);
     systemd::ready(&systemd::status_line(0, users));
@@ -154,7 +155,7 @@ pub async fn run(config: Config, reload: LoadConfig) -> anyhow::Result<()> {
         live.clone(),
     ));
 
-    wait_for_signal(&mut reloader, &live, &services.store).await?;
+    wait_for_signal(&mut signals, &mut reloader, &live, &services.store).await?;
     systemd::stopping();
     supervisor.abort();
     tracing::info!("shutting down");
@@ -215,15 +216,33 @@ fn worker_count() -> usize {
 }
 
 /// Returns on SIGTERM or SIGINT; reloads on every SIGHUP.
+/// The signals the server acts on, caught from before READY: a SIGTERM
+/// that comes the moment systemd (or a test) hears READY must find its
+/// handler there, or the default action kills the process unannounced.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+            hup: signal(SignalKind::hangup()).context("installing the SIGHUP handler")?,
+        })
+    }
+}
+
 async fn wait_for_signal(
+    signals: &mut Signals,
     reloader: &mut Reloader,
     live: &AtomicUsize,
     store: &Store,
 ) -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let Signals { term, int, hup } = signals;
     loop {
         tokio::select! {
             _ = term.recv() => return Ok(()),
