@@ -21,4 +21,5 @@ pub mod server;
 pub mod store;
 pub mod systemd;
 pub mod tls;
+pub mod transfer;
 pub mod types;
