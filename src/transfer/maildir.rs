@@ -50,7 +50,10 @@ fn folders(root: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
         if folder.is_empty() || folder == "." || !path.join("cur").is_dir() {
             continue;
         }
-        let mailbox = folder.split('.').collect::<Vec<_>>().join(&DELIMITER.to_string());
+        let mailbox = folder
+            .split('.')
+            .collect::<Vec<_>>()
+            .join(&DELIMITER.to_string());
         subs.push((mailbox, path));
     }
     // Sorting the names puts `Sub` before `Sub/Child`.

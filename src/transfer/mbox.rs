@@ -374,25 +374,39 @@ fn from_line_date(line: &[u8]) -> Option<DateTime<FixedOffset>> {
 
 /// Writes every selectable mailbox of the user as an mbox file under
 /// `root` (new or empty): `Sub/Child` as `Sub/Child`, or `Sub.sbd/Child`
-/// when `Sub` holds mail itself; mboxrd quoting, LF line ends, flags in
+/// when `Sub` holds mail itself (an empty `Sub` is only the directory); mboxrd quoting, LF line ends, flags in
 /// `Status:`/`X-Status:`/`X-Keywords:` at the end of the header, the
 /// internal date (UTC) on the From_ line.
 pub fn export(src: &Source, root: &Path) -> anyhow::Result<(String, bool)> {
     let started = Instant::now();
     super::fresh_dir(root)?;
     let mailboxes = src.mailboxes()?;
-    let names: Vec<&str> = mailboxes.iter().map(|m| m.1.as_str()).collect();
+    // A mailbox with children and no mail of its own is only a directory
+    // (as an import of that directory makes it again); any other is a file.
+    let has_children = |name: &str| {
+        mailboxes
+            .iter()
+            .any(|m| m.1.starts_with(name) && m.1[name.len()..].starts_with(DELIMITER))
+    };
+    let files: Vec<&str> = mailboxes
+        .iter()
+        .filter(|m| m.2 > 0 || !has_children(&m.1))
+        .map(|m| m.1.as_str())
+        .collect();
     let bar = super::progress_bar();
     bar.set_length(mailboxes.iter().map(|m| u64::from(m.2)).sum());
     bar.set_message("messages");
     let mut messages = 0u64;
     let mut buf = Vec::new();
     for (id, name, _) in &mailboxes {
+        if !files.contains(&name.as_str()) {
+            continue;
+        }
         let parts: Vec<&str> = name.split(DELIMITER).collect();
         let mut path = root.to_path_buf();
         for i in 0..parts.len() - 1 {
             let above = parts[..=i].join(&DELIMITER.to_string());
-            path.push(if names.contains(&above.as_str()) {
+            path.push(if files.contains(&above.as_str()) {
                 format!("{}.sbd", parts[i])
             } else {
                 parts[i].to_owned()
@@ -400,7 +414,8 @@ pub fn export(src: &Source, root: &Path) -> anyhow::Result<(String, bool)> {
         }
         fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
         path.push(parts[parts.len() - 1]);
-        let file = fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        let file =
+            fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
         let mut out = std::io::BufWriter::with_capacity(PIECE, file);
         let r = src.store.read()?;
         for m in r.messages(*id)? {
@@ -421,7 +436,7 @@ pub fn export(src: &Source, root: &Path) -> anyhow::Result<(String, bool)> {
     super::sync_dir(root)?;
     bar.finish_and_clear();
     Ok((
-        super::export_summary(&src.user, messages, mailboxes.len() as u64, started),
+        super::export_summary(&src.user, messages, files.len() as u64, started),
         true,
     ))
 }

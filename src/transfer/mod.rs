@@ -353,9 +353,8 @@ pub fn damage(raw: &[u8]) -> Option<String> {
             continue;
         }
         let name_len = line.iter().position(|&b| b == b':');
-        let good = name_len.is_some_and(|len| {
-            len > 0 && line[..len].iter().all(|&b| (33..=126).contains(&b))
-        });
+        let good = name_len
+            .is_some_and(|len| len > 0 && line[..len].iter().all(|&b| (33..=126).contains(&b)));
         if !good {
             return Some(format!("header line {} is not a header field", n + 1));
         }
@@ -431,12 +430,16 @@ pub fn fresh_dir(dir: &Path) -> anyhow::Result<()> {
     match std::fs::read_dir(dir) {
         Ok(mut entries) => {
             if entries.next().is_some() {
-                bail!("{} is not empty: export into a new directory", dir.display());
+                bail!(
+                    "{} is not empty: export into a new directory",
+                    dir.display()
+                );
             }
             Ok(())
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating {}", dir.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))
+        }
         Err(e) => Err(e).with_context(|| format!("reading {}", dir.display())),
     }
 }
@@ -476,13 +479,7 @@ mod tests {
 
     #[test]
     fn crlf_round_trip_of_lf_text_is_exact() {
-        for text in [
-            &b"a\nb\n\nc"[..],
-            b"",
-            b"\n\n",
-            b"x\ry\n",
-            b"no newline",
-        ] {
+        for text in [&b"a\nb\n\nc"[..], b"", b"\n\n", b"x\ry\n", b"no newline"] {
             let crlf = to_crlf(text);
             assert!(!crlf.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'));
             let mut back = Vec::new();
