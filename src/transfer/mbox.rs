@@ -314,11 +314,7 @@ fn state_flags(field: &str, value: &str, flags: &mut Vec<Flag>) {
         }
     };
     match field.trim() {
-        "status" => {
-            if value.contains('R') {
-                add(Flag::Seen);
-            }
-        }
+        "status" if value.contains('R') => add(Flag::Seen),
         "x-status" => {
             for c in value.chars() {
                 match c {
