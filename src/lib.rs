@@ -15,6 +15,7 @@ pub mod lmtp;
 pub mod logging;
 pub mod mailbox;
 pub mod mime;
+pub mod mutf7;
 pub mod reload;
 pub mod search;
 pub mod server;

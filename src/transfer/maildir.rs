@@ -2,7 +2,8 @@
 //! `.Sub` and `.Sub.Child` are the mailboxes `Sub` and `Sub/Child`. A
 //! message's flags are its name's info (`:2,DFPRST` and Dovecot's keyword
 //! letters `a`-`z`, named in the folder's `dovecot-keywords`), its internal
-//! date the file's mtime (as Dovecot reads it).
+//! date the file's mtime (as Dovecot reads it). Folder names are in
+//! modified UTF-7, as Dovecot writes them.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -50,8 +51,11 @@ fn folders(root: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
         if folder.is_empty() || folder == "." || !path.join("cur").is_dir() {
             continue;
         }
+        // Dovecot writes non-ASCII folder names in modified UTF-7; a
+        // segment that is not valid modified UTF-7 is taken as it is.
         let mailbox = folder
             .split('.')
+            .map(|seg| crate::mutf7::decode(seg.as_bytes()).unwrap_or_else(|_| seg.to_owned()))
             .collect::<Vec<_>>()
             .join(&DELIMITER.to_string());
         subs.push((mailbox, path));
@@ -249,7 +253,8 @@ pub fn export(src: &Source, root: &Path) -> anyhow::Result<(String, bool)> {
             complete = false;
             continue;
         } else {
-            root.join(format!(".{}", name.replace(DELIMITER, ".")))
+            let segments: Vec<String> = name.split(DELIMITER).map(crate::mutf7::encode).collect();
+            root.join(format!(".{}", segments.join(".")))
         };
         for sub in ["cur", "new", "tmp"] {
             fs::create_dir_all(dir.join(sub))

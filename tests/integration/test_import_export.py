@@ -61,8 +61,11 @@ MAILDIR = {
     ],
     ".Sent": [("cur", "S", b"sent mail\n\n\nwith blank lines\n")],
     ".Work.Deep": [("cur", "F", b"a child whose parent has no folder\n")],
+    # Dovecot's modified UTF-7 folder name for "Entw\u00fcrfe", which is
+    # also its IMAP wire name.
+    ".Entw&APw-rfe": [("cur", "S", b"non-ASCII folder\n")],
 }
-EXPECTED_MAILBOXES = {"INBOX": 4, "Sub": 4, "Sub/Child": 2, "Sent": 1, "Work/Deep": 1, "Bulk": BULK}
+EXPECTED_MAILBOXES = {"INBOX": 4, "Sub": 4, "Sub/Child": 2, "Sent": 1, "Work/Deep": 1, "Entw&APw-rfe": 1, "Bulk": BULK}
 DOVECOT_KEYWORDS = "0 Junk\n1 $Label2\n"
 LETTERS = {"D": "\\Draft", "F": "\\Flagged", "P": "$Forwarded", "R": "\\Answered", "S": "\\Seen", "T": "\\Deleted"}
 
