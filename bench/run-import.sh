@@ -70,8 +70,8 @@ printf 'benchpw' | "$roost" user add bench --password-stdin --data-dir "$data" >
 run() {
     local start end out
     start=$(date +%s.%N)
-    # Exit 2 (something skipped) still measures; anything else stops here.
-    out=$("$roost" import --user bench --maildir "$maildir" --data-dir "$data") || [ $? -eq 2 ]
+    # Exit 3 (something skipped) still measures; anything else stops here.
+    out=$("$roost" import --user bench --maildir "$maildir" --data-dir "$data") || [ $? -eq 3 ]
     end=$(date +%s.%N)
     echo "$out" >&2
     python3 -c "import sys; n, s = int(sys.argv[1]), float(sys.argv[3]) - float(sys.argv[2]); \

@@ -97,7 +97,8 @@ pub enum Commands {
     /// copies count one by one. Flags and internal dates are kept (a
     /// Maildir file's mtime, an mbox From line's date). A damaged message,
     /// or one larger than limits.max_append_bytes, is reported and skipped.
-    /// Exit status: 0 all imported, 2 done but some messages skipped, 1 error.
+    /// Exit status: 0 all imported, 3 done but some messages skipped, 1 error
+    /// (2: bad arguments).
     Import(ImportArgs),
     /// Write a user's mailboxes out as Maildir++ folders or mbox files (LF
     /// line ends, flags and internal dates kept) into a new or empty DIR.

@@ -41,13 +41,13 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Commands::Import(args) => {
             if !roost::cli::run_import(args, &config)? {
                 // Done, but not everything is in: say so to scripts.
-                std::process::exit(2);
+                std::process::exit(3);
             }
             Ok(())
         }
         Commands::Export(args) => {
             if !roost::cli::run_export(args, &config)? {
-                std::process::exit(2);
+                std::process::exit(3);
             }
             Ok(())
         }

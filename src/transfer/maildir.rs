@@ -81,12 +81,13 @@ fn messages(folder: &Path) -> anyhow::Result<Vec<(PathBuf, bool, SystemTime)>> {
             if entry.file_name().to_string_lossy().starts_with('.') {
                 continue;
             }
-            let meta = entry
-                .metadata()
-                .with_context(|| format!("reading {}", entry.path().display()))?;
-            if meta.is_file() {
-                out.push((entry.path(), new, meta.modified().unwrap_or(UNIX_EPOCH)));
-            }
+            // Followed through a symlink; anything that is not a file is
+            // listed anyway, so the import reports it rather than drop it.
+            let path = entry.path();
+            let mtime = fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .unwrap_or(UNIX_EPOCH);
+            out.push((path, new, mtime));
         }
     }
     out.sort_by(|a, b| a.2.cmp(&b.2).then_with(|| a.0.cmp(&b.0)));
@@ -174,6 +175,10 @@ fn import_one(
 ) -> anyhow::Result<()> {
     let origin = file.display().to_string();
     let size = match fs::metadata(file) {
+        Ok(m) if !m.is_file() => {
+            imp.damaged(&origin, "not a regular file");
+            return Ok(());
+        }
         Ok(m) => m.len(),
         Err(e) => {
             imp.damaged(&origin, &format!("cannot read it: {e}"));

@@ -69,7 +69,9 @@ pub fn import(
         )]
     };
     imp.progress.set_length(files.iter().map(|f| f.2).sum());
-    imp.progress.set_message("bytes");
+    imp.progress.set_style(super::bar_style(
+        "{wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+    ));
     for (name, file, _) in files {
         let ok = imp.mailbox(&name)?;
         read_file(imp, &file, quoting, ok)?;
@@ -99,9 +101,8 @@ fn walk(
         if name.starts_with('.') || name.ends_with(".msf") {
             continue;
         }
-        let meta = entry
-            .metadata()
-            .with_context(|| format!("reading {}", path.display()))?;
+        // Through a symlink, as a user's mail directory may have them.
+        let meta = fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?;
         if meta.is_dir() {
             let base = name.strip_suffix(".sbd").unwrap_or(&name);
             walk(imp, &path, &format!("{prefix}{base}{DELIMITER}"), out)?;

@@ -290,12 +290,14 @@ impl Importer {
 /// A progress bar on stderr, drawn only on a terminal.
 pub fn progress_bar() -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{wide_bar} {pos}/{len} {msg} ({per_sec}, {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    bar.set_style(bar_style("{wide_bar} {pos}/{len} {msg} ({per_sec}, {eta})"));
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
+}
+
+/// A progress bar style from an indicatif template.
+pub fn bar_style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
 }
 
 /// The dedup key: SHA-256 of the message as stored.

@@ -178,8 +178,8 @@ def imported(tmp_path_factory):
 def test_maildir_import_reports_the_damaged_message(imported):
     _, work, expected, p = imported
     total = sum(len(v) for v in expected.values())
-    # Exit 2: done, but a message was skipped, and the damaged file is named.
-    assert p.returncode == 2, p.stderr
+    # Exit 3: done, but a message was skipped, and the damaged file is named.
+    assert p.returncode == 3, p.stderr
     assert f"{BASE}.BAD.gen" in p.stderr and "damaged" in p.stderr, p.stderr
     assert f"imported {total} messages" in p.stdout, p.stdout
     assert "1 damaged" in p.stdout
@@ -211,7 +211,7 @@ def test_second_import_adds_nothing(imported):
     # The server runs now: the import writes beside it.
     p = roost(srv, "import", "--user", "alice", "--maildir", str(work / "Maildir"))
     total = sum(len(v) for v in expected.values())
-    assert p.returncode == 2, p.stderr
+    assert p.returncode == 3, p.stderr
     assert "imported 0 messages" in p.stdout and f"{total} already there" in p.stdout, p.stdout
     c = imap(srv, "alice", "alicepw")
     for mailbox, count in EXPECTED_MAILBOXES.items():
@@ -331,7 +331,7 @@ def test_mbox_import_and_export(tmp_path):
     big = from_line(BASE) + b"Subject: big\n\n" + b"x" * 99 + b"\n" + (b"y" * 999 + b"\n") * 200 + b"\n"
     (root / "Big").write_bytes(big)
     p = roost(srv, "import", "--user", "bob", "--mbox", str(root))
-    assert p.returncode == 2, p.stderr
+    assert p.returncode == 3, p.stderr
     assert "damaged" in p.stderr and f"{root / 'INBOX'}:" in p.stderr, p.stderr
     assert "larger than the limit" in p.stderr, p.stderr
     assert "imported 8 messages" in p.stdout and "1 damaged, 1 too large" in p.stdout, p.stdout
