@@ -1,6 +1,6 @@
 //! Moving a user's mail in and out of the store: `roost import` from
-//! Maildir++ folders (`maildir`) and mbox files (`mbox`), `roost export`
-//! back to the same formats.
+//! Maildir++ folders (`maildir`), mbox files (`mbox`) and another IMAP
+//! server (`remote`), `roost export` back to the first two.
 //!
 //! Below the protocols and beside them: an import is one more client of
 //! the mail service. It opens the store itself and writes through the
@@ -36,6 +36,7 @@ use crate::types::Flag;
 
 pub mod maildir;
 pub mod mbox;
+pub mod remote;
 
 /// The hierarchy delimiter of the server's mailbox names.
 pub const DELIMITER: char = '/';

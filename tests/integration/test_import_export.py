@@ -377,3 +377,42 @@ def test_mboxo_unquotes_only_from(tmp_path):
         c.logout()
     finally:
         srv.terminate()
+
+
+# -- from another IMAP server ----------------------------------------------
+
+
+def test_imap_import_copies_a_whole_account(imported, tmp_path):
+    src, work, expected, _ = imported
+    dst = Server(tmp_path / "dst")
+    dst.add_user("eve", "evepw")
+    ca = str(src.data_dir / "tls" / "cert.pem")
+    url = f"imaps://alice:alicepw@localhost:{src.imaps_port}/"
+    p = roost(dst, "import", "--user", "eve", "--imap", url, "--imap-ca", ca)
+    total = sum(len(v) for v in expected.values())
+    assert p.returncode == 0, p.stderr
+    assert f"imported {total} messages" in p.stdout, p.stdout
+    # Again, the password on standard input: nothing new.
+    url = f"imaps://alice@localhost:{src.imaps_port}/"
+    p = roost(dst, "import", "--user", "eve", "--imap", url, "--imap-ca", ca, input="alicepw\n")
+    assert p.returncode == 0 and "imported 0 messages" in p.stdout, p.stdout + p.stderr
+    assert f"{total} already there" in p.stdout
+    # Exported, both accounts are the same mail: bytes, flags, dates, folders.
+    a, e = tmp_path / "a", tmp_path / "e"
+    assert roost(src, "export", "--user", "alice", "--maildir", str(a)).returncode == 0
+    assert roost(dst, "export", "--user", "eve", "--maildir", str(e)).returncode == 0
+    assert exported_maildir(a) == exported_maildir(e)
+
+
+def test_imap_import_refusals(imported, tmp_path):
+    src, _, _, _ = imported
+    dst = Server(tmp_path / "dst")
+    dst.add_user("eve", "evepw")
+    ca = str(src.data_dir / "tls" / "cert.pem")
+    p = roost(dst, "import", "--user", "eve", "--imap", f"imaps://alice:wrong@localhost:{src.imaps_port}/", "--imap-ca", ca)
+    assert p.returncode == 1 and "LOGIN" in p.stderr, p.stderr
+    # The system's CAs do not know the self-signed certificate.
+    p = roost(dst, "import", "--user", "eve", "--imap", f"imaps://alice:alicepw@localhost:{src.imaps_port}/")
+    assert p.returncode == 1 and "certificate" in p.stderr.lower(), p.stderr
+    p = roost(dst, "import", "--user", "eve", "--imap", "imap://alice@localhost/")
+    assert p.returncode == 1 and "imaps://" in p.stderr, p.stderr
