@@ -289,6 +289,7 @@ pub fn import(
         }
         let max = imp.max_message;
         let mut failed: Option<anyhow::Error> = None;
+        let mut sent = 0u64;
         c.command(
             "UID FETCH 1:* (UID FLAGS INTERNALDATE BODY.PEEK[])",
             max,
@@ -296,8 +297,10 @@ pub fn import(
                 if failed.is_some() {
                     return Ok(());
                 }
-                if let Err(e) = fetched(imp, &name, r) {
-                    failed = Some(e);
+                match fetched(imp, &name, r) {
+                    Ok(true) => sent += 1,
+                    Ok(false) => {}
+                    Err(e) => failed = Some(e),
                 }
                 Ok(())
             },
@@ -306,15 +309,28 @@ pub fn import(
         if let Some(e) = failed {
             return Err(e);
         }
+        if sent < exists {
+            // Expunged meanwhile by another client, or withheld: either
+            // way not imported, so said.
+            let missing = exists - sent;
+            imp.stats.damaged += missing;
+            imp.progress.inc(missing);
+            imp.report(&format!(
+                "{name}: the server listed {exists} messages but sent {sent}; {missing} not imported"
+            ));
+        }
     }
     let _ = c.command("LOGOUT", 0, &mut |_| Ok(()));
     Ok(())
 }
 
 /// One FETCH response: stored, or reported.
-fn fetched(imp: &mut Importer, mailbox: &str, r: Response) -> anyhow::Result<()> {
-    if !r.text.starts_with("* ") || !r.text.contains(" FETCH (") {
-        return Ok(());
+/// Whether it was one of the messages asked for.
+fn fetched(imp: &mut Importer, mailbox: &str, r: Response) -> anyhow::Result<bool> {
+    // Only answers with the message: a server may also send FETCH FLAGS
+    // of its own accord (another session changed them).
+    if !r.text.starts_with("* ") || !r.text.contains(" FETCH (") || !r.text.contains("BODY[]") {
+        return Ok(false);
     }
     imp.progress.inc(1);
     let uid = item(&r.text, "UID ")
@@ -326,16 +342,16 @@ fn fetched(imp: &mut Importer, mailbox: &str, r: Response) -> anyhow::Result<()>
         Some(Ok(raw)) => raw,
         Some(Err(size)) => {
             imp.too_large(&origin, size);
-            return Ok(());
+            return Ok(true);
         }
         None => {
             imp.damaged(&origin, "the server sent no message text");
-            return Ok(());
+            return Ok(true);
         }
     };
     if let Some(why) = super::damage(&raw) {
         imp.damaged(&origin, &why);
-        return Ok(());
+        return Ok(true);
     }
     let flags = item(&r.text, "FLAGS (")
         .and_then(|s| s.split(')').next())
@@ -346,14 +362,15 @@ fn fetched(imp: &mut Importer, mailbox: &str, r: Response) -> anyhow::Result<()>
         .and_then(|d| DateTime::parse_from_str(d.trim(), "%d-%b-%Y %H:%M:%S %z").ok());
     let Some(date) = date else {
         imp.damaged(&origin, "the server sent no INTERNALDATE that can be read");
-        return Ok(());
+        return Ok(true);
     };
     imp.add(Incoming {
         raw: to_crlf(&raw),
         flags,
         date,
         origin,
-    })
+    })?;
+    Ok(true)
 }
 
 /// The text after `key` in a FETCH response.
