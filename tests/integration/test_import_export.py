@@ -416,3 +416,35 @@ def test_imap_import_refusals(imported, tmp_path):
     assert p.returncode == 1 and "certificate" in p.stderr.lower(), p.stderr
     p = roost(dst, "import", "--user", "eve", "--imap", "imap://alice@localhost/")
     assert p.returncode == 1 and "imaps://" in p.stderr, p.stderr
+
+
+def test_mbox_import_memory_stays_bounded(tmp_path):
+    """A 100 MB message, on one line, is read past in pieces: the import's
+    own memory (RssAnon, polled) stays far below it."""
+    srv = Server(tmp_path, config={"limits": {"max_append_bytes": 1_000_000}})
+    srv.add_user("fay", "faypw")
+    f = tmp_path / "huge.mbox"
+    with open(f, "wb") as out:
+        out.write(from_line(BASE) + b"Subject: small\n\nbefore\n\n")
+        out.write(from_line(BASE + 1) + b"Subject: huge\n\n")
+        chunk = b"z" * (1 << 20)
+        for _ in range(100):
+            out.write(chunk)
+        out.write(b"\n\n" + from_line(BASE + 2) + b"Subject: small\n\nafter\n")
+    proc = subprocess.Popen(
+        srv.cli_args("import", "--user", "fay", "--mbox", str(f)),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=srv.env,
+    )
+    peak = 0
+    while proc.poll() is None:
+        try:
+            for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+                if line.startswith("RssAnon:"):
+                    peak = max(peak, int(line.split()[1]))
+        except (FileNotFoundError, ProcessLookupError):
+            break
+    out, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 3, err
+    assert b"imported 2 messages" in out and b"1 too large" in out, out
+    assert b"larger than the limit" in err
+    assert 0 < peak < 64 * 1024, f"RssAnon peaked at {peak} KiB"
