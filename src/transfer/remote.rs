@@ -204,8 +204,17 @@ impl Client {
             match literal_size(s) {
                 Some((n, before)) => {
                     text.push_str(before);
+                    // One response holds at most a line's worth of text and
+                    // one message's worth of literals, whatever the server sends.
+                    if text.len() > MAX_LINE {
+                        bail!("the server sent a response longer than {MAX_LINE} bytes");
+                    }
+                    let kept: usize = literals
+                        .iter()
+                        .map(|l: &Result<Vec<u8>, u64>| l.as_ref().map_or(0, Vec::len))
+                        .sum();
                     let mut held = Vec::new();
-                    if n as usize <= max_literal {
+                    if kept.saturating_add(n as usize) <= max_literal {
                         held.reserve(n as usize);
                         (&mut self.conn)
                             .take(n)
