@@ -268,9 +268,18 @@ pub fn import(
         &mut |_| Ok(()),
     )
     .with_context(|| format!("logging in to {} as {}", url.host, url.user))?;
+    // The personal namespace's prefix (`INBOX.` on Courier-style servers)
+    // is the server's, not part of the names: left out here.
+    let mut prefix = String::new();
+    let _ = c.command("NAMESPACE", 0, &mut |r| {
+        if let Some(p) = personal_prefix(&r.text) {
+            prefix = p;
+        }
+        Ok(())
+    });
     let mut mailboxes: Vec<(String, String)> = Vec::new();
     c.command("LIST \"\" \"*\"", 64 * 1024, &mut |r| {
-        if let Some(m) = list_entry(&r) {
+        if let Some(m) = list_entry(&r, &prefix) {
             mailboxes.push(m);
         }
         Ok(())
@@ -405,8 +414,17 @@ fn parse_flags(s: &str) -> Vec<Flag> {
         .collect()
 }
 
-/// A LIST response's (wire name, mailbox name here), if selectable.
-fn list_entry(r: &Response) -> Option<(String, String)> {
+/// The first personal namespace's prefix in a NAMESPACE response
+/// (RFC 2342), decoded.
+fn personal_prefix(text: &str) -> Option<String> {
+    let rest = text.strip_prefix("* NAMESPACE ((\"")?;
+    let wire = rest.split('"').next()?;
+    Some(crate::mutf7::decode(wire.as_bytes()).unwrap_or_else(|_| wire.to_owned()))
+}
+
+/// A LIST response's (wire name, mailbox name here), if selectable; the
+/// personal namespace `prefix` left out of the name.
+fn list_entry(r: &Response, prefix: &str) -> Option<(String, String)> {
     let rest = r.text.strip_prefix("* LIST (")?;
     let (attrs, rest) = rest.split_once(')')?;
     if attrs
@@ -439,6 +457,10 @@ fn list_entry(r: &Response) -> Option<(String, String)> {
         }
     };
     let decoded = crate::mutf7::decode(wire.as_bytes()).unwrap_or_else(|_| wire.clone());
+    let decoded = match decoded.strip_prefix(prefix) {
+        Some(rest) if !prefix.is_empty() && !rest.is_empty() => rest.to_owned(),
+        _ => decoded,
+    };
     let name = if decoded.eq_ignore_ascii_case("INBOX") {
         "INBOX".to_owned()
     } else {
@@ -483,14 +505,30 @@ mod tests {
             literals: vec![],
         };
         assert_eq!(
-            list_entry(&r("* LIST (\\HasNoChildren) \".\" INBOX.Sub")),
+            list_entry(&r("* LIST (\\HasNoChildren) \".\" INBOX.Sub"), ""),
             Some(("INBOX.Sub".into(), "INBOX/Sub".into()))
         );
         assert_eq!(
-            list_entry(&r("* LIST () \"/\" \"Entw&APw-rfe/a b\"")),
+            list_entry(&r("* LIST (\\HasNoChildren) \".\" INBOX.Sub.x"), "INBOX."),
+            Some(("INBOX.Sub.x".into(), "Sub/x".into()))
+        );
+        assert_eq!(
+            list_entry(&r("* LIST (\\HasChildren) \".\" INBOX"), "INBOX."),
+            Some(("INBOX".into(), "INBOX".into()))
+        );
+        assert_eq!(
+            personal_prefix("* NAMESPACE ((\"INBOX.\" \".\")) NIL NIL").as_deref(),
+            Some("INBOX.")
+        );
+        assert_eq!(
+            personal_prefix("* NAMESPACE ((\"\" \"/\")) NIL NIL").as_deref(),
+            Some("")
+        );
+        assert_eq!(
+            list_entry(&r("* LIST () \"/\" \"Entw&APw-rfe/a b\""), ""),
             Some(("Entw&APw-rfe/a b".into(), "Entwürfe/a b".into()))
         );
-        assert_eq!(list_entry(&r("* LIST (\\Noselect) \"/\" x")), None);
+        assert_eq!(list_entry(&r("* LIST (\\Noselect) \"/\" x"), ""), None);
         assert_eq!(
             literal_size("* LIST () \"/\" {5}"),
             Some((5, "* LIST () \"/\" "))
