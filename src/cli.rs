@@ -89,6 +89,125 @@ pub enum Commands {
     /// Manage the administrators of the web panel and their API tokens.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Import mail into a user's mailboxes from Maildir++ folders, mbox
+    /// files or another IMAP server, also while the server runs; re-running adds only what is
+    /// not there yet.
+    ///
+    /// A message is "already there" when its target mailbox holds one with
+    /// the same bytes as it would be stored (SHA-256 of its CRLF form,
+    /// without the mbox Status/X-Status/X-Keywords fields); identical
+    /// copies count one by one. Flags and internal dates are kept (a
+    /// Maildir file's mtime, an mbox From line's date, the IMAP server's
+    /// INTERNALDATE). A damaged message,
+    /// or one larger than limits.max_append_bytes, is reported and skipped.
+    /// Exit status: 0 all imported, 3 done but some messages skipped, 1 error
+    /// (2: bad arguments).
+    Import(ImportArgs),
+    /// Write a user's mailboxes out as Maildir++ folders or mbox files (LF
+    /// line ends, flags and internal dates kept) into a new or empty DIR.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["mbox", "maildir", "imap"])))]
+pub struct ImportArgs {
+    /// The user whose mailboxes receive the mail (must exist).
+    #[arg(long, value_name = "NAME")]
+    pub user: String,
+    /// An mbox file (into INBOX, or --mailbox), or a directory of them:
+    /// one mailbox per file, subdirectories (or NAME.sbd) nesting.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub mbox: Option<PathBuf>,
+    /// A Maildir++ root: cur/ and new/ are INBOX, .Sub.Child is Sub/Child.
+    #[arg(long, value_name = "DIR")]
+    pub maildir: Option<PathBuf>,
+    /// Another IMAP server over TLS: imaps://USER[:PASSWORD]@HOST[:PORT]/
+    /// (percent-encoded; without a password, its first line on standard
+    /// input). Every mailbox it lists, with flags and INTERNALDATE.
+    #[arg(long, value_name = "URL")]
+    pub imap: Option<String>,
+    /// The CA certificate(s) (PEM) to check the --imap server's certificate
+    /// with, e.g. a self-signed server's own. [default: the system's]
+    #[arg(long, value_name = "FILE", requires = "imap")]
+    pub imap_ca: Option<PathBuf>,
+    /// How the mbox quotes lines that start with "From ": mboxrd (every
+    /// >*From line got one more >) or mboxo (only From lines did).
+    #[arg(long, value_enum, default_value_t = MboxQuoting::Mboxrd, requires = "mbox")]
+    pub mbox_format: MboxQuoting,
+    /// The mailbox one mbox file goes into. [default: INBOX]
+    #[arg(long, value_name = "MAILBOX", requires = "mbox")]
+    pub mailbox: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MboxQuoting {
+    Mboxrd,
+    Mboxo,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["mbox", "maildir"])))]
+pub struct ExportArgs {
+    /// The user whose mail is written out.
+    #[arg(long, value_name = "NAME")]
+    pub user: String,
+    /// Write Maildir++ folders into DIR (INBOX in DIR, Sub/Child in .Sub.Child).
+    #[arg(long, value_name = "DIR")]
+    pub maildir: Option<PathBuf>,
+    /// Write one mboxrd file per mailbox into DIR (Sub/Child as Sub/Child,
+    /// or Sub.sbd/Child when Sub holds mail itself).
+    #[arg(long, value_name = "DIR")]
+    pub mbox: Option<PathBuf>,
+}
+
+/// Runs `roost import`; `Ok(false)` when some messages were skipped.
+pub fn run_import(args: &ImportArgs, config: &Config) -> anyhow::Result<bool> {
+    use crate::transfer::{Importer, maildir, mbox, remote};
+    datadir::prepare(&config.data_dir, Need::Store, config.file.as_deref())?;
+    let max = config.frame_limits.max_append_literal;
+    let mut imp = Importer::open(&config.data_dir, &args.user, max)?;
+    match (&args.maildir, &args.mbox) {
+        (Some(dir), _) => maildir::import(&mut imp, dir)?,
+        (None, None) if args.imap.is_some() => {
+            let url = remote::Url::parse(args.imap.as_deref().unwrap_or_default())?;
+            let password = match &url.password {
+                Some(p) => p.clone(),
+                None => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("reading the password from standard input")?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            remote::import(&mut imp, &url, &password, args.imap_ca.as_deref())?
+        }
+        (None, Some(path)) => {
+            let quoting = match args.mbox_format {
+                MboxQuoting::Mboxrd => mbox::Quoting::Mboxrd,
+                MboxQuoting::Mboxo => mbox::Quoting::Mboxo,
+            };
+            mbox::import(&mut imp, path, quoting, args.mailbox.as_deref())?
+        }
+        (None, None) => bail!("give --maildir DIR, --mbox FILE|DIR or --imap URL"),
+    }
+    let (stats, line) = imp.finish()?;
+    println!("{line}");
+    Ok(stats.complete())
+}
+
+/// Runs `roost export`; `Ok(false)` when a mailbox could not be written.
+pub fn run_export(args: &ExportArgs, config: &Config) -> anyhow::Result<bool> {
+    use crate::transfer::{Source, maildir, mbox};
+    datadir::prepare(&config.data_dir, Need::Store, config.file.as_deref())?;
+    let src = Source::open(&config.data_dir, &args.user)?;
+    let (line, complete) = match (&args.maildir, &args.mbox) {
+        (Some(dir), _) => maildir::export(&src, dir)?,
+        (None, Some(dir)) => mbox::export(&src, dir)?,
+        (None, None) => bail!("give --maildir DIR or --mbox DIR"),
+    };
+    println!("{line}");
+    Ok(complete)
 }
 
 #[derive(Debug, Clone, Subcommand)]

@@ -38,6 +38,19 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             roost::backup::restore(&config, dir, *force, &mut std::io::stdout())
         }
         Commands::Admin(cmd) => run_admin_command(cmd, &config),
+        Commands::Import(args) => {
+            if !roost::cli::run_import(args, &config)? {
+                // Done, but not everything is in: say so to scripts.
+                std::process::exit(3);
+            }
+            Ok(())
+        }
+        Commands::Export(args) => {
+            if !roost::cli::run_export(args, &config)? {
+                std::process::exit(3);
+            }
+            Ok(())
+        }
         Commands::Serve(_) => {
             roost::logging::init(&config.log);
             let again = cli.clone();

@@ -75,7 +75,9 @@ fn offenders(roots: &[&str], forbidden: &[&str], skip_tests: bool) -> Vec<String
 #[test]
 fn layers_below_the_protocols_import_no_protocol() {
     let found = offenders(
-        &["mailbox", "search", "store", "mime", "auth", "types.rs"],
+        &[
+            "mailbox", "search", "store", "mime", "auth", "types.rs", "transfer",
+        ],
         &["crate::imap", "roost::imap", "crate::lmtp", "roost::lmtp"],
         false,
     );

@@ -784,6 +784,16 @@ pub fn delivered_message(raw: Vec<u8>, date: DateTime<FixedOffset>) -> store::Ne
     prepare_append(raw, &[], date)
 }
 
+/// An imported message (`roost import`) as the store takes it: analysed,
+/// with the flags and internal date its source kept. CPU work.
+pub fn imported_message(
+    raw: Vec<u8>,
+    flags: &[Flag],
+    date: DateTime<FixedOffset>,
+) -> store::NewMessage {
+    prepare_append(raw, flags, date)
+}
+
 fn prepare_append(raw: Vec<u8>, flags: &[Flag], date: DateTime<FixedOffset>) -> store::NewMessage {
     let analysis = mime::analyze(&raw);
     let (bits, keywords) = split_flags(flags);

@@ -7,7 +7,8 @@
 
 pub mod encode;
 pub mod frame;
-pub mod mutf7;
+/// Shared with Maildir++ folder names (`transfer`), so it lives below.
+pub use crate::mutf7;
 pub mod parse;
 pub mod response;
 pub mod types;

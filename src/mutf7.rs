@@ -1,4 +1,5 @@
-//! Modified UTF-7 mailbox names (RFC 3501 §5.1.3), both ways.
+//! Modified UTF-7 mailbox names (RFC 3501 §5.1.3), both ways: IMAP's wire
+//! form and Dovecot's Maildir++ folder names.
 //!
 //! Printable US-ASCII (0x20–0x7e) stands for itself, except `&`, which is
 //! written `&-`. Every other character is written as UTF-16 in a "shifted
