@@ -90,6 +90,8 @@ pub struct Conn {
     /// This connection's place in the connection limits, given back when
     /// the actor is dropped.
     _slot: ConnSlot,
+    /// Counted in the open-connections gauge until dropped.
+    counted: crate::metrics::OpenConn,
     /// The user this connection is registered under in the mail service's
     /// logins, once authenticated.
     logged_in: Option<u64>,
@@ -181,6 +183,7 @@ impl Conn {
                 input_broken: false,
                 rest_timer: None,
                 _slot: slot,
+                counted: crate::metrics::conn_opened(crate::metrics::Protocol::Imap, implicit_tls),
                 logged_in: None,
             }
         });
@@ -510,6 +513,7 @@ impl Handler<IoEvent> for Conn {
                 self.drive(ctx);
             }
             IoEvent::TlsReady => {
+                self.counted.tls_started();
                 self.span.record("starttls", true);
                 self.session.tls_established(now());
                 self.drive(ctx);

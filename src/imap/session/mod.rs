@@ -290,6 +290,8 @@ struct InflightAppend {
     ticket: u64,
     tag: Tag,
     started: Instant,
+    /// The message's size, counted once it is stored.
+    size: u64,
     result: Option<Result<MailWriteOk, MailError>>,
 }
 
@@ -571,10 +573,15 @@ impl Session {
             return;
         };
         let ticket = self.ticket();
+        let size = match &op {
+            MailWrite::Append { message, .. } => message.len() as u64,
+            _ => 0,
+        };
         self.appends.push_back(InflightAppend {
             ticket,
             tag,
             started: now,
+            size,
             result: None,
         });
         self.actions.push_back(Action::Write {
@@ -590,6 +597,7 @@ impl Session {
             let Some(InflightAppend {
                 tag,
                 started,
+                size,
                 result: Some(result),
                 ..
             }) = self.appends.pop_front()
@@ -598,6 +606,7 @@ impl Session {
             };
             match result {
                 Ok(ok) => {
+                    crate::metrics::appended(size);
                     self.sync_view(true, false, &[]);
                     // RFC 4315 §3: APPEND tells where the message went.
                     let code = match ok {
@@ -1273,7 +1282,17 @@ impl Session {
             StatusKind::PreAuth => "PREAUTH",
             StatusKind::Bye => "BYE",
         };
-        let micros = now.saturating_duration_since(started).as_micros() as u64;
+        let elapsed = now.saturating_duration_since(started);
+        let counted = match kind {
+            StatusKind::Ok => Some(crate::metrics::Outcome::Ok),
+            StatusKind::No => Some(crate::metrics::Outcome::No),
+            StatusKind::Bad => Some(crate::metrics::Outcome::Bad),
+            StatusKind::PreAuth | StatusKind::Bye => None,
+        };
+        if let Some(o) = counted {
+            crate::metrics::imap_command(command, o, elapsed);
+        }
+        let micros = elapsed.as_micros() as u64;
         tracing::info!(tag = %tag, command, outcome, duration_us = micros, "command");
         self.respond(&Response::Status(StatusResponse::tagged(
             tag, kind, code, text,
