@@ -129,9 +129,17 @@ pub async fn run(config: Config, reload: LoadConfig) -> anyhow::Result<()> {
     let mut inherited = systemd::inherited_listeners()?;
     // Each protocol binds its own listeners here, beside IMAP's. The admin
     // listener first: the panel and its setup link are up once IMAP is.
-    // Routes other parts serve on the admin listener (Prometheus
-    // `/metrics`) go in the router passed here.
-    crate::admin::start(&services, axum::Router::new())?;
+    // Routes other parts serve on the admin listener go in the router
+    // passed here: Prometheus `/metrics`, also on `[metrics] listen`.
+    let index_dir = services
+        .config
+        .search_index
+        .then(|| crate::search::index::index_dir(&services.config.data_dir));
+    let metrics = crate::admin::metrics::routes(services.store.clone(), index_dir);
+    crate::admin::start(&services, metrics.clone())?;
+    if let Some(addr) = services.config.metrics_listen {
+        crate::admin::metrics::start_listener(addr, metrics)?;
+    }
     let mut accept_tasks = crate::imap::listener::spawn(&services, &mut inherited).await?;
     if accept_tasks.is_empty() {
         anyhow::bail!(
