@@ -100,6 +100,18 @@ fn filter(cfg: &LogConfig, rust_log: Option<&str>) -> (EnvFilter, Option<(String
     (configured, rejected)
 }
 
+/// A duration as plain milliseconds with three decimals (`0.187`,
+/// `1520.004`), never in exponent form, in text and JSON logs alike.
+#[derive(Debug, Clone, Copy)]
+pub struct Millis(pub std::time::Duration);
+
+impl std::fmt::Display for Millis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let micros = self.0.as_micros();
+        write!(f, "{}.{:03}", micros / 1000, micros % 1000)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,5 +175,16 @@ mod tests {
             level: "debug".into(),
             json: true,
         });
+    }
+
+    #[test]
+    fn millis_are_plain_decimals() {
+        use std::time::Duration;
+        assert_eq!(Millis(Duration::from_nanos(18_743)).to_string(), "0.018");
+        assert_eq!(
+            Millis(Duration::from_micros(1_520_004)).to_string(),
+            "1520.004"
+        );
+        assert_eq!(Millis(Duration::ZERO).to_string(), "0.000");
     }
 }

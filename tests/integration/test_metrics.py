@@ -140,6 +140,7 @@ def test_counters_move_with_logins_appends_quota_and_lmtp(msrv):
     message = b"From: a@example.org\r\nSubject: metrics\r\n\r\n" + b"x" * 1000 + b"\r\n"
     typ, _ = ok.append("INBOX", None, None, message)
     assert typ == "OK"
+    assert ok.select("INBOX")[0] == "OK"
     during = samples(msrv)
 
     bad = imaplib.IMAP4(HOST, msrv.imap_port, timeout=30)
@@ -176,6 +177,10 @@ def test_counters_move_with_logins_appends_quota_and_lmtp(msrv):
     assert moved("roost_imap_commands_total", command="APPEND", outcome="no") == 1
     assert moved("roost_imap_command_duration_seconds_count", command="APPEND") == 2
     assert moved("roost_imap_command_duration_seconds_sum", command="APPEND") > 0
+    # Timed from the first byte to the reply, so never zero, even for a
+    # command answered at once.
+    assert moved("roost_imap_command_duration_seconds_count", command="SELECT") == 1
+    assert moved("roost_imap_command_duration_seconds_sum", command="SELECT") > 0
     assert moved("roost_imap_appends_total") == 1
     assert moved("roost_imap_appended_bytes_total") == len(message)
     assert moved("roost_quota_refusals_total", protocol="imap") == 1

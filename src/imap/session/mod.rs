@@ -295,6 +295,25 @@ struct InflightAppend {
     result: Option<Result<MailWriteOk, MailError>>,
 }
 
+/// One command answered with a tagged reply, for the driver to log and
+/// count once the reply is on its way: only the driver reads the clock,
+/// so it measures the duration (from `first_byte`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub tag: String,
+    pub command: &'static str,
+    /// `OK`, `NO` or `BAD`.
+    pub outcome: &'static str,
+    pub first_byte: Instant,
+}
+
+/// Completions kept for a driver that does not take them (a test
+/// harness): past this many, the oldest go.
+const MAX_COMPLETIONS: usize = 256;
+/// First-byte times kept for commands in flight; more are never in
+/// flight at once (pipelined APPENDs are capped well below).
+const MAX_FIRST_BYTES: usize = 64;
+
 pub struct Session {
     cfg: Arc<SessionConfig>,
     peer: IpAddr,
@@ -307,6 +326,14 @@ pub struct Session {
     out: Vec<u8>,
     actions: VecDeque<Action>,
     last_activity: Instant,
+    /// When the bytes the framer holds began to arrive: a command's first
+    /// byte, as far as the session can tell (the time of the `feed` that
+    /// brought it).
+    input_since: Instant,
+    /// First bytes of commands not answered yet, by tag, oldest first.
+    first_bytes: VecDeque<(Tag, Instant)>,
+    /// Commands answered since the driver last took them.
+    completions: Vec<Completion>,
     /// When the connection was made: the pre-login deadline counts from
     /// here, so a client that trickles bytes cannot extend it.
     connected_at: Instant,
@@ -360,6 +387,9 @@ impl Session {
             out: Vec::with_capacity(256),
             actions: VecDeque::new(),
             last_activity: now,
+            input_since: now,
+            first_bytes: VecDeque::new(),
+            completions: Vec::new(),
             connected_at: now,
             mail,
             next_ticket: 0,
@@ -374,6 +404,11 @@ impl Session {
         let caps = s.capabilities();
         s.untagged(StatusKind::Ok, Some(Code::Capability(caps)), "Roost ready.");
         s
+    }
+
+    /// The commands answered since the last call, oldest first.
+    pub fn take_completions(&mut self) -> Vec<Completion> {
+        std::mem::take(&mut self.completions)
     }
 
     /// Bytes to write to the client, in order.
@@ -419,6 +454,9 @@ impl Session {
         self.last_activity = now;
         if self.state.is_logout() || matches!(self.wait, Wait::Tls) {
             return;
+        }
+        if self.framer.buffered() == 0 {
+            self.input_since = now;
         }
         self.framer.push(data);
         self.process(now);
@@ -835,7 +873,22 @@ impl Session {
     }
 
     fn command(&mut self, bytes: &[u8], now: Instant) {
-        let cmd = match parse_command(bytes, &self.cfg.parse_limits) {
+        let parsed = parse_command(bytes, &self.cfg.parse_limits);
+        let tag = match &parsed {
+            Ok(cmd) => Some(&cmd.tag),
+            Err(e) => e.tag.as_ref(),
+        };
+        if let Some(tag) = tag {
+            if self.first_bytes.len() >= MAX_FIRST_BYTES {
+                self.first_bytes.pop_front();
+            }
+            self.first_bytes.push_back((tag.clone(), self.input_since));
+        }
+        // What the framer still holds came in no later than now.
+        if self.framer.buffered() == 0 {
+            self.input_since = now;
+        }
+        let cmd = match parsed {
             Ok(cmd) => cmd,
             Err(e) => {
                 let code = match e.kind {
@@ -1258,7 +1311,7 @@ impl Session {
     }
 
     /// `tag OK <command> completed`, logged.
-    fn completed(&mut self, tag: Tag, command: &str, started: Instant, now: Instant) {
+    fn completed(&mut self, tag: Tag, command: &'static str, started: Instant, now: Instant) {
         let text = format!("{command} completed");
         self.tagged(tag, command, started, now, StatusKind::Ok, None, &text);
     }
@@ -1268,9 +1321,10 @@ impl Session {
     fn tagged(
         &mut self,
         tag: Tag,
-        command: &str,
+        command: &'static str,
         started: Instant,
-        now: Instant,
+        // Unused: the driver, which reads the clock, times the reply.
+        _now: Instant,
         kind: StatusKind,
         code: Option<Code>,
         text: &str,
@@ -1282,18 +1336,21 @@ impl Session {
             StatusKind::PreAuth => "PREAUTH",
             StatusKind::Bye => "BYE",
         };
-        let elapsed = now.saturating_duration_since(started);
-        let counted = match kind {
-            StatusKind::Ok => Some(crate::metrics::Outcome::Ok),
-            StatusKind::No => Some(crate::metrics::Outcome::No),
-            StatusKind::Bad => Some(crate::metrics::Outcome::Bad),
-            StatusKind::PreAuth | StatusKind::Bye => None,
+        // The driver logs and counts it, measuring from the first byte
+        // (or from `started`, for a reply to input that had no tag).
+        let first_byte = match self.first_bytes.iter().position(|(t, _)| *t == tag) {
+            Some(i) => self.first_bytes.remove(i).map_or(started, |(_, at)| at),
+            None => started,
         };
-        if let Some(o) = counted {
-            crate::metrics::imap_command(command, o, elapsed);
+        if self.completions.len() >= MAX_COMPLETIONS {
+            self.completions.remove(0);
         }
-        let micros = elapsed.as_micros() as u64;
-        tracing::info!(tag = %tag, command, outcome, duration_us = micros, "command");
+        self.completions.push(Completion {
+            tag: tag.to_string(),
+            command,
+            outcome,
+            first_byte: first_byte.min(started),
+        });
         self.respond(&Response::Status(StatusResponse::tagged(
             tag, kind, code, text,
         )));

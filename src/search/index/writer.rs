@@ -302,7 +302,7 @@ impl Worker {
         tracing::info!(
             added,
             removed,
-            secs = started.elapsed().as_secs_f64(),
+            duration_ms = %crate::logging::Millis(started.elapsed()),
             "search index caught up with the store"
         );
         Ok(())
