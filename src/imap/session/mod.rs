@@ -884,10 +884,9 @@ impl Session {
             }
             self.first_bytes.push_back((tag.clone(), self.input_since));
         }
-        // What the framer still holds came in no later than now.
-        if self.framer.buffered() == 0 {
-            self.input_since = now;
-        }
+        // What the framer still holds belongs to the commands after this
+        // one and came in by the last feed at the latest.
+        self.input_since = self.last_activity;
         let cmd = match parsed {
             Ok(cmd) => cmd,
             Err(e) => {
