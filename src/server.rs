@@ -148,6 +148,10 @@ pub async fn run(config: Config, reload: LoadConfig) -> anyhow::Result<()> {
     }
     accept_tasks.extend(crate::lmtp::listener::spawn(&services).await?);
 
+    // Signals are caught from before READY on: a SIGTERM sent the moment
+    // systemd (or a test) hears READY must stop the server gracefully, not
+    // kill it with the default action.
+    let signals = Signals::install()?;
     // Ready: the store is open and every listener bound.
     let users = services.store.list_users().map(|u| u.len()).unwrap_or(0);
     systemd::ready(&systemd::status_line(0, users));
@@ -158,7 +162,7 @@ pub async fn run(config: Config, reload: LoadConfig) -> anyhow::Result<()> {
         live.clone(),
     ));
 
-    wait_for_signal(&mut reloader, &live, &services.store).await?;
+    wait_for_signal(signals, &mut reloader, &live, &services.store).await;
     systemd::stopping();
     supervisor.abort();
     tracing::info!("shutting down");
@@ -218,20 +222,40 @@ fn worker_count() -> usize {
         .unwrap_or(2)
 }
 
+/// The signals the server acts on, caught once installed.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+            hup: signal(SignalKind::hangup()).context("installing the SIGHUP handler")?,
+        })
+    }
+}
+
 /// Returns on SIGTERM or SIGINT; reloads on every SIGHUP.
 async fn wait_for_signal(
+    signals: Signals,
     reloader: &mut Reloader,
     live: &AtomicUsize,
     store: &Store,
-) -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+) {
+    let Signals {
+        mut term,
+        mut int,
+        mut hup,
+    } = signals;
     loop {
         tokio::select! {
-            _ = term.recv() => return Ok(()),
-            _ = int.recv() => return Ok(()),
+            _ = term.recv() => return,
+            _ = int.recv() => return,
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading the configuration");
                 systemd::reloading();
