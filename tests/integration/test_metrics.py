@@ -132,8 +132,17 @@ def test_scrape_is_prometheus_text_that_promtool_accepts(msrv):
     assert "# TYPE roost_logins counter" in om
 
 
+def no_open_imap(msrv) -> dict:
+    """Waits until the connections of earlier tests are gone."""
+    return wait_for(
+        msrv,
+        lambda s: all(val(s, "roost_connections_open", protocol="imap", tls=t) == 0 for t in ("yes", "no")),
+        "earlier IMAP connections did not close",
+    )
+
+
 def test_counters_move_with_logins_appends_quota_and_lmtp(msrv):
-    before = samples(msrv)
+    before = no_open_imap(msrv)
 
     ok = imaplib.IMAP4(HOST, msrv.imap_port, timeout=30)
     ok.login("alice", "alicepw")
@@ -220,7 +229,7 @@ def val_version(s: dict) -> str:
 
 
 def test_starttls_moves_a_connection_to_tls(msrv):
-    before = samples(msrv)
+    before = no_open_imap(msrv)
     c = imaplib.IMAP4(HOST, msrv.imap_port, timeout=30)
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
