@@ -8,9 +8,12 @@ from __future__ import annotations
 import imaplib
 import json
 import re
+import threading
 import time
 
-from conftest import HOST, launch
+import pytest
+
+from conftest import HOST, Server, launch
 
 DURATION = re.compile(r"^\d+\.\d{3}$")
 
@@ -87,3 +90,89 @@ def test_json_log(tmp_path):
     assert {"LOGIN", "SELECT", "FETCH", "LOGOUT"} <= names, cmds
     for f in cmds:
         assert isinstance(f["duration_ms"], str) and DURATION.match(f["duration_ms"]), f
+
+
+JOURNAL_SOCKET = "/run/systemd/journal/socket"
+
+
+def journal_records(data: bytes) -> dict[str, str]:
+    """One datagram of journald's native protocol: `KEY=value\\n`, or
+    `KEY\\n` + 64-bit little-endian length + value + `\\n`."""
+    out, i = {}, 0
+    while i < len(data):
+        nl = data.index(b"\n", i)
+        line = data[i:nl]
+        if b"=" in line:
+            k, v = line.split(b"=", 1)
+            i = nl + 1
+        else:
+            k = line
+            n = int.from_bytes(data[nl + 1:nl + 9], "little")
+            v = data[nl + 9:nl + 9 + n]
+            i = nl + 9 + n + 1
+        out.setdefault(k.decode(), v.decode("utf-8", "replace"))
+    return out
+
+
+def test_under_systemd_events_go_to_the_journal_with_fields(tmp_path):
+    import os
+    import socket as so
+
+    if os.path.exists(JOURNAL_SOCKET):
+        pytest.skip("a journal runs on this host; its socket is not the test's to take")
+    if os.geteuid() != 0:
+        pytest.skip("standing in for journald needs root (its socket is under /run)")
+    made_dir = not os.path.isdir(os.path.dirname(JOURNAL_SOCKET))
+    os.makedirs(os.path.dirname(JOURNAL_SOCKET), exist_ok=True)
+    journal = so.socket(so.AF_UNIX, so.SOCK_DGRAM)
+    journal.bind(JOURNAL_SOCKET)
+    journal.settimeout(0.2)
+    records: list[dict[str, str]] = []
+    done = threading.Event()
+
+    def read_journal():
+        # As journald does, at once: a full socket would block the server.
+        while not done.is_set():
+            try:
+                data = journal.recv(1 << 20)
+            except OSError:
+                continue
+            if data:
+                records.append(journal_records(data))
+
+    reader = threading.Thread(target=read_journal, daemon=True)
+    reader.start()
+    try:
+        srv = Server(tmp_path, {"log": {"level": "info,roost=debug"}}, {})
+        srv.stderr_path.touch()
+        st = os.stat(srv.stderr_path)
+        # As systemd says it: stderr is the journal's stream.
+        srv.env["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
+        srv.add_user("alice", "alicepw")
+        srv.start()
+        try:
+            session(srv)
+            deadline = time.monotonic() + 10
+            while not any(r.get("F_COMMAND") == "LOGOUT" for r in records) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            srv.stop()
+        # Nothing went to stderr as text meanwhile.
+        assert "login" not in srv.stderr_text(), srv.stderr_text()
+    finally:
+        done.set()
+        reader.join(timeout=5)
+        journal.close()
+        os.unlink(JOURNAL_SOCKET)
+        if made_dir:
+            os.rmdir(os.path.dirname(JOURNAL_SOCKET))
+    logins = [r for r in records if r.get("MESSAGE") == "login"]
+    assert logins, records
+    login = logins[0]
+    assert login["F_USER"] == "alice" and login["PRIORITY"] == "5", login
+    assert login.get("SPAN_NAME") == "conn", login
+    commands = {r["F_COMMAND"]: r for r in records if r.get("MESSAGE") == "command"}
+    for name in ("LOGIN", "SELECT", "FETCH", "LOGOUT"):
+        assert name in commands, records
+        assert DURATION.match(commands[name]["F_DURATION_MS"]), commands[name]
+        assert commands[name]["PRIORITY"] == "6", commands[name]
