@@ -27,6 +27,14 @@ if [ ! -x /usr/sbin/postfix ]; then
     echo "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
 fi
 command -v openssl >/dev/null 2>&1 || apt_needed+=(openssl)
+# promtool (Debian's prometheus package) checks what /metrics serves in
+# tests/integration/test_metrics.py; the Prometheus server it brings along
+# must not keep running (it would hold port 9090).
+prometheus_new=0
+if ! command -v promtool >/dev/null 2>&1; then
+    apt_needed+=(prometheus)
+    prometheus_new=1
+fi
 command -v chromium >/dev/null 2>&1 || apt_needed+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || apt_needed+=(chromium-driver)
 if [ "${#apt_needed[@]}" -gt 0 ]; then
@@ -38,6 +46,15 @@ fi
 # Never leave the system's Postfix running: the tests start their own.
 if [ "$postfix_new" -eq 1 ] && as_root /usr/sbin/postfix status >/dev/null 2>&1; then
     as_root /usr/sbin/postfix stop >/dev/null 2>&1 || true
+fi
+# Nor the Prometheus server the package starts and enables: only promtool
+# is wanted.
+if [ "$prometheus_new" -eq 1 ]; then
+    if [ -d /run/systemd/system ]; then
+        as_root systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+    elif [ -x /etc/init.d/prometheus ]; then
+        as_root /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+    fi
 fi
 
 # Python packages, pinned. Skipped when the pinned versions are there; the

@@ -65,6 +65,9 @@ pub struct Config {
     pub conn_limits: crate::conn_limits::ConnLimitConfig,
     pub lmtp: LmtpConfig,
     pub admin: AdminConfig,
+    /// `[metrics] listen`: a listener of its own for `/metrics`, besides
+    /// the admin listener's; `None` (unset or `off`) for none.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Where LMTP listens: a TCP address or a unix socket path.
@@ -267,6 +270,7 @@ impl Default for Config {
             search_index: true,
             lmtp: LmtpConfig::default(),
             admin: AdminConfig::default(),
+            metrics_listen: None,
         }
     }
 }
@@ -480,6 +484,14 @@ struct RawConfig {
     lmtp: RawLmtp,
     #[serde(default)]
     admin: RawAdmin,
+    #[serde(default)]
+    metrics: RawMetrics,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    listen: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -876,6 +888,12 @@ fn validate(raw: RawConfig) -> Result<Config, KeyError> {
         c.admin.session_max = Duration::from_secs(n.unsigned_abs());
     }
 
+    // [metrics]
+    if let Some(v) = &raw.metrics.listen {
+        c.metrics_listen =
+            parse_admin_listen(v.get_ref()).map_err(|m| err("metrics.listen", v, m))?;
+    }
+
     validate_lmtp(&raw.lmtp, &mut c.lmtp)?;
 
     Ok(c)
@@ -1181,6 +1199,25 @@ format = "json"
             c.admin.listen,
             Some("127.0.0.1:8080".parse().expect("addr"))
         );
+        assert_eq!(
+            c.metrics_listen,
+            Some("127.0.0.1:9190".parse().expect("addr"))
+        );
+    }
+
+    #[test]
+    fn metrics_section() {
+        assert_eq!(Config::default().metrics_listen, None);
+        let c = parse("[metrics]\nlisten = \"127.0.0.1:9190\"\n").expect("metrics");
+        assert_eq!(
+            c.metrics_listen,
+            Some("127.0.0.1:9190".parse().expect("addr"))
+        );
+        let c = parse("[metrics]\nlisten = \"off\"\n").expect("off");
+        assert_eq!(c.metrics_listen, None);
+        let e = parse_err("[metrics]\nlisten = \"9190\"\n");
+        assert_eq!(e.key.as_deref(), Some("metrics.listen"));
+        assert!(parse("[metrics]\npath = \"/m\"\n").is_err());
     }
 
     #[test]

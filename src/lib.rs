@@ -14,6 +14,7 @@ pub mod imap;
 pub mod lmtp;
 pub mod logging;
 pub mod mailbox;
+pub mod metrics;
 pub mod mime;
 pub mod mutf7;
 pub mod reload;

@@ -1,8 +1,12 @@
 //! Logging: one tracing subscriber for the process, writing to stderr.
 //!
-//! Under systemd, stderr goes to the journal, which stamps each line with
-//! the time itself; so when `JOURNAL_STREAM` says stderr is the journal, the
-//! text format leaves the timestamp and colours out. `RUST_LOG`, when set
+//! Under systemd, when `JOURNAL_STREAM` says stderr is the journal, events
+//! go to journald itself (tracing-journald): each field (user, peer, the
+//! connection's id, command) is a journal field, `journalctl -u roost
+//! F_USER=alice` finds them. `[log] format = "json"` keeps JSON on stderr
+//! even then. If the journal's socket cannot be reached, the text goes to
+//! stderr without timestamp and colours (the journal stamps lines itself).
+//! On a terminal, coloured text; elsewhere plain text. `RUST_LOG`, when set
 //! and valid, overrides the configured level, for debugging one run without
 //! editing the config.
 //!
@@ -25,13 +29,25 @@ static FILTER: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
 /// first one.
 pub fn init(cfg: &LogConfig) {
     let (filter, rejected) = filter(cfg, std::env::var("RUST_LOG").ok().as_deref());
-    let to_journal = std::env::var_os("JOURNAL_STREAM").is_some();
+    let to_journal = std::env::var("JOURNAL_STREAM")
+        .ok()
+        .is_some_and(|v| stderr_is(&v));
     let (filter, handle) = reload::Layer::new(filter);
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(true);
+    let mut journal_error = None;
+    let journal = if to_journal && !cfg.json {
+        tracing_journald::layer()
+            .map_err(|e| journal_error = Some(e))
+            .ok()
+    } else {
+        None
+    };
     let fmt: Box<dyn Layer<_> + Send + Sync> = if cfg.json {
         Box::new(fmt.json())
+    } else if let Some(journal) = journal {
+        Box::new(journal)
     } else if to_journal {
         Box::new(fmt.without_time().with_ansi(false))
     } else {
@@ -46,7 +62,25 @@ pub fn init(cfg: &LogConfig) {
         if let Some((value, error)) = rejected {
             tracing::warn!(%value, %error, "ignoring invalid RUST_LOG; using log.level");
         }
+        if let Some(error) = journal_error {
+            tracing::warn!(%error, "cannot reach the journal's socket; logging to stderr");
+        }
     }
+}
+
+/// Whether `JOURNAL_STREAM` (`DEVICE:INODE`, as systemd sets it) names
+/// this process's stderr: a child that inherited the variable but not the
+/// stream must not log to the journal.
+fn stderr_is(journal_stream: &str) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    let Some((dev, ino)) = journal_stream.trim().split_once(':') else {
+        return false;
+    };
+    let (Ok(dev), Ok(ino)) = (dev.parse::<u64>(), ino.parse::<u64>()) else {
+        return false;
+    };
+    // The magic link stats as the stream itself (a socket, under systemd).
+    std::fs::metadata("/proc/self/fd/2").is_ok_and(|m| m.dev() == dev && m.ino() == ino)
 }
 
 /// Applies `cfg.level` to the running subscriber (a reload), unless
@@ -98,6 +132,18 @@ fn filter(cfg: &LogConfig, rust_log: Option<&str>) -> (EnvFilter, Option<(String
         .parse(&cfg.level)
         .unwrap_or_else(|_| EnvFilter::new("info"));
     (configured, rejected)
+}
+
+/// A duration as plain milliseconds with three decimals (`0.187`,
+/// `1520.004`), never in exponent form, in text and JSON logs alike.
+#[derive(Debug, Clone, Copy)]
+pub struct Millis(pub std::time::Duration);
+
+impl std::fmt::Display for Millis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let micros = self.0.as_micros();
+        write!(f, "{}.{:03}", micros / 1000, micros % 1000)
+    }
 }
 
 #[cfg(test)]
@@ -163,5 +209,26 @@ mod tests {
             level: "debug".into(),
             json: true,
         });
+    }
+
+    #[test]
+    fn journal_stream_must_name_stderr() {
+        use std::os::unix::fs::MetadataExt as _;
+        let m = std::fs::metadata("/proc/self/fd/2").expect("stderr");
+        assert!(stderr_is(&format!("{}:{}", m.dev(), m.ino())));
+        assert!(!stderr_is(&format!("{}:{}", m.dev(), m.ino() + 1)));
+        assert!(!stderr_is("garbage"));
+        assert!(!stderr_is("1:"));
+    }
+
+    #[test]
+    fn millis_are_plain_decimals() {
+        use std::time::Duration;
+        assert_eq!(Millis(Duration::from_nanos(18_743)).to_string(), "0.018");
+        assert_eq!(
+            Millis(Duration::from_micros(1_520_004)).to_string(),
+            "1520.004"
+        );
+        assert_eq!(Millis(Duration::ZERO).to_string(), "0.000");
     }
 }

@@ -90,6 +90,7 @@ impl Reloader {
         applied.imaps_listen = current.imaps_listen;
         applied.search_index = current.search_index;
         applied.log.json = current.log.json;
+        applied.metrics_listen = current.metrics_listen;
         applied.conn_limits = current.conn_limits;
         applied.auth.credential_cache_ttl = current.auth.credential_cache_ttl;
         self.auth.set_config(applied.auth);
@@ -112,7 +113,7 @@ impl Reloader {
 }
 
 /// The settings a reload cannot apply, and whether `new` changes each.
-fn restart_only(old: &Config, new: &Config) -> [(&'static str, bool); 7] {
+fn restart_only(old: &Config, new: &Config) -> [(&'static str, bool); 8] {
     [
         (
             "limits.max_connections, limits.max_connections_per_ip, limits.max_connections_per_user",
@@ -127,6 +128,7 @@ fn restart_only(old: &Config, new: &Config) -> [(&'static str, bool); 7] {
         ("imap.listen_tls", old.imaps_listen != new.imaps_listen),
         ("search.index", old.search_index != new.search_index),
         ("log.format", old.log.json != new.log.json),
+        ("metrics.listen", old.metrics_listen != new.metrics_listen),
     ]
 }
 

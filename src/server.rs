@@ -133,9 +133,17 @@ pub async fn run(config: Config, reload: LoadConfig) -> anyhow::Result<()> {
     let mut inherited = systemd::inherited_listeners()?;
     // Each protocol binds its own listeners here, beside IMAP's. The admin
     // listener first: the panel and its setup link are up once IMAP is.
-    // Routes other parts serve on the admin listener (Prometheus
-    // `/metrics`) go in the router passed here.
-    crate::admin::start(&services, axum::Router::new())?;
+    // Routes other parts serve on the admin listener go in the router
+    // passed here: Prometheus `/metrics`, also on `[metrics] listen`.
+    let index_dir = services
+        .config
+        .search_index
+        .then(|| crate::search::index::index_dir(&services.config.data_dir));
+    let metrics = crate::admin::metrics::routes(services.store.clone(), index_dir);
+    crate::admin::start(&services, metrics.clone())?;
+    if let Some(addr) = services.config.metrics_listen {
+        crate::admin::metrics::start_listener(addr, metrics)?;
+    }
     let mut accept_tasks = crate::imap::listener::spawn(&services, &mut inherited).await?;
     if accept_tasks.is_empty() {
         anyhow::bail!(
@@ -144,7 +152,10 @@ pub async fn run(config: Config, reload: LoadConfig) -> anyhow::Result<()> {
     }
     accept_tasks.extend(crate::lmtp::listener::spawn(&services).await?);
 
-    let mut signals = Signals::install()?;
+    // Signals are caught from before READY on: a SIGTERM sent the moment
+    // systemd (or a test) hears READY must stop the server gracefully, not
+    // kill it with the default action.
+    let signals = Signals::install()?;
     // Ready: the store is open and every listener bound.
     let users = services.store.list_users().map(|u| u.len()).unwrap_or(0);
     systemd::ready(&systemd::status_line(0, users));
@@ -155,7 +166,7 @@ pub async fn run(config: Config, reload: LoadConfig) -> anyhow::Result<()> {
         live.clone(),
     ));
 
-    wait_for_signal(&mut signals, &mut reloader, &live, &services.store).await?;
+    wait_for_signal(signals, &mut reloader, &live, &services.store).await;
     systemd::stopping();
     supervisor.abort();
     tracing::info!("shutting down");
@@ -215,10 +226,7 @@ fn worker_count() -> usize {
         .unwrap_or(2)
 }
 
-/// Returns on SIGTERM or SIGINT; reloads on every SIGHUP.
-/// The signals the server acts on, caught from before READY: a SIGTERM
-/// that comes the moment systemd (or a test) hears READY must find its
-/// handler there, or the default action kills the process unannounced.
+/// The signals the server acts on, caught once installed.
 struct Signals {
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
@@ -236,17 +244,22 @@ impl Signals {
     }
 }
 
+/// Returns on SIGTERM or SIGINT; reloads on every SIGHUP.
 async fn wait_for_signal(
-    signals: &mut Signals,
+    signals: Signals,
     reloader: &mut Reloader,
     live: &AtomicUsize,
     store: &Store,
-) -> anyhow::Result<()> {
-    let Signals { term, int, hup } = signals;
+) {
+    let Signals {
+        mut term,
+        mut int,
+        mut hup,
+    } = signals;
     loop {
         tokio::select! {
-            _ = term.recv() => return Ok(()),
-            _ = int.recv() => return Ok(()),
+            _ = term.recv() => return,
+            _ = int.recv() => return,
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading the configuration");
                 systemd::reloading();

@@ -122,6 +122,18 @@ fn the_store_imports_nothing_above_it() {
 }
 
 #[test]
+fn the_metrics_registry_imports_nothing_of_the_crate() {
+    // Every layer, the store included, counts into `metrics`: it must sit
+    // below all of them.
+    let found = offenders(&["metrics.rs"], &["crate::", "roost::", "super::"], true);
+    assert!(
+        found.is_empty(),
+        "the metrics registry imports a layer:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
 fn imap_protocol_core_and_session_do_no_io() {
     // Test harnesses drive the session with a runtime; the session itself
     // must not touch one. `std::net::IpAddr` is a value, not I/O.

@@ -10,11 +10,13 @@
 //! - `state.rs`: what requests share: sign-in throttling, token checks.
 //! - `server.rs`: the listener, HTTP/HTTPS, security headers, the router.
 //! - `secrets.rs`: random tokens and the digests they are stored as.
+//! - `metrics.rs`: Prometheus `/metrics`, here and on `[metrics] listen`.
 //!
 //! Administrators are not mail users (`store::admin`); a mail password
 //! never opens the panel.
 
 pub mod api;
+pub mod metrics;
 pub mod panel;
 pub mod problem;
 pub mod secrets;

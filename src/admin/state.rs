@@ -14,6 +14,7 @@ use super::sessions::Sessions;
 use crate::auth::limiter::Verdict;
 use crate::auth::{FailureLimiter, hash_password, verify_password};
 use crate::config::{AdminConfig, AuthConfig};
+use crate::store::Store;
 
 /// The client's address, put on each request by the connection loop.
 #[derive(Debug, Clone, Copy)]
@@ -167,38 +168,43 @@ impl AdminState {
 
     /// The actor behind an `Authorization: Bearer` header, or the 401.
     pub fn check_token(&self, header: Option<&str>, peer: IpAddr) -> Result<Actor, Problem> {
-        let unauthorized = |d: &str| Problem::new(Kind::Unauthorized, d);
-        let Some(value) = header else {
-            return Err(unauthorized(
-                "send an API token: Authorization: Bearer TOKEN",
-            ));
-        };
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| unauthorized("the Authorization header must be `Bearer TOKEN`"))?;
-        let found = self
-            .service
-            .store
-            .token_by_digest(&secrets::digest(token))
-            .map_err(|e| {
-                tracing::error!(error = %e, "cannot read the tokens");
-                Problem::new(Kind::Unavailable, "tokens cannot be checked now")
-            })?;
-        let Some(t) = found else {
-            return Err(unauthorized("the token is not valid"));
-        };
-        if t.revoked.is_some() {
-            return Err(unauthorized("the token has been revoked"));
-        }
-        if !t.is_live(Utc::now()) {
-            return Err(unauthorized("the token has expired"));
-        }
-        Ok(Actor {
-            who: format!("token {} (admin {})", t.name, t.admin),
-            from: peer.to_string(),
-        })
+        check_token(&self.service.store, header, peer)
     }
+}
+
+/// The actor behind an `Authorization: Bearer` header (an API token of
+/// `roost admin token create`, live and unrevoked), or the 401. Also what
+/// `/metrics` asks of a request from another host.
+pub fn check_token(store: &Store, header: Option<&str>, peer: IpAddr) -> Result<Actor, Problem> {
+    let unauthorized = |d: &str| Problem::new(Kind::Unauthorized, d);
+    let Some(value) = header else {
+        return Err(unauthorized(
+            "send an API token: Authorization: Bearer TOKEN",
+        ));
+    };
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| unauthorized("the Authorization header must be `Bearer TOKEN`"))?;
+    let found = store
+        .token_by_digest(&secrets::digest(token))
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot read the tokens");
+            Problem::new(Kind::Unavailable, "tokens cannot be checked now")
+        })?;
+    let Some(t) = found else {
+        return Err(unauthorized("the token is not valid"));
+    };
+    if t.revoked.is_some() {
+        return Err(unauthorized("the token has been revoked"));
+    }
+    if !t.is_live(Utc::now()) {
+        return Err(unauthorized("the token has expired"));
+    }
+    Ok(Actor {
+        who: format!("token {} (admin {})", t.name, t.admin),
+        from: peer.to_string(),
+    })
 }

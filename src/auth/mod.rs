@@ -154,6 +154,22 @@ impl Authenticator {
         password: Secret<Vec<u8>>,
         peer: IpAddr,
     ) -> AuthOutcome {
+        let outcome = self.decide(username, password, peer).await;
+        crate::metrics::login(match outcome {
+            AuthOutcome::Success { .. } => crate::metrics::Login::Ok,
+            AuthOutcome::Failed => crate::metrics::Login::Failed,
+            AuthOutcome::Throttled => crate::metrics::Login::Throttled,
+            AuthOutcome::Unavailable => crate::metrics::Login::Unavailable,
+        });
+        outcome
+    }
+
+    async fn decide(
+        &self,
+        username: &[u8],
+        password: Secret<Vec<u8>>,
+        peer: IpAddr,
+    ) -> AuthOutcome {
         let name = std::str::from_utf8(username)
             .ok()
             .and_then(|n| normalize_user_name(n).ok());

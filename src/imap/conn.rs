@@ -27,7 +27,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
-use tracing::Span;
+use tracing::{Instrument as _, Span};
 
 use crate::auth::{AuthOutcome, Authenticator};
 use crate::conn_limits::{ConnSlot, RateLimitedLog};
@@ -94,6 +94,8 @@ pub struct Conn {
     /// This connection's place in the connection limits, given back when
     /// the actor is dropped.
     _slot: ConnSlot,
+    /// Counted in the open-connections gauge until dropped.
+    counted: crate::metrics::OpenConn,
     /// The user this connection is registered under in the mail service's
     /// logins, once authenticated.
     logged_in: Option<u64>,
@@ -185,6 +187,7 @@ impl Conn {
                 input_broken: false,
                 rest_timer: None,
                 _slot: slot,
+                counted: crate::metrics::conn_opened(crate::metrics::Protocol::Imap, implicit_tls),
                 logged_in: None,
             }
         });
@@ -226,6 +229,38 @@ impl Conn {
                 .send(if want { IoCmd::Resume } else { IoCmd::Pause });
         }
         self.arm_timer(ctx);
+        self.log_completions();
+    }
+
+    /// One line per command answered (DEBUG: INFO keeps connections,
+    /// logins and errors), and its count and latency, timed from the
+    /// command's first byte to now, when its tagged reply is on its way.
+    fn log_completions(&mut self) {
+        let done = self.session.take_completions();
+        if done.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let _g = self.span.clone().entered();
+        for c in done {
+            let elapsed = now.saturating_duration_since(c.first_byte);
+            let counted = match c.outcome {
+                "OK" => Some(crate::metrics::Outcome::Ok),
+                "NO" => Some(crate::metrics::Outcome::No),
+                "BAD" => Some(crate::metrics::Outcome::Bad),
+                _ => None,
+            };
+            if let Some(o) = counted {
+                crate::metrics::imap_command(c.command, o, elapsed);
+            }
+            tracing::debug!(
+                tag = %c.tag,
+                command = c.command,
+                outcome = c.outcome,
+                duration_ms = %crate::logging::Millis(elapsed),
+                "command"
+            );
+        }
     }
 
     /// Hands the session the next piece of inflated input if it wants
@@ -302,7 +337,9 @@ impl Conn {
                             return AuthOutcome::Unavailable;
                         }
                         outcome
-                    };
+                    }
+                    // The login line (and any error) inside the connection's span.
+                    .instrument(self.span.clone());
                     ctx.spawn(check.into_actor(self).map(|outcome, act, ctx| {
                         let user = match &outcome {
                             AuthOutcome::Success { user_id, .. } => Some(*user_id),
@@ -530,6 +567,7 @@ impl Handler<IoEvent> for Conn {
                 self.drive(ctx);
             }
             IoEvent::TlsReady => {
+                self.counted.tls_started();
                 self.span.record("starttls", true);
                 self.session.tls_established(now());
                 self.drive(ctx);

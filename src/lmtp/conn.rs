@@ -39,6 +39,7 @@ where
     shared
         .live
         .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let _counted = crate::metrics::conn_opened(crate::metrics::Protocol::Lmtp, false);
     let via = Via {
         hostname: shared.session_cfg.hostname.clone(),
         peer: peer.clone(),

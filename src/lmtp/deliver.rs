@@ -198,6 +198,13 @@ pub async fn deliver(mail: &MailAccess, d: &Delivery, via: &Via) -> Vec<Outcome>
     let outcomes: Vec<Outcome> = copy_of.iter().map(|&i| results[i].clone()).collect();
     let duration_ms = started.elapsed().as_millis() as u64;
     for (r, o) in d.recipients.iter().zip(&outcomes) {
+        let counted = match o {
+            Outcome::Stored { .. } => crate::metrics::Delivery::Stored,
+            Outcome::OverQuota => crate::metrics::Delivery::OverQuota,
+            Outcome::Unknown => crate::metrics::Delivery::UnknownUser,
+            Outcome::Failed(_) => crate::metrics::Delivery::Failed,
+        };
+        crate::metrics::lmtp_delivery(counted, d.message.len() as u64);
         let (outcome, mailbox) = match o {
             Outcome::Stored { mailbox } => ("stored", mailbox.as_str()),
             Outcome::OverQuota => ("over quota", r.target.mailbox.as_str()),

@@ -490,7 +490,18 @@ impl<D: Directory> Session<D> {
             return Reply::new(452, Enhanced(4, 5, 3), "Too many recipients");
         }
         let who = to.as_given().to_owned();
-        match self.directory.lookup(&to) {
+        let lookup = self.directory.lookup(&to);
+        let refused = match &lookup {
+            Lookup::Local(_) => None,
+            Lookup::Unknown => Some(crate::metrics::Delivery::UnknownUser),
+            Lookup::NotLocal => Some(crate::metrics::Delivery::NotLocal),
+            Lookup::OverQuota => Some(crate::metrics::Delivery::OverQuota),
+            Lookup::Unavailable => Some(crate::metrics::Delivery::Failed),
+        };
+        if let Some(r) = refused {
+            crate::metrics::lmtp_delivery(r, 0);
+        }
+        match lookup {
             Lookup::Local(target) => {
                 if let State::Mail(t) = &mut self.state {
                     t.recipients.push(Recipient {

@@ -579,6 +579,66 @@ impl Store {
     }
 }
 
+/// How the store's file is used, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreSpace {
+    /// The data file's size on disk.
+    pub file_bytes: u64,
+    pub page_size: u64,
+    /// Pages up to the highest one ever used.
+    pub pages: u64,
+    /// Of those, pages no table holds: free pages LMDB reuses before it
+    /// grows the file (and the few that list them).
+    pub free_pages: u64,
+}
+
+impl Store {
+    /// Reads the file's size and every table's page counts, in one read
+    /// transaction.
+    pub fn space(&self) -> Result<StoreSpace, StoreError> {
+        let env = &self.inner.env;
+        let file_bytes = env.real_disk_size()?;
+        let rtxn = env.read_txn()?;
+        let t = &self.inner.tables;
+        let a = &self.inner.admin;
+        let mut used = 0u64;
+        let mut page_size = 0u64;
+        let mut add = |s: heed::DatabaseStat| {
+            used += (s.branch_pages + s.leaf_pages + s.overflow_pages) as u64;
+            page_size = u64::from(s.page_size);
+        };
+        for db in [self.inner.meta, self.inner.users, a.admins] {
+            add(db.stat(&rtxn)?);
+        }
+        for db in [
+            t.mailboxes,
+            t.mailbox_ids,
+            t.subscriptions,
+            t.messages,
+            t.modseqs,
+            t.expunged,
+            t.bodies,
+            t.body_meta,
+            t.quotas,
+            a.tokens,
+            a.audit,
+        ] {
+            add(db.stat(&rtxn)?);
+        }
+        // The unnamed database holds the named ones' records.
+        add(env.unnamed_database_stat());
+        drop(rtxn);
+        // Page numbers start at 0; pages 0 and 1 are LMDB's meta pages.
+        let pages = env.info().last_page_number as u64 + 1;
+        Ok(StoreSpace {
+            file_bytes,
+            page_size,
+            pages,
+            free_pages: pages.saturating_sub(used + 2),
+        })
+    }
+}
+
 /// The one place the environment is opened.
 #[allow(unsafe_code)]
 fn open_env(path: &Path) -> Result<Env<WithoutTls>, StoreError> {
@@ -795,6 +855,24 @@ mod tests {
     use super::testing::TempDir;
     use super::*;
     use crate::store::records::SpecialUse;
+
+    #[test]
+    fn space_counts_the_file_and_its_pages() {
+        let dir = TempDir::new("store-space");
+        let store = Store::open(dir.path()).expect("open");
+        let s = store.space().expect("space");
+        assert!(
+            s.page_size.is_power_of_two() && s.page_size >= 4096,
+            "{s:?}"
+        );
+        assert!(s.pages > 2, "{s:?}");
+        assert!(s.free_pages < s.pages, "{s:?}");
+        assert!(s.pages * s.page_size <= s.file_bytes, "{s:?}");
+        let on_disk = std::fs::metadata(dir.path().join("store").join("data.mdb"))
+            .expect("data file")
+            .len();
+        assert_eq!(s.file_bytes, on_disk);
+    }
 
     #[test]
     fn open_creates_layout_and_version() {

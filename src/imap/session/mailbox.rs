@@ -133,7 +133,10 @@ impl Session {
                 (StatusKind::No, Some(Code::Cannot))
             }
             MailError::Invalid(_) => (StatusKind::No, Some(Code::Cannot)),
-            MailError::OverQuota(_) => (StatusKind::No, Some(Code::OverQuota)),
+            MailError::OverQuota(_) => {
+                crate::metrics::quota_refused(crate::metrics::Protocol::Imap);
+                (StatusKind::No, Some(Code::OverQuota))
+            }
             MailError::Internal(_) => (StatusKind::No, Some(Code::ServerBug)),
         };
         self.tagged(tag, command, started, now, kind, code, &e.to_string());

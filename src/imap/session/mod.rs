@@ -293,8 +293,29 @@ struct InflightAppend {
     ticket: u64,
     tag: Tag,
     started: Instant,
+    /// The message's size, counted once it is stored.
+    size: u64,
     result: Option<Result<MailWriteOk, MailError>>,
 }
+
+/// One command answered with a tagged reply, for the driver to log and
+/// count once the reply is on its way: only the driver reads the clock,
+/// so it measures the duration (from `first_byte`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub tag: String,
+    pub command: &'static str,
+    /// `OK`, `NO` or `BAD`.
+    pub outcome: &'static str,
+    pub first_byte: Instant,
+}
+
+/// Completions kept for a driver that does not take them (a test
+/// harness): past this many, the oldest go.
+const MAX_COMPLETIONS: usize = 256;
+/// First-byte times kept for commands in flight; more are never in
+/// flight at once (pipelined APPENDs are capped well below).
+const MAX_FIRST_BYTES: usize = 64;
 
 pub struct Session {
     cfg: Arc<SessionConfig>,
@@ -308,6 +329,14 @@ pub struct Session {
     out: Vec<u8>,
     actions: VecDeque<Action>,
     last_activity: Instant,
+    /// When the bytes the framer holds began to arrive: a command's first
+    /// byte, as far as the session can tell (the time of the `feed` that
+    /// brought it).
+    input_since: Instant,
+    /// First bytes of commands not answered yet, by tag, oldest first.
+    first_bytes: VecDeque<(Tag, Instant)>,
+    /// Commands answered since the driver last took them.
+    completions: Vec<Completion>,
     /// When the connection was made: the pre-login deadline counts from
     /// here, so a client that trickles bytes cannot extend it.
     connected_at: Instant,
@@ -361,6 +390,9 @@ impl Session {
             out: Vec::with_capacity(256),
             actions: VecDeque::new(),
             last_activity: now,
+            input_since: now,
+            first_bytes: VecDeque::new(),
+            completions: Vec::new(),
             connected_at: now,
             mail,
             next_ticket: 0,
@@ -375,6 +407,11 @@ impl Session {
         let caps = s.capabilities();
         s.untagged(StatusKind::Ok, Some(Code::Capability(caps)), "Roost ready.");
         s
+    }
+
+    /// The commands answered since the last call, oldest first.
+    pub fn take_completions(&mut self) -> Vec<Completion> {
+        std::mem::take(&mut self.completions)
     }
 
     /// Bytes to write to the client, in order.
@@ -420,6 +457,9 @@ impl Session {
         self.last_activity = now;
         if self.state.is_logout() || matches!(self.wait, Wait::Tls) {
             return;
+        }
+        if self.framer.buffered() == 0 {
+            self.input_since = now;
         }
         self.framer.push(data);
         self.process(now);
@@ -582,10 +622,15 @@ impl Session {
             return;
         };
         let ticket = self.ticket();
+        let size = match &op {
+            MailWrite::Append { message, .. } => message.len() as u64,
+            _ => 0,
+        };
         self.appends.push_back(InflightAppend {
             ticket,
             tag,
             started: now,
+            size,
             result: None,
         });
         self.actions.push_back(Action::Write {
@@ -601,6 +646,7 @@ impl Session {
             let Some(InflightAppend {
                 tag,
                 started,
+                size,
                 result: Some(result),
                 ..
             }) = self.appends.pop_front()
@@ -609,6 +655,7 @@ impl Session {
             };
             match result {
                 Ok(ok) => {
+                    crate::metrics::appended(size);
                     self.sync_view(true, false, &[]);
                     // RFC 4315 §3: APPEND tells where the message went.
                     let code = match ok {
@@ -837,7 +884,21 @@ impl Session {
     }
 
     fn command(&mut self, bytes: &[u8], now: Instant) {
-        let cmd = match parse_command(bytes, &self.cfg.parse_limits) {
+        let parsed = parse_command(bytes, &self.cfg.parse_limits);
+        let tag = match &parsed {
+            Ok(cmd) => Some(&cmd.tag),
+            Err(e) => e.tag.as_ref(),
+        };
+        if let Some(tag) = tag {
+            if self.first_bytes.len() >= MAX_FIRST_BYTES {
+                self.first_bytes.pop_front();
+            }
+            self.first_bytes.push_back((tag.clone(), self.input_since));
+        }
+        // What the framer still holds belongs to the commands after this
+        // one and came in by the last feed at the latest.
+        self.input_since = self.last_activity;
+        let cmd = match parsed {
             Ok(cmd) => cmd,
             // 8-bit bytes are not IMAP4rev1 syntax in a name: those stay BAD.
             Err(e)
@@ -881,8 +942,13 @@ impl Session {
     /// nothing gets its empty answer.
     fn invalid_mailbox_name(&mut self, bytes: &[u8], e: ParseError, now: Instant) {
         let Some(tag) = e.tag else { return };
-        match command_name(bytes).as_deref() {
-            Some(name @ ("LIST" | "LSUB")) => {
+        let listing: Option<&'static str> = match command_name(bytes).as_deref() {
+            Some("LIST") => Some("LIST"),
+            Some("LSUB") => Some("LSUB"),
+            _ => None,
+        };
+        match listing {
+            Some(name) => {
                 let text = format!("{name} completed.");
                 self.tagged(tag, name, now, now, StatusKind::Ok, None, &text)
             }
@@ -1292,7 +1358,7 @@ impl Session {
     }
 
     /// `tag OK <command> completed`, logged.
-    fn completed(&mut self, tag: Tag, command: &str, started: Instant, now: Instant) {
+    fn completed(&mut self, tag: Tag, command: &'static str, started: Instant, now: Instant) {
         let text = format!("{command} completed");
         self.tagged(tag, command, started, now, StatusKind::Ok, None, &text);
     }
@@ -1302,9 +1368,10 @@ impl Session {
     fn tagged(
         &mut self,
         tag: Tag,
-        command: &str,
+        command: &'static str,
         started: Instant,
-        now: Instant,
+        // Unused: the driver, which reads the clock, times the reply.
+        _now: Instant,
         kind: StatusKind,
         code: Option<Code>,
         text: &str,
@@ -1316,8 +1383,21 @@ impl Session {
             StatusKind::PreAuth => "PREAUTH",
             StatusKind::Bye => "BYE",
         };
-        let micros = now.saturating_duration_since(started).as_micros() as u64;
-        tracing::info!(tag = %tag, command, outcome, duration_us = micros, "command");
+        // The driver logs and counts it, measuring from the first byte
+        // (or from `started`, for a reply to input that had no tag).
+        let first_byte = match self.first_bytes.iter().position(|(t, _)| *t == tag) {
+            Some(i) => self.first_bytes.remove(i).map_or(started, |(_, at)| at),
+            None => started,
+        };
+        if self.completions.len() >= MAX_COMPLETIONS {
+            self.completions.remove(0);
+        }
+        self.completions.push(Completion {
+            tag: tag.to_string(),
+            command,
+            outcome,
+            first_byte: first_byte.min(started),
+        });
         self.respond(&Response::Status(StatusResponse::tagged(
             tag, kind, code, text,
         )));

@@ -941,3 +941,30 @@ fn a_deleted_users_idle_session_gets_bye_within_the_check_interval() {
     );
     assert_eq!(m.s.next_action(), Some(Action::Close));
 }
+
+#[test]
+fn a_completion_carries_its_commands_first_byte() {
+    let mut t = T::local();
+    let t0 = t.now;
+    let t1 = t0 + Duration::from_millis(5);
+    let t2 = t0 + Duration::from_millis(9);
+    t.s.take_completions();
+    // b's first bytes come with a's; the rest of b, and then c, later.
+    t.s.feed(b"a NOOP\r\nb NO", t0);
+    t.s.feed(b"OP\r\n", t1);
+    t.s.feed(b"c BOGUS\r\n", t2);
+    let done = t.s.take_completions();
+    let seen: Vec<(&str, &str, &str, Instant)> = done
+        .iter()
+        .map(|c| (c.tag.as_str(), c.command, c.outcome, c.first_byte))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("a", "NOOP", "OK", t0.instant),
+            ("b", "NOOP", "OK", t0.instant),
+            ("c", "(invalid)", "BAD", t2.instant),
+        ]
+    );
+    assert!(t.s.take_completions().is_empty());
+}

@@ -149,8 +149,15 @@ impl SearchIndex {
     /// Queues work for the indexing thread. A lost job costs speed, never
     /// a result: what the index lacks is scanned.
     pub fn send(&self, job: Job) {
+        // Counted until a commit makes them searchable (`Worker::commit`).
+        let added = match &job {
+            Job::Added { uids, .. } => uids.len() as i64,
+            _ => 0,
+        };
+        crate::metrics::index_lag(added);
         let jobs = self.inner.jobs.lock().unwrap_or_else(|e| e.into_inner());
         if jobs.send(job).is_err() {
+            crate::metrics::index_lag(-added);
             tracing::warn!("search index thread has stopped; SEARCH scans instead");
         }
     }

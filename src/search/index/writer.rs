@@ -68,6 +68,9 @@ pub(super) struct Worker {
     since: Option<Instant>,
     /// Delivered messages not indexed yet, oldest first.
     backlog: VecDeque<(u64, u32)>,
+    /// Messages counted in the index lag (`metrics::index_lag`) that have
+    /// been handled since the last commit: searchable once it succeeds.
+    handled: i64,
 }
 
 impl Worker {
@@ -87,6 +90,7 @@ impl Worker {
             pending: 0,
             since: None,
             backlog: VecDeque::new(),
+            handled: 0,
         }
     }
 
@@ -166,6 +170,7 @@ impl Worker {
             let Some((mailbox_id, uid)) = self.backlog.pop_front() else {
                 return;
             };
+            self.handled += 1;
             self.index_message(mailbox_id, uid);
         }
     }
@@ -181,6 +186,8 @@ impl Worker {
     /// Commits what is pending and makes it searchable.
     pub(super) fn commit(&mut self) {
         if self.pending == 0 {
+            // What was handled added nothing (the messages were gone).
+            self.settle_lag();
             return;
         }
         let result = self.writer.prepare_commit().and_then(|mut c| {
@@ -188,13 +195,17 @@ impl Worker {
             c.commit()
         });
         match result.and_then(|_| self.reader.reload()) {
-            Ok(()) => {}
+            Ok(()) => self.settle_lag(),
             // The documents stay in the writer's queue for the next try;
             // meanwhile SEARCH scans what they cover.
             Err(e) => tracing::warn!(error = %e, "search index commit failed"),
         }
         self.pending = 0;
         self.since = None;
+    }
+
+    fn settle_lag(&mut self) {
+        crate::metrics::index_lag(-std::mem::take(&mut self.handled));
     }
 
     /// Adds (or replaces) the document of one message, if it still exists.
@@ -271,20 +282,27 @@ impl Worker {
                 None => {}
             }
         }
-        for (mailbox_id, uids) in wanted {
-            let indexed = have.get(&mailbox_id);
-            for uid in uids {
-                if !indexed.is_some_and(|s| s.contains(&uid)) {
-                    self.index_message(mailbox_id, uid);
-                    added += 1;
-                }
-            }
+        let missing: Vec<(u64, u32)> = wanted
+            .into_iter()
+            .flat_map(|(mailbox_id, uids)| {
+                let indexed = have.get(&mailbox_id);
+                uids.into_iter()
+                    .filter(move |uid| !indexed.is_some_and(|s| s.contains(uid)))
+                    .map(move |uid| (mailbox_id, uid))
+            })
+            .collect();
+        // Lagging too until committed (a rebuild is all lag at first).
+        crate::metrics::index_lag(missing.len() as i64);
+        for (mailbox_id, uid) in missing {
+            self.handled += 1;
+            self.index_message(mailbox_id, uid);
+            added += 1;
         }
         self.commit();
         tracing::info!(
             added,
             removed,
-            secs = started.elapsed().as_secs_f64(),
+            duration_ms = %crate::logging::Millis(started.elapsed()),
             "search index caught up with the store"
         );
         Ok(())
