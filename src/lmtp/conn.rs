@@ -30,11 +30,29 @@ pub struct LmtpShared {
     pub live: Arc<std::sync::atomic::AtomicUsize>,
 }
 
+/// A socket that can be told to ACK at once. An MTA that writes a DATA
+/// line and then a small rest waits, under Nagle's algorithm, for the ACK
+/// of the first write, which a delayed ACK holds back while the server has
+/// nothing to answer yet; Linux leaves quick-ACK mode by itself, so it is
+/// set again after every read. A unix socket has no ACKs.
+pub trait AckNow {
+    fn ack_now(&self) {}
+}
+
+impl AckNow for tokio::net::TcpStream {
+    fn ack_now(&self) {
+        // Best effort: an ACK sent late only costs latency.
+        let _ = self.set_quickack(true);
+    }
+}
+
+impl AckNow for tokio::net::UnixStream {}
+
 /// Serves one connection until it ends. `peer` is the client's IP address,
 /// or `local` for a unix socket.
 pub async fn serve<S>(mut stream: S, peer: String, shared: Arc<LmtpShared>)
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + AckNow + Unpin,
 {
     shared
         .live
@@ -86,7 +104,10 @@ where
                             session.eof();
                             return Ok(());
                         }
-                        n => session.feed(&buf[..n], Instant::now()),
+                        n => {
+                            stream.ack_now();
+                            session.feed(&buf[..n], Instant::now());
+                        }
                     }
                 }
                 _ = tokio::time::sleep_until(deadline) => session.on_tick(Instant::now()),

@@ -153,6 +153,9 @@ pub async fn accept_loop(
         Bound::Tcp(l) => (Some(l), None, None),
         Bound::Unix(l, f) => (None, Some(l), Some(f)),
     };
+    // Out of descriptors, accept fails again and again: one line per
+    // interval, with the count, not one per try.
+    let failed_accepts = crate::conn_limits::RateLimitedLog::default();
     loop {
         let accepted = match (&tcp, &unix) {
             (Some(l), _) => l.accept().await.and_then(|(s, peer)| {
@@ -168,7 +171,9 @@ pub async fn accept_loop(
         let (stream, peer) = match accepted {
             Ok(a) => a,
             Err(e) => {
-                tracing::warn!(error = %e, "lmtp accept failed");
+                if let Some(failed) = failed_accepts.note(std::time::Instant::now()) {
+                    tracing::warn!(error = %e, failed, "lmtp accept failed");
+                }
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }

@@ -446,3 +446,45 @@ def test_stale_socket_is_replaced_and_a_live_one_refused(tmp_path):
             assert l.noop()[0] == 250
     finally:
         srv.stop()
+
+
+def test_two_write_data_does_not_wait_for_a_delayed_ack(lsrv):
+    # Guards the immediate ACK after every read: an MTA that writes the
+    # message and then the final "." in two writes, with Nagle's algorithm
+    # on (the default), holds the second until the first is ACKed, and a
+    # server that delays that ACK costs about 40 ms per message.
+    import socket
+    import statistics
+
+    s = socket.create_connection((HOST, lsrv.lmtp_port), timeout=20)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)
+    f = s.makefile("rb")
+
+    def reply() -> bytes:
+        while True:
+            line = f.readline()
+            assert line, "connection closed"
+            if line[3:4] != b"-":
+                return line
+
+    assert reply().startswith(b"220")
+    s.sendall(b"LHLO mta.test\r\n")
+    assert reply().startswith(b"250")
+    times = []
+    tag = unique("ack")
+    for i in range(50):
+        s.sendall(b"MAIL FROM:<sender@else.org>\r\n")
+        assert reply().startswith(b"250")
+        s.sendall(b"RCPT TO:<alice@example.org>\r\n")
+        assert reply().startswith(b"250")
+        s.sendall(b"DATA\r\n")
+        assert reply().startswith(b"354")
+        start = time.monotonic()
+        s.sendall(body(f"{tag}-{i}"))
+        s.sendall(b".\r\n")
+        assert reply().startswith(b"250")
+        times.append(time.monotonic() - start)
+    s.sendall(b"QUIT\r\n")
+    s.close()
+    median = statistics.median(times)
+    assert median < 0.02, f"median two-write DATA took {median * 1000:.1f} ms"
