@@ -101,7 +101,7 @@ pub fn parse_lmtp_listen(s: &str) -> Result<LmtpListen, String> {
 }
 
 /// `[lmtp]`: mail delivery from an MTA (RFC 2033).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LmtpConfig {
     /// `None`: the zero-config unix socket `<data_dir>/lmtp.sock`; an empty
     /// list disables LMTP.

@@ -113,7 +113,7 @@ impl Reloader {
 }
 
 /// The settings a reload cannot apply, and whether `new` changes each.
-fn restart_only(old: &Config, new: &Config) -> [(&'static str, bool); 8] {
+fn restart_only(old: &Config, new: &Config) -> [(&'static str, bool); 10] {
     [
         (
             "limits.max_connections, limits.max_connections_per_ip, limits.max_connections_per_user",
@@ -129,6 +129,10 @@ fn restart_only(old: &Config, new: &Config) -> [(&'static str, bool); 8] {
         ("search.index", old.search_index != new.search_index),
         ("log.format", old.log.json != new.log.json),
         ("metrics.listen", old.metrics_listen != new.metrics_listen),
+        // The panel's listener and sessions, and LMTP's listeners and
+        // settings, are set up once at start.
+        ("admin", old.admin != new.admin),
+        ("lmtp", old.lmtp != new.lmtp),
     ]
 }
 
@@ -143,11 +147,13 @@ mod tests {
         assert!(restart_only(&old, &new).iter().all(|(_, changed)| !changed));
         new.imap_listen = None;
         new.log.level = "debug".into();
+        new.admin.listen = None;
+        new.lmtp.domains = vec!["example.org".into()];
         let changed: Vec<&str> = restart_only(&old, &new)
             .iter()
             .filter(|(_, c)| *c)
             .map(|(w, _)| *w)
             .collect();
-        assert_eq!(changed, ["imap.listen"]);
+        assert_eq!(changed, ["imap.listen", "admin", "lmtp"]);
     }
 }
