@@ -94,6 +94,7 @@ trap cleanup EXIT
 
 "$harness/dovecot-ref.sh" stop "$dovecot_dir" >/dev/null 2>&1 || true
 rm -rf "$roost_dir" "$dovecot_dir"
+mkdir -p "$roost_dir"  # user add starts a store only in an existing directory
 log "creating users in $roost_dir"
 for i in 1 2 3 4 5 6 7 8; do
     echo bench | "$roost" user add "bench$i" --password-stdin --data-dir "$roost_dir" >/dev/null

@@ -64,7 +64,7 @@ trap cleanup EXIT
 
 # Roost: a fresh data directory, eight users, LMTP on loopback TCP.
 rm -rf "$roost_dir"
-mkdir -p "$roost_dir"
+mkdir -p "$roost_dir/data"  # user add starts a store only in an existing directory
 for i in 1 2 3 4 5 6 7 8; do
     printf bench | "$roost" user add "bench$i" --password-stdin --data-dir "$roost_dir/data" >/dev/null
 done

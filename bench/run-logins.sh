@@ -33,6 +33,7 @@ cleanup() {
 trap cleanup EXIT
 
 rm -rf "$roost_dir"
+mkdir -p "$roost_dir"  # user add starts a store only in an existing directory
 echo bench | "$roost" user add bench1 --password-stdin --data-dir "$roost_dir" >/dev/null
 # One address makes every connection: above the default per-address limit.
 printf '[limits]\nmax_connections_per_ip = 100000\n' > "$out/roost.toml"
