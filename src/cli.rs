@@ -638,15 +638,7 @@ fn run_admin_command_with(
         (AdminCommand::Token(TokenCommand::List), _) => {
             let now = chrono::Utc::now();
             for t in store.list_tokens()? {
-                let state = if t.revoked.is_some() {
-                    "revoked".to_owned()
-                } else if !t.is_live(now) {
-                    "expired".to_owned()
-                } else {
-                    t.expires.map_or("live".to_owned(), |e| {
-                        format!("live until {}", e.format("%Y-%m-%d %H:%M UTC"))
-                    })
-                };
+                let state = t.state_text(now);
                 writeln!(out, "{}\t{}\t{}\t{state}", t.id, t.name, t.admin)?;
             }
         }

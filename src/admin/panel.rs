@@ -1191,15 +1191,7 @@ async fn tokens_view(
                 .into_iter()
                 .rev()
                 .map(|t| {
-                    let state = if t.revoked.is_some() {
-                        "revoked".to_owned()
-                    } else if !t.is_live(now) {
-                        "expired".to_owned()
-                    } else {
-                        t.expires.map_or("live".to_owned(), |e| {
-                            format!("live until {}", e.format("%Y-%m-%d %H:%M UTC"))
-                        })
-                    };
+                    let state = t.state_text(now);
                     TokenRow {
                         id: t.id,
                         live: t.is_live(now),

@@ -166,23 +166,39 @@ impl FailureLimiter {
         self.per_pair.expire(now, self.window);
         self.per_ip.expire(now, self.window);
         let max = self.max_per_user;
-        let mut names: Vec<String> = self
+        // One pass over each map (they hold up to `capacity` keys under an
+        // attack, and logins wait on this lock meanwhile).
+        let mut refused: HashMap<&str, Vec<IpAddr>> = HashMap::new();
+        for ((ip, user), slot) in &self.per_pair.map {
+            if slot.count >= max {
+                refused.entry(user.as_str()).or_default().push(*ip);
+            }
+        }
+        let mut names: Vec<&str> = self
             .per_user
             .map
             .iter()
             .filter(|(_, s)| s.count >= max)
-            .map(|(u, _)| u.clone())
-            .chain(
-                self.per_pair
-                    .map
-                    .iter()
-                    .filter(|(_, s)| s.count >= max)
-                    .map(|((_, u), _)| u.clone()),
-            )
+            .map(|(u, _)| u.as_str())
+            .chain(refused.keys().copied())
             .collect();
-        names.sort();
+        names.sort_unstable();
         names.dedup();
-        let mut locks: Vec<NameLock> = names.iter().filter_map(|n| self.lock_of(n, now)).collect();
+        let mut locks: Vec<NameLock> = names
+            .into_iter()
+            .map(|name| {
+                let failures = self.per_user.map.get(name).map_or(0, |s| s.count);
+                let mut refused_from = refused.remove(name).unwrap_or_default();
+                refused_from.sort();
+                refused_from.truncate(MAX_LISTED);
+                NameLock {
+                    name: name.to_owned(),
+                    failures,
+                    slowed: failures >= max,
+                    refused_from,
+                }
+            })
+            .collect();
         locks.sort_by(|a, b| b.failures.cmp(&a.failures).then(a.name.cmp(&b.name)));
         locks.truncate(MAX_LISTED);
         let mut addresses: Vec<(IpAddr, u32)> = self

@@ -67,6 +67,20 @@ impl TokenRecord {
     pub fn is_live(&self, now: DateTime<Utc>) -> bool {
         self.revoked.is_none() && self.expires.is_none_or(|e| now < e)
     }
+
+    /// Its state at `now` in words, as the CLI and the panel list it:
+    /// `revoked`, `expired`, `live` or `live until <time>`.
+    pub fn state_text(&self, now: DateTime<Utc>) -> String {
+        if self.revoked.is_some() {
+            "revoked".to_owned()
+        } else if !self.is_live(now) {
+            "expired".to_owned()
+        } else {
+            self.expires.map_or("live".to_owned(), |e| {
+                format!("live until {}", e.format("%Y-%m-%d %H:%M UTC"))
+            })
+        }
+    }
 }
 
 /// One audit entry: who did what, when, from where.
