@@ -35,6 +35,12 @@ if ! command -v promtool >/dev/null 2>&1; then
     apt_needed+=(prometheus)
     prometheus_new=1
 fi
+# systemd-socket-activate and systemd-analyze (socket activation and unit
+# checks), readelf (the packaged binary is stripped), adduser (the package's
+# maintainer scripts): on Debian's images, but not on every minimal one.
+command -v systemd-analyze >/dev/null 2>&1 || apt_needed+=(systemd)
+command -v readelf >/dev/null 2>&1 || apt_needed+=(binutils)
+command -v adduser >/dev/null 2>&1 || apt_needed+=(adduser)
 command -v chromium >/dev/null 2>&1 || apt_needed+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || apt_needed+=(chromium-driver)
 if [ "${#apt_needed[@]}" -gt 0 ]; then
