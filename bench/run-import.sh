@@ -6,7 +6,9 @@
 # ends, flags from the manifest in the file names, the internal date as
 # mtime), then imports it into a fresh store for user `bench`, and again
 # (every message already there: the cost of the dedup pass). Prints both
-# rates and roost's summary lines.
+# rates and roost's summary lines. With DOVECOT=1 it then imports the same
+# Maildir with `doveadm import` into a private Dovecot's mdbox (started by
+# the harness's dovecot-ref.sh, user bench1) and prints that rate too.
 #
 #   bench/run-import.sh                 # COUNT=100000
 #   COUNT=200 SKIP_BUILD=1 ROOST_BIN=target/debug/roost bench/run-import.sh
@@ -15,6 +17,7 @@
 #   HARNESS [/work/shared/bench]  COUNT [100000]  SEED [1]
 #   WORK [/tmp/bench-import]  ROOST_BIN [target/release/roost]
 #   SKIP_BUILD (set to skip cargo build --release)
+#   DOVECOT (set to 1 to measure `doveadm import` side by side; needs root)
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -83,3 +86,29 @@ echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)  nproc: $(nproc)  roost: $("$roost" -
 echo "corpus: $count messages, $(du -sh "$maildir" | cut -f1) Maildir"
 run "first import"
 run "again (all already there)"
+
+if [ "${DOVECOT:-}" = 1 ]; then
+    dov=$work/dovecot
+    "$harness/dovecot-ref.sh" stop "$dov" >/dev/null 2>&1 || true
+    rm -rf "$dov"
+    "$harness/dovecot-ref.sh" start "$dov" 10143 >/dev/null
+    # Dovecot writes its uidlist and index into a Maildir it reads, as
+    # user vmail: it gets its own copy (not timed; mtimes kept).
+    src=$work/maildir-dovecot
+    rm -rf "$src"
+    cp -a "$maildir" "$src"
+    chown -R vmail:vmail "$src"
+    dconf=$dov/dovecot.conf
+    # `doveadm import` copies the messages with their flags and dates into
+    # bench1's INBOX (destination parent ""). It has no dedup (run twice, it
+    # copies twice), so only a first import compares.
+    start=$(date +%s.%N)
+    doveadm -c "$dconf" import -u bench1 "maildir:$src" "" all
+    end=$(date +%s.%N)
+    python3 -c "import sys; n, s = int(sys.argv[1]), float(sys.argv[3]) - float(sys.argv[2]); \
+print(f'dovecot doveadm import: {n} messages in {s:.1f} s, {n / s:.0f} messages/s')" \
+        "$count" "$start" "$end"
+    doveadm -c "$dconf" mailbox status -u bench1 messages INBOX
+    "$harness/dovecot-ref.sh" stop "$dov" >/dev/null
+    rm -rf "$src"
+fi
