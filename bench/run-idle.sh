@@ -17,6 +17,7 @@
 #   ROOST_DIR [/tmp/bench-idle-roost]  DOVECOT_DIR [/tmp/bench-idle-dovecot]
 #   ROOST_PORT [12143]  ROOST_TLS_PORT [12993]  DOVECOT_PORT [10145]
 #   MEM_CONNS [1000]  SKIP_BUILD (set to skip cargo build --release)
+#   ROOST_BIN [target/release/roost]
 #
 # Then, on a fresh Roost each time, bench/idle_memory.py measures MEM_CONNS
 # idle connections plain (SELECT + IDLE) and compressed (COMPRESS DEFLATE,
@@ -45,7 +46,7 @@ roost_port=${ROOST_PORT:-12143}
 roost_tls_port=${ROOST_TLS_PORT:-12993}
 dovecot_port=${DOVECOT_PORT:-10145}
 mem_conns=${MEM_CONNS:-1000}
-roost=$repo/target/release/roost
+roost=${ROOST_BIN:-$repo/target/release/roost}
 proc_limit=$((conns + 1000))
 
 log() { echo "[run-idle] $*" >&2; }
@@ -101,8 +102,8 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 
 # Thousands of connections from one loopback address: above the default
-# per-address and total connection limits.
-printf '[limits]\nmax_connections = 100000\nmax_connections_per_ip = 100000\n' > "$out/roost.toml"
+# per-address, per-user and total connection limits.
+printf '[limits]\nmax_connections = 100000\nmax_connections_per_ip = 100000\nmax_connections_per_user = 100000\n' > "$out/roost.toml"
 
 start_roost() {
     "$roost" serve --config "$out/roost.toml" --data-dir "$roost_dir" --imap "127.0.0.1:$roost_port" \
