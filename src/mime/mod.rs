@@ -44,6 +44,7 @@ mod parts;
 mod quote;
 mod section;
 
+pub(crate) use envelope::{Addr, parse_address_list};
 pub use parts::{Part, PartKind, PartMap};
 pub use section::section;
 

@@ -12,12 +12,21 @@
 //!   unlike `str::to_lowercase`), plus the characters whose fold differs
 //!   from their lower case (`ς`→`σ`, `ſ`→`s`, `ϐ`→`β`, …). No
 //!   normalisation (NFC/NFD), no `ß`/`ss` equivalence.
-//! - Header keys (FROM TO CC BCC SUBJECT, HEADER) look at the top-level
-//!   header only, at every occurrence of the field, in its decoded form:
-//!   unfolded, RFC 2047 encoded-words decoded to UTF-8, address fields as
-//!   their text (`Jürgen <j@example.org>`). A key with an empty string
-//!   matches exactly the messages that have the field; FROM and the others
-//!   behave as `HEADER FROM` does.
+//! - Header keys (SUBJECT, HEADER) look at the top-level header only, at
+//!   every occurrence of the field, in its decoded form: unfolded, RFC 2047
+//!   encoded-words decoded to UTF-8. A key with an empty string matches
+//!   exactly the messages that have the field.
+//! - FROM, TO, CC and BCC look at "the envelope structure's" field (RFC
+//!   3501 §6.4.4): the field's addresses as the envelope parses them
+//!   (`mime::parse_address_list`), each written `Name <local@domain>` (or
+//!   `local@domain` without a name; a group as `group:` before its
+//!   members), the name decoded, comments and quoting gone. So
+//!   `From: <user (comment)@ (comment) example.org>` matches
+//!   `FROM user@example.org` and not `FROM comment`, while
+//!   `HEADER FROM comment` still does. A field whose text yields no
+//!   address is searched as its decoded text, as HEADER would, so nothing
+//!   written there is unfindable. An empty string matches the messages
+//!   that have the field.
 //! - BODY looks at the decoded text of every text part of the message
 //!   (transfer encodings undone, charsets converted to UTF-8): text/plain
 //!   and any other text/* part, text attachments too, HTML parts as text
@@ -51,6 +60,7 @@ use mail_parser::{HeaderValue, Message, MessageParser, PartType};
 
 use super::SearchKey;
 use super::fold::fold;
+use crate::mime::Addr;
 use crate::types::{Flag, FlagFetch, MessageFacts, SequenceSet};
 
 /// The charset a SEARCH command's strings are written in (RFC 3501 §6.4.4
@@ -225,7 +235,10 @@ impl Matcher {
         max_uid: u32,
     ) -> bool {
         let content = Content::new(&[], &self.parser);
-        let _ = content.header.set(text.header);
+        let _ = content.header.set(Header {
+            fields: text.header,
+            addresses: text.addresses,
+        });
         let _ = content.body.set(text.body);
         let mut ev = Eval {
             m,
@@ -292,6 +305,10 @@ pub struct SearchText {
     /// The top-level header fields in order: (name as written, value
     /// decoded and folded).
     pub header: Vec<Field>,
+    /// The top-level From, To, Cc and Bcc fields in order as FROM/TO/CC/BCC
+    /// see them: name in lower case, value the field's envelope addresses
+    /// written out and folded (`address_text`).
+    pub addresses: Vec<Field>,
     /// The text of every text part, folded, each part ended by NUL.
     pub body: String,
 }
@@ -306,8 +323,10 @@ pub fn searchable_text(raw: &[u8]) -> SearchText {
     // Header first, as TEXT computes it: the header-only parse.
     let _ = content.header();
     let _ = content.body();
+    let header = content.header.into_inner().unwrap_or_default();
     SearchText {
-        header: content.header.into_inner().unwrap_or_default(),
+        header: header.fields,
+        addresses: header.addresses,
         body: content.body.into_inner().unwrap_or_default(),
     }
 }
@@ -317,6 +336,9 @@ pub fn searchable_text(raw: &[u8]) -> SearchText {
 pub enum TextField {
     /// Every field of the header with this name (ASCII, any case).
     Header(String),
+    /// The envelope addresses of every field with this name (`from`,
+    /// `to`, `cc`, `bcc`), as `SearchText::addresses` has them.
+    Address(&'static str),
     /// The whole header as `name: value` lines.
     AllHeaders,
     /// The text parts.
@@ -362,6 +384,9 @@ enum Node {
     SentSince(NaiveDate),
     /// A field name (ASCII) and a folded needle.
     Header(String, String),
+    /// An address field's name (lower case) and a folded needle, matched
+    /// against the field's envelope addresses.
+    Address(&'static str, String),
     Body(String),
     Text(String),
     Seq(SequenceSet),
@@ -377,6 +402,7 @@ impl Node {
     fn prepare(key: &SearchKey, cs: Charset) -> Node {
         let needle = |b: &Vec<u8>| fold(&cs.decode(b));
         let header = |name: &str, b: &Vec<u8>| Node::Header(name.to_owned(), needle(b));
+        let address = |name: &'static str, b: &Vec<u8>| Node::Address(name, needle(b));
         let not = |n: Node| Node::Not(Box::new(n));
         match key {
             SearchKey::All => Node::All,
@@ -404,10 +430,10 @@ impl Node {
             SearchKey::SentBefore(d) => Node::SentBefore(*d),
             SearchKey::SentOn(d) => Node::SentOn(*d),
             SearchKey::SentSince(d) => Node::SentSince(*d),
-            SearchKey::From(v) => header("From", v),
-            SearchKey::To(v) => header("To", v),
-            SearchKey::Cc(v) => header("Cc", v),
-            SearchKey::Bcc(v) => header("Bcc", v),
+            SearchKey::From(v) => address("from", v),
+            SearchKey::To(v) => address("to", v),
+            SearchKey::Cc(v) => address("cc", v),
+            SearchKey::Bcc(v) => address("bcc", v),
             SearchKey::Subject(v) => header("Subject", v),
             SearchKey::Header(name, v) => header(name, v),
             SearchKey::Body(v) => Node::Body(needle(v)),
@@ -436,6 +462,9 @@ impl Node {
             Node::Header(name, needle) => {
                 out.push(vec![(TextField::Header(name.clone()), needle.clone())])
             }
+            Node::Address(name, needle) => {
+                out.push(vec![(TextField::Address(name), needle.clone())])
+            }
             Node::Body(needle) => out.push(vec![(TextField::Body, needle.clone())]),
             Node::Text(needle) => out.push(vec![
                 (TextField::AllHeaders, needle.clone()),
@@ -463,7 +492,9 @@ impl Node {
 
     fn uses_facts(&self) -> bool {
         match self {
-            Node::Header(..) | Node::Body(_) | Node::Text(_) | Node::All => false,
+            Node::Header(..) | Node::Address(..) | Node::Body(_) | Node::Text(_) | Node::All => {
+                false
+            }
             Node::Not(n) => n.uses_facts(),
             Node::Or(a, b) => a.uses_facts() || b.uses_facts(),
             Node::And(v) => v.iter().any(Node::uses_facts),
@@ -475,6 +506,7 @@ impl Node {
         let contains = |f: TextField, needle: &str| Filter::Contains(f, needle.to_owned());
         match self {
             Node::Header(name, needle) => contains(TextField::Header(name.clone()), needle),
+            Node::Address(name, needle) => contains(TextField::Address(name), needle),
             Node::Body(needle) => contains(TextField::Body, needle),
             Node::Text(needle) => Filter::Or(
                 Box::new(contains(TextField::AllHeaders, needle)),
@@ -504,7 +536,7 @@ impl Node {
 
     fn cost(&self) -> Cost {
         match self {
-            Node::Header(..) => Cost::Header,
+            Node::Header(..) | Node::Address(..) => Cost::Header,
             Node::Body(_) | Node::Text(_) => Cost::Body,
             Node::Not(n) => n.cost(),
             Node::Or(a, b) => a.cost().max(b.cost()),
@@ -532,7 +564,7 @@ impl Eval<'_, '_, '_> {
         maybe: &dyn Fn(usize) -> bool,
     ) -> Option<bool> {
         match n {
-            Node::Header(..) | Node::Body(_) | Node::Text(_) => {
+            Node::Header(..) | Node::Address(..) | Node::Body(_) | Node::Text(_) => {
                 let i = *next;
                 *next += 1;
                 if maybe(i) { None } else { Some(false) }
@@ -585,6 +617,11 @@ impl Eval<'_, '_, '_> {
                 .header()
                 .iter()
                 .any(|f| f.name.eq_ignore_ascii_case(name) && f.value.contains(needle.as_str())),
+            Node::Address(name, needle) => self
+                .content
+                .addresses()
+                .iter()
+                .any(|f| f.name == *name && f.value.contains(needle.as_str())),
             Node::Body(needle) => self.content.body().contains(needle.as_str()),
             Node::Text(needle) => {
                 self.content.header_text().contains(needle.as_str())
@@ -609,6 +646,13 @@ pub struct Field {
     pub value: String,
 }
 
+/// A message's top-level header as the header and address keys see it.
+#[derive(Debug, Default)]
+struct Header {
+    fields: Vec<Field>,
+    addresses: Vec<Field>,
+}
+
 /// The decoded text of one message, worked out on first use and kept for
 /// the rest of one `matches` call.
 struct Content<'a, 'p> {
@@ -616,7 +660,7 @@ struct Content<'a, 'p> {
     parser: &'p MessageParser,
     /// The whole message parsed, for BODY and TEXT.
     message: OnceCell<Option<Message<'a>>>,
-    header: OnceCell<Vec<Field>>,
+    header: OnceCell<Header>,
     /// The header as `name: value` lines, NUL-separated, for TEXT.
     header_text: OnceCell<String>,
     /// The text of every text part, folded, NUL-separated.
@@ -648,16 +692,28 @@ impl<'a, 'p> Content<'a, 'p> {
     }
 
     fn header(&self) -> &[Field] {
+        &self.decoded_header().fields
+    }
+
+    fn addresses(&self) -> &[Field] {
+        &self.decoded_header().addresses
+    }
+
+    fn decoded_header(&self) -> &Header {
         self.header.get_or_init(|| {
             // A header-only parse unless the whole message is parsed
             // already: SUBJECT need not decode a large attachment.
+            let header = |msg: &Message<'_>| Header {
+                fields: decoded_header(msg),
+                addresses: address_fields(msg),
+            };
             match self.message.get() {
-                Some(parsed) => parsed.as_ref().map(decoded_header).unwrap_or_default(),
+                Some(parsed) => parsed.as_ref().map(header).unwrap_or_default(),
                 None => self
                     .parser
                     .parse_headers(self.raw)
                     .as_ref()
-                    .map(decoded_header)
+                    .map(header)
                     .unwrap_or_default(),
             }
         })
@@ -807,6 +863,88 @@ fn decoded_header(msg: &Message<'_>) -> Vec<Field> {
             }
         })
         .collect()
+}
+
+/// The fields FROM, TO, CC and BCC look at, in the order written.
+const ADDRESS_FIELDS: [&str; 4] = ["from", "to", "cc", "bcc"];
+
+/// The top-level From, To, Cc and Bcc fields of `msg`, each as
+/// `address_text` writes it.
+fn address_fields(msg: &Message<'_>) -> Vec<Field> {
+    let raw = msg.raw_message();
+    msg.headers()
+        .iter()
+        .filter_map(|h| {
+            let name = ADDRESS_FIELDS
+                .into_iter()
+                .find(|n| h.name.as_str().eq_ignore_ascii_case(n))?;
+            let start = usize::try_from(h.offset_start).unwrap_or(usize::MAX);
+            let end = usize::try_from(h.offset_end).unwrap_or(usize::MAX);
+            let value = raw.get(start..end).unwrap_or_default();
+            Some(Field {
+                name: name.to_owned(),
+                value: fold(&address_text(value)),
+            })
+        })
+        .collect()
+}
+
+/// An address field's value as FROM/TO/CC/BCC match it: its envelope
+/// addresses (RFC 3501 §7.4.2, parsed as ENVELOPE parses them), each
+/// `Name <local@domain>` or `local@domain`, the name's encoded-words
+/// decoded, joined by `, `; a group as `group: ` before its members. A
+/// value with no address in it is its decoded text.
+fn address_text(value: &[u8]) -> String {
+    let mut out = String::new();
+    for a in crate::mime::parse_address_list(value) {
+        let Addr::Mailbox {
+            name,
+            mailbox,
+            host,
+            ..
+        } = a
+        else {
+            if let Addr::GroupStart(name) = a {
+                if !out.is_empty() {
+                    out.push_str(", ");
+                }
+                out.push_str(&decode_value(&name));
+                out.push_str(": ");
+            }
+            continue;
+        };
+        if !out.is_empty() && !out.ends_with(": ") {
+            out.push_str(", ");
+        }
+        // The envelope's stand-ins for a missing part are not text of
+        // the message.
+        let mailbox = (mailbox != b"MISSING_MAILBOX").then_some(mailbox);
+        let host = (host != b"MISSING_DOMAIN").then_some(host);
+        let spec = match (&mailbox, &host) {
+            (Some(m), Some(h)) => format!(
+                "{}@{}",
+                String::from_utf8_lossy(m),
+                String::from_utf8_lossy(h)
+            ),
+            (Some(m), None) => String::from_utf8_lossy(m).into_owned(),
+            (None, Some(h)) => format!("@{}", String::from_utf8_lossy(h)),
+            (None, None) => String::new(),
+        };
+        match name.map(|n| decode_value(&n)).filter(|n| !n.is_empty()) {
+            Some(n) if spec.is_empty() => out.push_str(&n),
+            Some(n) => {
+                out.push_str(&n);
+                out.push_str(" <");
+                out.push_str(&spec);
+                out.push('>');
+            }
+            None => out.push_str(&spec),
+        }
+    }
+    if out.trim_end_matches([',', ':', ' ']).is_empty() {
+        return decode_value(value);
+    }
+    out
 }
 
 /// A raw header value (folding line breaks kept) unfolded, with its

@@ -280,6 +280,33 @@ def test_copies_are_searchable(indexed):
     c.close()
 
 
+ADDRESSES = (
+    b"From: <user-from (comment)@ (comment) domain.org>\r\n"
+    b"To: \"Doe, Jane\" <jane@example.net> (work), Team: a@example.com, b@example.com;\r\n"
+    b"Subject: addresses\r\n\r\nbody\r\n"
+)
+
+
+def test_from_to_match_the_envelope_addresses(indexed):
+    """RFC 3501 §6.4.4: FROM/TO/CC/BCC look at "the envelope structure's"
+    field, so comments are not matched and the address reads as one; the
+    same answers before the message is indexed (scan) and after."""
+    c = indexed.login()
+    R.ok(c, "CREATE addresses")
+    R.append(c, "addresses", ADDRESSES)
+    R.ok(c, "SELECT addresses")
+    for attempt in ("scan", "indexed"):
+        assert search(c, "FROM user-from@domain.org") == [1], attempt
+        assert search(c, "FROM comment") == [], attempt
+        assert search(c, 'HEADER From "comment"') == [1], attempt
+        assert search(c, 'TO "doe, jane <jane@example.net>"') == [1], attempt
+        assert search(c, "TO work") == [], attempt
+        assert search(c, 'TO "team: a@example.com, b@"') == [1], attempt
+        assert search(c, "CC example") == [], attempt
+        time.sleep(1.5)  # indexed by now
+    c.close()
+
+
 def test_index_rebuild_command(make_server):
     srv = make_server(users={"alice": "alicepw"})
     c = srv.login()

@@ -8,8 +8,10 @@
 //!   new key and the copy is indexed from its body.
 //! - Text is indexed as 3-grams of the decoded, case-folded text that the
 //!   reference scan (`search::matcher`) matches against, one n-gram field per
-//!   header it names (Subject, From, To, Cc, Bcc), one for the whole header
-//!   and one for the body. The same text is stored with the document.
+//!   header it names (Subject, From, To, Cc, Bcc; an address field's holds
+//!   its decoded text and its addresses as FROM/TO/CC/BCC see them), one for
+//!   the whole header and one for the body. The same text is stored with
+//!   the document.
 //! - A search asks the index for candidates (documents with every n-gram
 //!   of each needle), then verifies each candidate with the scan's own
 //!   matcher over the stored text: exact by construction, and no MIME
@@ -52,9 +54,10 @@ use schema::Fields;
 pub use writer::Job;
 
 /// The index format this code writes, in each commit's payload (3: the text
-/// of attached messages at any depth). Any other
+/// of attached messages at any depth; 4: the address fields as FROM, TO, CC
+/// and BCC see them, indexed and stored). Any other
 /// value (or none) means the index is rebuilt.
-pub const FORMAT: &str = "roost-search-index 3";
+pub const FORMAT: &str = "roost-search-index 4";
 
 /// The file a `roost index rebuild` leaves for the running server.
 pub const REBUILD_REQUEST: &str = "rebuild-request";

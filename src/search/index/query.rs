@@ -96,6 +96,12 @@ fn filter_query(
                     .iter()
                     .position(|n| n.eq_ignore_ascii_case(name))
                     .map_or(f.header, |i| f.own_headers[i]),
+                // Every address field has an n-gram field of its own, which
+                // holds the addresses' text too (`schema::document`).
+                TextField::Address(name) => OWN_HEADER_FIELDS
+                    .iter()
+                    .position(|n| n == name)
+                    .map_or(f.header, |i| f.own_headers[i]),
             };
             let mut terms = Vec::new();
             for g in schema::grams(needle) {

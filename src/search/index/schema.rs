@@ -44,6 +44,9 @@ pub struct Fields {
     pub body: tantivy::schema::Field,
     /// The stored, folded text for verification (`encode_header`).
     pub stored_header: tantivy::schema::Field,
+    /// The address fields as FROM/TO/CC/BCC see them, stored as name and
+    /// value in turn, like `stored_header`.
+    pub stored_addresses: tantivy::schema::Field,
     pub stored_body: tantivy::schema::Field,
 }
 
@@ -69,6 +72,7 @@ pub fn schema() -> (Schema, Fields) {
     // Stored as text, not bytes: tantivy reads a stored string in one
     // copy, bytes one by one.
     let stored_header = b.add_text_field("stored_header", STORED);
+    let stored_addresses = b.add_text_field("stored_addresses", STORED);
     let stored_body = b.add_text_field("stored_body", STORED);
     let fields = Fields {
         key,
@@ -80,6 +84,7 @@ pub fn schema() -> (Schema, Fields) {
         header,
         body,
         stored_header,
+        stored_addresses,
         stored_body,
     };
     (b.build(), fields)
@@ -131,6 +136,12 @@ pub fn document(
         {
             doc.add_text(field, &h.value);
         }
+        // FROM/TO/CC/BCC's view of the same field: its addresses written
+        // out. The two share the n-gram field; candidates of either are a
+        // superset, and verification tells them apart.
+        for a in text.addresses.iter().filter(|a| a.name == *name) {
+            doc.add_text(field, &a.value);
+        }
     }
     // The same lines TEXT matches the header against.
     for h in &text.header {
@@ -145,6 +156,10 @@ pub fn document(
     for h in &text.header {
         doc.add_text(f.stored_header, &h.name);
         doc.add_text(f.stored_header, &h.value);
+    }
+    for a in &text.addresses {
+        doc.add_text(f.stored_addresses, &a.name);
+        doc.add_text(f.stored_addresses, &a.value);
     }
     doc.add_text(f.stored_body, &text.body);
     doc
@@ -162,8 +177,18 @@ pub fn stored_text(f: &Fields, doc: &TantivyDocument) -> Option<SearchText> {
             value: value.as_str()?.to_owned(),
         });
     }
+    let mut values = doc.get_all(f.stored_addresses);
+    let mut addresses = Vec::new();
+    while let Some(name) = values.next() {
+        let value = values.next()?;
+        addresses.push(TextFieldValue {
+            name: name.as_str()?.to_owned(),
+            value: value.as_str()?.to_owned(),
+        });
+    }
     Some(SearchText {
         header,
+        addresses,
         body: doc.get_first(f.stored_body)?.as_str()?.to_owned(),
     })
 }
@@ -200,6 +225,10 @@ mod tests {
                     value: String::new(),
                 },
             ],
+            addresses: vec![TextFieldValue {
+                name: "from".into(),
+                value: "ann <a@example.org>, b@example.org".into(),
+            }],
             body: "body\0part".into(),
         };
         let doc = document(&f, 1, 2, None, &text);

@@ -171,11 +171,22 @@ fn message(rng: &mut StdRng) -> (String, DateTime<FixedOffset>) {
     let subject = words(rng, n);
     let name = words(rng, 2);
     let mut h = String::new();
-    h.push_str(&format!(
-        "From: {} <a{}@example.org>\r\n",
-        header_value(rng, &name),
-        rng.random_range(0..5)
-    ));
+    // FROM matches the envelope's addresses, HEADER FROM the text: some
+    // senders carry comments, inside the address too, whose words only
+    // HEADER and TEXT may find (RFC 3501 §6.4.4).
+    let a = rng.random_range(0..5);
+    match rng.random_range(0..4) {
+        0 => h.push_str(&format!(
+            "From: <a{a} ({})@ ({}) example.org>\r\n",
+            words(rng, 1),
+            words(rng, 1)
+        )),
+        1 => h.push_str(&format!("From: a{a}@example.org ({})\r\n", name)),
+        _ => h.push_str(&format!(
+            "From: {} <a{a}@example.org>\r\n",
+            header_value(rng, &name)
+        )),
+    }
     let to = words(rng, 1);
     h.push_str(&format!(
         "To: {} <to@example.net>\r\n",
@@ -290,7 +301,7 @@ fn key(rng: &mut StdRng, depth: u32) -> SearchKey {
         };
     }
     let n = |rng: &mut StdRng| needle(rng);
-    match rng.random_range(0..23) {
+    match rng.random_range(0..25) {
         0..=3 => SearchKey::Text(n(rng)),
         4..=6 => SearchKey::Body(n(rng)),
         7 | 8 => SearchKey::Subject(n(rng)),
@@ -320,7 +331,16 @@ fn key(rng: &mut StdRng, depth: u32) -> SearchKey {
             }]))
         }
         21 => SearchKey::ModSeq(rng.random_range(1..40)),
-        _ => SearchKey::Bcc(n(rng)),
+        22 => SearchKey::Bcc(n(rng)),
+        23 => SearchKey::Header("From".into(), n(rng)),
+        // Pieces of the senders' addresses as the envelope has them.
+        _ => SearchKey::From(
+            ["a1@example.org", "@example.org>", "a3@", "<a", "org ("]
+                .choose(rng)
+                .unwrap_or(&"a1@")
+                .as_bytes()
+                .to_vec(),
+        ),
     }
 }
 

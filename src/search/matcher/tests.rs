@@ -766,3 +766,60 @@ fn search_finds_text_nested_deeper_than_any_cap() {
         );
     }
 }
+
+/// Whether the one message `raw` matches `key`, through the scan and
+/// through its stored searchable text (the index's verification), which
+/// must agree.
+fn one_matches(raw: &[u8], key: &SearchKey) -> bool {
+    let m = msg("one", raw, Vec::new(), "2024-01-01T00:00:00Z");
+    let f = facts(0, &m);
+    let ctx = SearchContext {
+        max_seq: 1,
+        max_uid: 10,
+        charset: Charset::Utf8,
+    };
+    let scan = matches(key, &f, &ctx);
+    let stored = Matcher::new(key, Charset::Utf8).matches_text(&f, searchable_text(&m.raw), 1, 10);
+    assert_eq!(scan, stored, "{key:?}");
+    scan
+}
+
+#[test]
+fn address_keys_match_the_envelope_addresses_not_comments() {
+    use SearchKey::*;
+    let raw = b"From: <user-from (comment)@ (comment) domain.org>\n\
+        To: \"Quoted, Name\" <q@example.net> (note), plain@example.org\n\
+        Cc: Team: one@example.com, =?utf-8?q?Zo=C3=AB?= <zoe@example.com>;\n\
+        Subject: s\n\n\
+        body\n";
+    // RFC 3501 §6.4.4: "the envelope structure's FROM field".
+    assert!(one_matches(raw, &From(s("user-from@domain.org"))));
+    assert!(one_matches(raw, &From(s("USER-FROM@"))));
+    assert!(!one_matches(raw, &From(s("comment"))));
+    // HEADER still sees the field as written.
+    assert!(one_matches(raw, &Header("From".into(), s("comment"))));
+    // Display names decoded and unquoted; comments after an address gone.
+    assert!(one_matches(raw, &To(s("quoted, name <q@example.net>"))));
+    assert!(!one_matches(raw, &To(s("note"))));
+    assert!(!one_matches(raw, &To(s("\"quoted"))));
+    assert!(one_matches(
+        raw,
+        &To(s("q@example.net>, plain@example.org"))
+    ));
+    // A group's name, then its members.
+    assert!(one_matches(raw, &Cc(s("team: one@example.com"))));
+    assert!(one_matches(raw, &Cc(s("zoë <zoe@"))));
+    // Each key its own field.
+    assert!(!one_matches(raw, &Bcc(s(""))));
+    assert!(one_matches(raw, &Cc(s(""))));
+    assert!(!one_matches(raw, &From(s("plain@"))));
+}
+
+#[test]
+fn an_address_field_without_addresses_is_searched_as_text() {
+    use SearchKey::*;
+    let raw = b"From: (nobody at all)\nTo: undisclosed-recipients:;\n\nbody\n";
+    assert!(one_matches(raw, &From(s("nobody at all"))));
+    assert!(one_matches(raw, &To(s("undisclosed-recipients"))));
+    assert!(!one_matches(raw, &To(s(";"))));
+}
