@@ -43,6 +43,17 @@ command -v readelf >/dev/null 2>&1 || apt_needed+=(binutils)
 command -v adduser >/dev/null 2>&1 || apt_needed+=(adduser)
 command -v chromium >/dev/null 2>&1 || apt_needed+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || apt_needed+=(chromium-driver)
+# Dovecot's imaptest (vendored in tests/third_party/imaptest) is built
+# against Dovecot's headers and library; nothing of Dovecot is started.
+dovecot_new=0
+if [ ! -f /usr/include/dovecot/imap-parser.h ] || [ ! -d /usr/lib/dovecot ]; then
+    apt_needed+=(dovecot-dev dovecot-core)
+    dovecot_new=1
+fi
+command -v autoreconf >/dev/null 2>&1 || apt_needed+=(autoconf)
+command -v automake >/dev/null 2>&1 || apt_needed+=(automake)
+command -v libtoolize >/dev/null 2>&1 || apt_needed+=(libtool)
+command -v make >/dev/null 2>&1 || apt_needed+=(make)
 if [ "${#apt_needed[@]}" -gt 0 ]; then
     echo "installing: ${apt_needed[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -52,6 +63,15 @@ fi
 # Never leave the system's Postfix running: the tests start their own.
 if [ "$postfix_new" -eq 1 ] && as_root /usr/sbin/postfix status >/dev/null 2>&1; then
     as_root /usr/sbin/postfix stop >/dev/null 2>&1 || true
+fi
+# Nor a Dovecot the dovecot-core package may have started: only its
+# library is wanted.
+if [ "$dovecot_new" -eq 1 ]; then
+    if [ -d /run/systemd/system ]; then
+        as_root systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true
+    elif [ -x /etc/init.d/dovecot ]; then
+        as_root /etc/init.d/dovecot stop >/dev/null 2>&1 || true
+    fi
 fi
 # Nor the Prometheus server the package starts and enables: only promtool
 # is wanted.
@@ -91,6 +111,8 @@ FUZZ_SECONDS="${FUZZ_SECONDS:-20}" scripts/fuzz-smoke.sh
 target_dir="${CARGO_TARGET_DIR:-target}"
 case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
 export ROOST_BIN="${ROOST_BIN:-$target_dir/debug/roost}"
+export IMAPTEST_DIR="${IMAPTEST_DIR:-$target_dir/imaptest}"
+scripts/build-imaptest.sh "$IMAPTEST_DIR"
 
 python3 -m pytest tests/integration -q
 
