@@ -17,6 +17,7 @@ pub mod mailbox;
 pub mod metrics;
 pub mod mime;
 pub mod mutf7;
+pub mod quoting;
 pub mod reload;
 pub mod search;
 pub mod server;

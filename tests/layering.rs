@@ -134,6 +134,18 @@ fn the_metrics_registry_imports_nothing_of_the_crate() {
 }
 
 #[test]
+fn string_quoting_imports_nothing_of_the_crate() {
+    // The IMAP encoder and `mime` both write strings through `quoting`:
+    // it must sit below both.
+    let found = offenders(&["quoting.rs"], &["crate::", "roost::", "super::"], true);
+    assert!(
+        found.is_empty(),
+        "string quoting imports a layer:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
 fn imap_protocol_core_and_session_do_no_io() {
     // Test harnesses drive the session with a runtime; the session itself
     // must not touch one. `std::net::IpAddr` is a value, not I/O.

@@ -14,7 +14,7 @@
 use super::envelope;
 use super::header::{self, ContentType, Params};
 use super::parts::{self, DefaultType, Part, PartKind};
-use super::quote::{nstring, string};
+use crate::quoting::{write_header_nstring, write_header_string};
 
 /// Appends the `body` of `part` (parenthesised).
 pub(crate) fn write(
@@ -43,7 +43,7 @@ pub(crate) fn write(
             }
             out.push(b' ');
             let subtype = ct.as_ref().map_or(&b"mixed"[..], |c| &c.subtype);
-            string(out, subtype);
+            write_header_string(out, subtype);
             if extended {
                 out.push(b' ');
                 write_params(out, ct.as_ref().map_or(&[][..], |c| &c.params));
@@ -53,9 +53,9 @@ pub(crate) fn write(
         PartKind::Message(inner) => {
             match &ct {
                 Some(c) => {
-                    string(out, &c.ty);
+                    write_header_string(out, &c.ty);
                     out.push(b' ');
-                    string(out, &c.subtype);
+                    write_header_string(out, &c.subtype);
                 }
                 None => out.extend_from_slice(b"\"message\" \"rfc822\""),
             }
@@ -98,9 +98,9 @@ pub(crate) fn write(
                 .is_none_or(|c| c.ty.eq_ignore_ascii_case(b"text"));
             match &ct {
                 Some(c) => {
-                    string(out, &c.ty);
+                    write_header_string(out, &c.ty);
                     out.push(b' ');
-                    string(out, &c.subtype);
+                    write_header_string(out, &c.subtype);
                 }
                 None => out.extend_from_slice(b"\"text\" \"plain\""),
             }
@@ -150,9 +150,9 @@ fn write_fields(
         write_params(out, params);
     }
     out.push(b' ');
-    nstring(out, header::find_unfolded(header, b"content-id").as_deref());
+    write_header_nstring(out, header::find_unfolded(header, b"content-id").as_deref());
     out.push(b' ');
-    nstring(
+    write_header_nstring(
         out,
         header::find_unfolded(header, b"content-description").as_deref(),
     );
@@ -166,7 +166,7 @@ fn write_fields(
             .collect();
         (!token.is_empty()).then_some(token)
     });
-    string(out, encoding.as_deref().unwrap_or(b"7bit"));
+    write_header_string(out, encoding.as_deref().unwrap_or(b"7bit"));
     out.push(b' ');
     out.extend_from_slice(octets.to_string().as_bytes());
 }
@@ -182,9 +182,9 @@ fn write_params(out: &mut Vec<u8>, params: &[(Vec<u8>, Vec<u8>)]) {
         if i > 0 {
             out.push(b' ');
         }
-        string(out, k);
+        write_header_string(out, k);
         out.push(b' ');
-        string(out, v);
+        write_header_string(out, v);
     }
     out.push(b')');
 }
@@ -192,7 +192,7 @@ fn write_params(out: &mut Vec<u8>, params: &[(Vec<u8>, Vec<u8>)]) {
 /// `body-ext-1part`: md5, then what multiparts share.
 fn write_ext_1part(out: &mut Vec<u8>, header: &[u8]) {
     out.push(b' ');
-    nstring(
+    write_header_nstring(
         out,
         header::find_unfolded(header, b"content-md5").as_deref(),
     );
@@ -205,7 +205,7 @@ fn write_ext_common(out: &mut Vec<u8>, header: &[u8]) {
     match header::find(header, b"content-disposition").and_then(header::parse_disposition) {
         Some((ty, params)) => {
             out.push(b'(');
-            string(out, &ty);
+            write_header_string(out, &ty);
             out.push(b' ');
             write_params(out, &params);
             out.push(b')');
@@ -224,12 +224,12 @@ fn write_ext_common(out: &mut Vec<u8>, header: &[u8]) {
             if i > 0 {
                 out.push(b' ');
             }
-            string(out, l);
+            write_header_string(out, l);
         }
         out.push(b')');
     }
     out.push(b' ');
-    nstring(
+    write_header_nstring(
         out,
         header::find_unfolded(header, b"content-location").as_deref(),
     );

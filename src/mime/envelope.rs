@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 
 use super::header::{self, Cursor};
-use super::quote::nstring;
+use crate::quoting::write_header_nstring;
 
 /// Appends the envelope of the message whose header block is `header`.
 pub(crate) fn write(out: &mut Vec<u8>, header: &[u8]) {
@@ -26,9 +26,9 @@ pub(crate) fn write(out: &mut Vec<u8>, header: &[u8]) {
     let reply_to = addresses(b"reply-to").or_else(|| from.clone());
 
     out.push(b'(');
-    nstring(out, text(b"date").as_deref());
+    write_header_nstring(out, text(b"date").as_deref());
     out.push(b' ');
-    nstring(out, text(b"subject").as_deref());
+    write_header_nstring(out, text(b"subject").as_deref());
     for list in [&from, &sender, &reply_to] {
         out.push(b' ');
         write_list(out, list.as_deref());
@@ -38,9 +38,9 @@ pub(crate) fn write(out: &mut Vec<u8>, header: &[u8]) {
         write_list(out, addresses(name).as_deref());
     }
     out.push(b' ');
-    nstring(out, text(b"in-reply-to").as_deref());
+    write_header_nstring(out, text(b"in-reply-to").as_deref());
     out.push(b' ');
-    nstring(out, text(b"message-id").as_deref());
+    write_header_nstring(out, text(b"message-id").as_deref());
     out.push(b')');
 }
 
@@ -75,17 +75,17 @@ fn write_list(out: &mut Vec<u8>, list: Option<&[Addr]>) {
                 mailbox,
                 host,
             } => {
-                nstring(out, name.as_deref());
+                write_header_nstring(out, name.as_deref());
                 out.push(b' ');
-                nstring(out, adl.as_deref());
+                write_header_nstring(out, adl.as_deref());
                 out.push(b' ');
-                nstring(out, Some(mailbox));
+                write_header_nstring(out, Some(mailbox));
                 out.push(b' ');
-                nstring(out, Some(host));
+                write_header_nstring(out, Some(host));
             }
             Addr::GroupStart(name) => {
                 out.extend_from_slice(b"NIL NIL ");
-                nstring(out, Some(name));
+                write_header_nstring(out, Some(name));
                 out.extend_from_slice(b" NIL");
             }
             Addr::GroupEnd => out.extend_from_slice(b"NIL NIL NIL NIL"),

@@ -41,7 +41,6 @@ mod bodystructure;
 mod envelope;
 mod header;
 mod parts;
-mod quote;
 mod section;
 
 pub(crate) use envelope::{Addr, parse_address_list};

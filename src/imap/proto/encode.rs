@@ -35,9 +35,8 @@ use super::types::{
     SequenceSet, StatusItem, StoreKind, is_astring_char, is_atom_char, is_list_char,
 };
 
-/// Longest string written as a quoted string; longer ones are literals,
-/// which clients read without scanning for escapes.
-pub const QUOTED_MAX: usize = 1024;
+use crate::quoting::is_quoted_char;
+pub use crate::quoting::{QUOTED_MAX, write_nstring, write_string};
 
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -340,9 +339,7 @@ fn write_mailbox_list(
     match delimiter {
         // A delimiter that is not a QUOTED-CHAR cannot be sent; NIL (a flat
         // namespace) is the only valid answer left.
-        Some(c) if c.is_ascii() && is_quoted_char(c as u8) => {
-            write_quoted(out, &[c as u8]);
-        }
+        Some(c) if c.is_ascii() && is_quoted_char(c as u8) => write_string(out, &[c as u8]),
         _ => out.extend_from_slice(b"NIL"),
     }
     out.push(b' ');
@@ -551,24 +548,6 @@ pub fn write_atom_or_string(out: &mut Vec<u8>, s: &[u8]) {
     }
 }
 
-/// `string = quoted / literal`: quoted when short and every byte is a
-/// `QUOTED-CHAR`, else a literal `{n}` CRLF followed by the bytes.
-pub fn write_string(out: &mut Vec<u8>, s: &[u8]) {
-    if s.len() <= QUOTED_MAX && s.iter().all(|&b| is_quoted_char(b)) {
-        write_quoted(out, s);
-    } else {
-        write_literal(out, s);
-    }
-}
-
-/// `nstring = string / nil`.
-pub fn write_nstring(out: &mut Vec<u8>, s: Option<&[u8]>) {
-    match s {
-        Some(s) => write_string(out, s),
-        None => out.extend_from_slice(b"NIL"),
-    }
-}
-
 /// `date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time
 /// SP zone DQUOTE`, e.g. `"17-Jul-1996 02:44:25 -0700"`. The day is padded
 /// with a space. Years outside 0..=9999 (not representable) are clamped.
@@ -616,29 +595,6 @@ fn wire_name(name: &str) -> Cow<'_, str> {
 
 fn is_bare(s: &[u8], allowed: fn(u8) -> bool) -> bool {
     !s.is_empty() && s.iter().all(|&b| allowed(b)) && !s.eq_ignore_ascii_case(b"NIL")
-}
-
-/// `QUOTED-CHAR` before escaping: any 7-bit `TEXT-CHAR` (no NUL, CR, LF).
-fn is_quoted_char(b: u8) -> bool {
-    (0x01..=0x7f).contains(&b) && b != b'\r' && b != b'\n'
-}
-
-fn write_quoted(out: &mut Vec<u8>, s: &[u8]) {
-    out.push(b'"');
-    for &b in s {
-        if b == b'"' || b == b'\\' {
-            out.push(b'\\');
-        }
-        out.push(b);
-    }
-    out.push(b'"');
-}
-
-fn write_literal(out: &mut Vec<u8>, s: &[u8]) {
-    out.push(b'{');
-    write_num(out, s.len());
-    out.extend_from_slice(b"}\r\n");
-    out.extend_from_slice(s);
 }
 
 fn write_flag(out: &mut Vec<u8>, flag: &Flag) {
@@ -792,8 +748,12 @@ pub fn encode_command(out: &mut Vec<u8>, c: &Command) {
                 out.push(b' ');
                 write_date_time(out, date);
             }
+            // The message as it is, NUL bytes too: a test may send them.
             out.push(b' ');
-            write_literal(out, message);
+            out.push(b'{');
+            write_num(out, message.len());
+            out.extend_from_slice(b"}\r\n");
+            out.extend_from_slice(message);
         }
         CommandBody::GetQuota { root } => {
             out.extend_from_slice(b"GETQUOTA ");
