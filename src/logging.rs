@@ -12,6 +12,12 @@
 //!
 //! Nothing here decides what is logged; callers must never log passwords
 //! or message content.
+//!
+//! The lines an administrator acts on (APPEND, COPY, MOVE, EXPUNGE and
+//! deliveries, at INFO) share one vocabulary: `mailbox` (the source, or
+//! where mail went), `dest` (COPY/MOVE's destination), `uidvalidity` (the
+//! destination's for COPY/MOVE), `uids` (a UID set, `Uids` below),
+//! `dest_uids`, `count` (messages) and `size` (octets, RFC822.SIZE summed).
 
 use std::io::IsTerminal as _;
 use std::sync::OnceLock;
@@ -146,6 +152,46 @@ impl std::fmt::Display for Millis {
     }
 }
 
+/// How long a logged UID set may get before it is cut: a COPY of 100,000
+/// scattered messages must not make a megabyte-long line. The line's
+/// `count` field says how many there were.
+pub const MAX_UIDS_CHARS: usize = 200;
+
+/// UIDs as an IMAP UID set (`4:7,9`), runs of consecutive UIDs folded, cut
+/// after `MAX_UIDS_CHARS` at a whole element with `...` added. The UIDs
+/// are taken in the order given (the store hands them over ascending).
+#[derive(Debug, Clone, Copy)]
+pub struct Uids<'a>(pub &'a [u32]);
+
+impl std::fmt::Display for Uids<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut out = String::new();
+        let mut rest = self.0.iter().copied().peekable();
+        while let Some(first) = rest.next() {
+            let mut last = first;
+            while rest.peek() == Some(&last.wrapping_add(1)) && last != u32::MAX {
+                last += 1;
+                rest.next();
+            }
+            let element = if last == first {
+                first.to_string()
+            } else {
+                format!("{first}:{last}")
+            };
+            let sep = usize::from(!out.is_empty());
+            if out.len() + sep + element.len() > MAX_UIDS_CHARS {
+                out.push_str(if out.is_empty() { "..." } else { ",..." });
+                break;
+            }
+            if sep == 1 {
+                out.push(',');
+            }
+            out.push_str(&element);
+        }
+        f.write_str(&out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,5 +276,32 @@ mod tests {
             "1520.004"
         );
         assert_eq!(Millis(Duration::ZERO).to_string(), "0.000");
+    }
+
+    #[test]
+    fn uids_fold_runs() {
+        assert_eq!(Uids(&[4, 5, 6, 7, 9]).to_string(), "4:7,9");
+        assert_eq!(Uids(&[1]).to_string(), "1");
+        assert_eq!(Uids(&[]).to_string(), "");
+        assert_eq!(Uids(&[2, 3, 10, 12, 13]).to_string(), "2:3,10,12:13");
+        assert_eq!(
+            Uids(&[u32::MAX - 1, u32::MAX]).to_string(),
+            "4294967294:4294967295"
+        );
+    }
+
+    #[test]
+    fn uids_are_cut_at_a_whole_element() {
+        // Every other UID: nothing folds.
+        let many: Vec<u32> = (1..200_000).step_by(2).collect();
+        let text = Uids(&many).to_string();
+        assert!(text.len() <= MAX_UIDS_CHARS + 4, "{}", text.len());
+        assert!(text.starts_with("1,3,5,"), "{text}");
+        assert!(text.ends_with(",..."), "{text}");
+        let kept = text.trim_end_matches(",...");
+        assert!(kept.split(',').all(|e| e.parse::<u32>().is_ok()), "{text}");
+        // One run folds whatever its length.
+        let run: Vec<u32> = (1..=100_000).collect();
+        assert_eq!(Uids(&run).to_string(), "1:100000");
     }
 }

@@ -29,7 +29,9 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Commands::Index(cmd) => run_index_command(cmd, &config),
         Commands::Deliver(args) => {
             // sysexits codes matter to the MTA that runs us: exit here
-            // with the one delivery chose.
+            // with the one delivery chose. The delivery line goes where the
+            // server's lines go (stderr, or the journal under systemd).
+            roost::logging::init(&config.log);
             let code = roost::lmtp::lda::run(args, &config);
             std::process::exit(i32::from(code));
         }

@@ -10,6 +10,7 @@ use chrono::{DateTime, FixedOffset};
 
 use super::command::{ForwardPath, ReversePath};
 use super::session::{Delivery, Directory, Lookup, Outcome, Target};
+use crate::logging::Uids;
 use crate::mailbox::{MailAccess, MailError, delivered_message};
 use crate::store::{CopyResult, DeliveryCopy};
 
@@ -195,9 +196,9 @@ pub async fn deliver(mail: &MailAccess, d: &Delivery, via: &Via) -> Vec<Outcome>
         copy_of.push(i);
     }
     let results = store_copies(mail, d, via, &id, date, &targets).await;
-    let outcomes: Vec<Outcome> = copy_of.iter().map(|&i| results[i].clone()).collect();
+    let outcomes: Vec<Outcome> = copy_of.iter().map(|&i| results[i].0.clone()).collect();
     let duration_ms = started.elapsed().as_millis() as u64;
-    for (r, o) in d.recipients.iter().zip(&outcomes) {
+    for ((r, o), &i) in d.recipients.iter().zip(&outcomes).zip(&copy_of) {
         let counted = match o {
             Outcome::Stored { .. } => crate::metrics::Delivery::Stored,
             Outcome::OverQuota => crate::metrics::Delivery::OverQuota,
@@ -215,14 +216,23 @@ pub async fn deliver(mail: &MailAccess, d: &Delivery, via: &Via) -> Vec<Outcome>
             Outcome::Failed(e) => e.as_str(),
             _ => "",
         };
+        // A stored copy: its UID, and its size as stored (RFC822.SIZE, the
+        // trace headers included), as APPEND's line has them; recipients
+        // sharing a copy name the same UID.
+        let (uidvalidity, uids, size) = match &results[i].1 {
+            Some(s) => (s.uidvalidity, Uids(&[s.uid]).to_string(), s.size),
+            None => (0, String::new(), d.message.len() as u64),
+        };
         tracing::info!(
-            id = %id,
+            delivery_id = %id,
             queue_id = queue.as_deref().unwrap_or("-"),
             from = %d.from.to_header_value(),
             rcpt = r.address.as_given(),
             user = %r.target.user,
-            size = d.message.len(),
             mailbox,
+            uidvalidity,
+            %uids,
+            size,
             outcome,
             error,
             duration_ms,
@@ -232,7 +242,14 @@ pub async fn deliver(mail: &MailAccess, d: &Delivery, via: &Via) -> Vec<Outcome>
     outcomes
 }
 
-/// One outcome per target.
+/// Where a stored copy went, for the log.
+struct StoredCopy {
+    uidvalidity: u32,
+    uid: u32,
+    size: u64,
+}
+
+/// One outcome per target, with the copy's place if it was stored.
 async fn store_copies(
     mail: &MailAccess,
     d: &Delivery,
@@ -240,8 +257,12 @@ async fn store_copies(
     id: &str,
     date: DateTime<FixedOffset>,
     targets: &[(&Target, &str)],
-) -> Vec<Outcome> {
-    let failed = |why: &str| vec![Outcome::Failed(why.to_owned()); targets.len()];
+) -> Vec<(Outcome, Option<StoredCopy>)> {
+    let failed = |why: &str| {
+        (0..targets.len())
+            .map(|_| (Outcome::Failed(why.to_owned()), None))
+            .collect()
+    };
     // Mailbox ids, read now: a mailbox deleted since RCPT falls back to
     // INBOX, which every user has (made again if it is missing).
     let mut ids = Vec::with_capacity(targets.len());
@@ -260,6 +281,7 @@ async fn store_copies(
             raw
         })
         .collect();
+    let sizes: Vec<u64> = raws.iter().map(|r| r.len() as u64).collect();
     // MIME analysis is CPU work in proportion to the message: off the
     // connection's thread.
     let analysed = tokio::task::spawn_blocking(move || {
@@ -296,16 +318,28 @@ async fn store_copies(
     targets
         .iter()
         .zip(slot)
-        .map(|((t, _), slot)| match slot.and_then(|i| results.get(i)) {
-            None if slot.is_none() => Outcome::Unknown,
-            None => Outcome::Failed("no result from the store".into()),
-            Some(CopyResult::Stored(_)) => Outcome::Stored {
-                mailbox: t.mailbox.clone(),
+        .zip(sizes)
+        .map(
+            |(((t, _), slot), size)| match slot.and_then(|i| results.get(i)) {
+                None if slot.is_none() => (Outcome::Unknown, None),
+                None => (Outcome::Failed("no result from the store".into()), None),
+                Some(CopyResult::Stored(a)) => (
+                    Outcome::Stored {
+                        mailbox: t.mailbox.clone(),
+                    },
+                    Some(StoredCopy {
+                        uidvalidity: a.uidvalidity,
+                        uid: a.uid,
+                        size,
+                    }),
+                ),
+                Some(CopyResult::OverQuota(_)) => (Outcome::OverQuota, None),
+                Some(CopyResult::NoMailbox) => {
+                    (Outcome::Failed("the mailbox went away".into()), None)
+                }
+                Some(CopyResult::Refused(e)) => (Outcome::Failed(e.clone()), None),
             },
-            Some(CopyResult::OverQuota(_)) => Outcome::OverQuota,
-            Some(CopyResult::NoMailbox) => Outcome::Failed("the mailbox went away".into()),
-            Some(CopyResult::Refused(e)) => Outcome::Failed(e.clone()),
-        })
+        )
         .collect()
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 use actix_rt::ArbiterHandle;
 use anyhow::{Context as _, bail};
 use tokio::net::{TcpListener, UnixListener};
+use tracing::Instrument as _;
 
 use super::conn::{LmtpShared, serve};
 use crate::config::{LmtpConfig, LmtpListen};
@@ -180,6 +181,9 @@ pub async fn accept_loop(
         };
         let id = next_id.fetch_add(1, Ordering::Relaxed);
         let shared = shared.clone();
+        // The connection's lines (its deliveries) carry its id and peer,
+        // as an IMAP connection's do.
+        let span = tracing::info_span!("lmtp", id, peer = %peer);
         // A tokio socket belongs to the runtime that registered it: it moves
         // to the worker as a std socket and is registered there.
         let run = async move {
@@ -193,7 +197,8 @@ pub async fn accept_loop(
                     Err(e) => tracing::warn!(error = %e, "could not register connection"),
                 },
             }
-        };
+        }
+        .instrument(span);
         if workers.is_empty() {
             actix_rt::spawn(run);
         } else {

@@ -203,16 +203,23 @@ pub enum MailWriteOk {
         changed: Vec<u32>,
         modified: Vec<u32>,
     },
-    Expunged(Vec<u32>),
+    /// The UIDs removed (ascending) and their octets.
+    Expunged {
+        uids: Vec<u32>,
+        size: u64,
+    },
+    /// The destination's UIDVALIDITY, (source, new) UID pairs and the
+    /// octets copied.
     Copied {
         uidvalidity: u32,
         pairs: Vec<(u32, u32)>,
+        size: u64,
     },
-    /// MOVE: the destination's UIDVALIDITY and (source, new) UID pairs;
-    /// the sources are expunged.
+    /// MOVE: as `Copied`; the sources are expunged.
     Moved {
         uidvalidity: u32,
         pairs: Vec<(u32, u32)>,
+        size: u64,
     },
     /// UIDs in `from..to` are \Recent in the claiming session.
     Recent {
@@ -830,14 +837,19 @@ fn from_store_result(r: store::WriteResult) -> MailWriteOk {
                 .collect(),
             modified: st.modified,
         },
-        R::Expunged(e) => MailWriteOk::Expunged(e.uids),
+        R::Expunged(e) => MailWriteOk::Expunged {
+            uids: e.uids,
+            size: e.size,
+        },
         R::Copied(c) => MailWriteOk::Copied {
             uidvalidity: c.uidvalidity,
             pairs: c.pairs,
+            size: c.size,
         },
         R::Moved(m) => MailWriteOk::Moved {
             uidvalidity: m.copied.uidvalidity,
             pairs: m.copied.pairs,
+            size: m.copied.size,
         },
         R::RecentClaimed(range) => MailWriteOk::Recent {
             from: range.start,

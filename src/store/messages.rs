@@ -607,11 +607,12 @@ impl Tables {
             return Ok(Expunged {
                 uids: Vec::new(),
                 modseq: mb.highest_modseq,
+                size: 0,
             });
         }
         let modseq = next_modseq(&mut mb)?;
+        let bytes: i64 = doomed.iter().map(|m| i64::from(m.size)).sum();
         if charge {
-            let bytes: i64 = doomed.iter().map(|m| i64::from(m.size)).sum();
             let count = i64::try_from(doomed.len()).unwrap_or(i64::MAX);
             self.charge(wtxn, mb.user_id, -bytes, -count)?;
         }
@@ -631,6 +632,7 @@ impl Tables {
         Ok(Expunged {
             uids: expunged,
             modseq,
+            size: u64::try_from(bytes).unwrap_or(0),
         })
     }
 
@@ -697,6 +699,7 @@ impl Tables {
             uidvalidity: dst.uidvalidity,
             pairs,
             modseq,
+            size: u64::try_from(bytes).unwrap_or(0),
         })
     }
 

@@ -242,6 +242,8 @@ pub struct Expunged {
     pub uids: Vec<u32>,
     /// The MODSEQ of the expunge (the mailbox's highest if nothing went).
     pub modseq: u64,
+    /// Octets removed (RFC822.SIZE summed), for the log.
+    pub size: u64,
 }
 
 /// The answer to `Copy`.
@@ -253,6 +255,8 @@ pub struct Copied {
     pub pairs: Vec<(u32, u32)>,
     /// The copies' MODSEQ in the destination; `None` if nothing was copied.
     pub modseq: Option<u64>,
+    /// Octets copied (RFC822.SIZE summed), for the log.
+    pub size: u64,
 }
 
 /// The answer to `Move`: what the copy did in the destination and what

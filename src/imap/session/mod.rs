@@ -16,6 +16,7 @@ mod list;
 mod listing;
 #[cfg(test)]
 mod listing_tests;
+mod logged;
 mod mailbox;
 mod moving;
 mod quota;
@@ -295,6 +296,8 @@ struct InflightAppend {
     started: Instant,
     /// The message's size, counted once it is stored.
     size: u64,
+    /// Where it goes, for the log.
+    mailbox: String,
     result: Option<Result<MailWriteOk, MailError>>,
 }
 
@@ -622,15 +625,18 @@ impl Session {
             return;
         };
         let ticket = self.ticket();
-        let size = match &op {
-            MailWrite::Append { message, .. } => message.len() as u64,
-            _ => 0,
+        let (size, mailbox) = match &op {
+            MailWrite::Append {
+                message, mailbox, ..
+            } => (message.len() as u64, mailbox.clone()),
+            _ => (0, String::new()),
         };
         self.appends.push_back(InflightAppend {
             ticket,
             tag,
             started: now,
             size,
+            mailbox,
             result: None,
         });
         self.actions.push_back(Action::Write {
@@ -647,6 +653,7 @@ impl Session {
                 tag,
                 started,
                 size,
+                mailbox,
                 result: Some(result),
                 ..
             }) = self.appends.pop_front()
@@ -660,6 +667,7 @@ impl Session {
                     // RFC 4315 §3: APPEND tells where the message went.
                     let code = match ok {
                         MailWriteOk::Appended { uidvalidity, uid } => {
+                            self.log_append(&mailbox, uidvalidity, uid, size);
                             Some(Code::AppendUid { uidvalidity, uid })
                         }
                         _ => None,

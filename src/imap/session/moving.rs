@@ -27,17 +27,18 @@ impl Session {
         let Some((from_mailbox, targets)) = self.write_targets(&tag, command, now, set, uid) else {
             return;
         };
+        let dest = mailbox.as_str().to_string();
         let op = MailWrite::Move {
             from_mailbox,
             uids: targets.iter().map(|t| t.1).collect(),
-            to: mailbox.as_str().to_string(),
+            to: dest.clone(),
         };
         self.start_write(
             tag,
             command,
             now,
             op,
-            Pending::Selected(SelectedPending::Move { uid }),
+            Pending::Selected(SelectedPending::Move { uid, dest }),
         );
     }
 
@@ -55,7 +56,9 @@ impl Session {
         ok: MailWriteOk,
     ) {
         let moved = match ok {
-            MailWriteOk::Moved { uidvalidity, pairs } if !pairs.is_empty() => {
+            MailWriteOk::Moved {
+                uidvalidity, pairs, ..
+            } if !pairs.is_empty() => {
                 self.untagged(
                     StatusKind::Ok,
                     Some(Code::CopyUid {

@@ -185,10 +185,14 @@ pub(super) enum SelectedPending {
         newly_seen: Vec<u32>,
         changed_since: Option<u64>,
     },
-    Copy,
+    /// COPY into `dest` (as the client named it).
+    Copy {
+        dest: String,
+    },
     /// RFC 6851 MOVE (finished in `moving`).
     Move {
         uid: bool,
+        dest: String,
     },
 }
 
@@ -576,17 +580,18 @@ impl Session {
         if targets.is_empty() {
             return self.completed(tag, command, now, now);
         }
+        let dest = mailbox.as_str().to_string();
         let op = MailWrite::Copy {
             from_mailbox: view.mailbox_id,
             uids: targets.iter().map(|t| t.1).collect(),
-            to: mailbox.as_str().to_string(),
+            to: dest.clone(),
         };
         self.start_write(
             tag,
             command,
             now,
             op,
-            Pending::Selected(SelectedPending::Copy),
+            Pending::Selected(SelectedPending::Copy { dest }),
         );
     }
 
@@ -722,6 +727,9 @@ impl Session {
     ) {
         match pending {
             SelectedPending::Close => {
+                if let MailWriteOk::Expunged { uids, size } = &ok {
+                    self.log_expunge(command, uids, *size);
+                }
                 // CLOSE expunges silently (RFC 3501 §6.4.2).
                 self.state.deselect();
                 self.tagged(
@@ -735,22 +743,44 @@ impl Session {
                 )
             }
             SelectedPending::Expunge => {
+                if let MailWriteOk::Expunged { uids, size } = &ok {
+                    self.log_expunge(command, uids, *size);
+                }
                 self.sync_view(true, false, &[]);
-                let expunged = matches!(&ok, MailWriteOk::Expunged(uids) if !uids.is_empty());
+                let expunged =
+                    matches!(&ok, MailWriteOk::Expunged { uids, .. } if !uids.is_empty());
                 self.completed_with_modseq(tag, command, started, now, expunged)
             }
-            SelectedPending::Move { uid } => self.finish_move(tag, command, started, now, uid, ok),
-            SelectedPending::Copy => {
+            SelectedPending::Move { uid, dest } => {
+                if let MailWriteOk::Moved {
+                    uidvalidity,
+                    pairs,
+                    size,
+                } = &ok
+                {
+                    self.log_copy(command, true, &dest, *uidvalidity, pairs, *size);
+                }
+                self.finish_move(tag, command, started, now, uid, ok)
+            }
+            SelectedPending::Copy { dest } => {
+                if let MailWriteOk::Copied {
+                    uidvalidity,
+                    pairs,
+                    size,
+                } = &ok
+                {
+                    self.log_copy(command, false, &dest, *uidvalidity, pairs, *size);
+                }
                 self.sync_view(true, false, &[]);
                 // RFC 4315 §3: COPYUID pairs each copied UID with its copy.
                 let code = match ok {
-                    MailWriteOk::Copied { uidvalidity, pairs } if !pairs.is_empty() => {
-                        Some(Code::CopyUid {
-                            uidvalidity,
-                            source: pairs.iter().map(|p| p.0).collect(),
-                            destination: pairs.iter().map(|p| p.1).collect(),
-                        })
-                    }
+                    MailWriteOk::Copied {
+                        uidvalidity, pairs, ..
+                    } if !pairs.is_empty() => Some(Code::CopyUid {
+                        uidvalidity,
+                        source: pairs.iter().map(|p| p.0).collect(),
+                        destination: pairs.iter().map(|p| p.1).collect(),
+                    }),
                     _ => None,
                 };
                 self.tagged(
