@@ -657,6 +657,24 @@ impl<'t> MailReader<'t> {
         Ok(v)
     }
 
+    /// `changed_since` without the UIDs in `skip` (ascending): what a
+    /// session changed itself and has no need to hear of again.
+    pub fn changed_since_except(
+        &self,
+        mailbox_id: u64,
+        modseq: u64,
+        skip: &[u32],
+    ) -> MailResult<Vec<MessageSummary>> {
+        let mut v: Vec<MessageSummary> = self
+            .r
+            .changed_since_except(mailbox_id, modseq, skip)?
+            .iter()
+            .map(message_summary)
+            .collect();
+        v.sort_by_key(|m| m.uid);
+        Ok(v)
+    }
+
     /// UIDs expunged with a MODSEQ above `modseq`, ascending.
     pub fn expunged_since(&self, mailbox_id: u64, modseq: u64) -> MailResult<Vec<u32>> {
         let mut v = self.r.expunged_since(mailbox_id, modseq)?;

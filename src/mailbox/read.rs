@@ -26,6 +26,14 @@ pub trait MailSnapshot {
     fn message(&self, mailbox_id: u64, uid: u32) -> MailResult<Option<MessageSummary>>;
     /// Messages whose MODSEQ is above `modseq`, UID ascending.
     fn changed_since(&self, mailbox_id: u64, modseq: u64) -> MailResult<Vec<MessageSummary>>;
+    /// `changed_since` without the UIDs in `skip` (ascending), which are
+    /// not read at all.
+    fn changed_since_except(
+        &self,
+        mailbox_id: u64,
+        modseq: u64,
+        skip: &[u32],
+    ) -> MailResult<Vec<MessageSummary>>;
     /// UIDs expunged with a MODSEQ above `modseq`, ascending.
     fn expunged_since(&self, mailbox_id: u64, modseq: u64) -> MailResult<Vec<u32>>;
     /// Everything FETCH needs of one message, borrowed from the snapshot;
@@ -96,6 +104,14 @@ impl MailSnapshot for LmdbSnapshot<'_> {
     }
     fn changed_since(&self, mailbox_id: u64, modseq: u64) -> MailResult<Vec<MessageSummary>> {
         self.reader().changed_since(mailbox_id, modseq)
+    }
+    fn changed_since_except(
+        &self,
+        mailbox_id: u64,
+        modseq: u64,
+        skip: &[u32],
+    ) -> MailResult<Vec<MessageSummary>> {
+        self.reader().changed_since_except(mailbox_id, modseq, skip)
     }
     fn expunged_since(&self, mailbox_id: u64, modseq: u64) -> MailResult<Vec<u32>> {
         self.reader().expunged_since(mailbox_id, modseq)

@@ -61,7 +61,7 @@ use mail_parser::{HeaderValue, Message, MessageParser, PartType};
 use super::SearchKey;
 use super::fold::fold;
 use crate::mime::Addr;
-use crate::types::{Flag, FlagFetch, MessageFacts, SequenceSet};
+use crate::types::{Flag, FlagFetch, MessageFacts, SequenceSet, internal_date};
 
 /// The charset a SEARCH command's strings are written in (RFC 3501 §6.4.4
 /// CHARSET).
@@ -249,6 +249,27 @@ impl Matcher {
         ev.node(&self.key)
     }
 
+    /// Whether the key looks only at what the fixed part of a message
+    /// record holds: system flags, \Recent, size, internal date, sequence
+    /// number, UID, MODSEQ. Then `matches_head` decides, with no keyword
+    /// list, body or text at hand.
+    pub fn head_only(&self) -> bool {
+        self.key.head_only()
+    }
+
+    /// `matches` for a key that is `head_only`, on those facts alone and
+    /// without allocating; the answer is `matches`' on the same message.
+    pub fn matches_head(&self, h: &HeadFacts, max_seq: u32, max_uid: u32) -> bool {
+        debug_assert!(self.head_only());
+        let mut ev = HeadEval {
+            h,
+            max_seq,
+            max_uid,
+            date: None,
+        };
+        ev.node(&self.key)
+    }
+
     /// Whether the key looks at the `Date:` header (SENTBEFORE/ON/SINCE).
     pub fn needs_sent_date(&self) -> bool {
         self.key.uses_sent_date()
@@ -294,6 +315,78 @@ impl Matcher {
         };
         let mut next = 0;
         ev.prejudge(&self.key, &mut next, maybe)
+    }
+}
+
+/// What a `head_only` key reads of one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadFacts {
+    pub seq: u32,
+    pub uid: u32,
+    pub answered: bool,
+    pub flagged: bool,
+    pub deleted: bool,
+    pub seen: bool,
+    pub draft: bool,
+    pub recent: bool,
+    pub size: u32,
+    /// INTERNALDATE as stored: Unix seconds and offset east of UTC.
+    pub internal_date: (i64, i32),
+    pub modseq: u64,
+}
+
+/// `Eval` for a `head_only` key, over `HeadFacts`.
+struct HeadEval<'h> {
+    h: &'h HeadFacts,
+    max_seq: u32,
+    max_uid: u32,
+    /// The calendar date of the internal date, worked out on first use.
+    date: Option<NaiveDate>,
+}
+
+impl HeadEval<'_> {
+    fn date(&mut self) -> NaiveDate {
+        *self.date.get_or_insert_with(|| {
+            let (secs, off) = self.h.internal_date;
+            internal_date(secs, off).date_naive()
+        })
+    }
+
+    fn node(&mut self, n: &Node) -> bool {
+        let h = self.h;
+        match n {
+            Node::All => true,
+            Node::Flag(f) => match f {
+                Flag::Answered => h.answered,
+                Flag::Flagged => h.flagged,
+                Flag::Deleted => h.deleted,
+                Flag::Seen => h.seen,
+                Flag::Draft => h.draft,
+                // Not system flags: a SEARCH key never names these as such.
+                Flag::Keyword(_) | Flag::Extension(_) => false,
+            },
+            Node::Recent => h.recent,
+            Node::Larger(n) => h.size > *n,
+            Node::Smaller(n) => h.size < *n,
+            Node::Before(d) => self.date() < *d,
+            Node::On(d) => self.date() == *d,
+            Node::Since(d) => self.date() >= *d,
+            Node::Seq(s) => s.contains(h.seq, self.max_seq),
+            Node::Uid(s) => s.contains(h.uid, self.max_uid),
+            Node::ModSeq(n) => h.modseq >= *n,
+            Node::Not(n) => !self.node(n),
+            Node::Or(a, b) => self.node(a) || self.node(b),
+            Node::And(v) => v.iter().all(|n| self.node(n)),
+            // Not `head_only`: the caller checked before asking.
+            Node::Keyword(_)
+            | Node::SentBefore(_)
+            | Node::SentOn(_)
+            | Node::SentSince(_)
+            | Node::Header(..)
+            | Node::Address(..)
+            | Node::Body(_)
+            | Node::Text(_) => false,
+        }
     }
 }
 
@@ -477,6 +570,33 @@ impl Node {
             }
             Node::And(v) => v.iter().for_each(|n| n.text_leaves(out)),
             _ => {}
+        }
+    }
+
+    fn head_only(&self) -> bool {
+        match self {
+            Node::Keyword(_)
+            | Node::SentBefore(_)
+            | Node::SentOn(_)
+            | Node::SentSince(_)
+            | Node::Header(..)
+            | Node::Address(..)
+            | Node::Body(_)
+            | Node::Text(_) => false,
+            Node::Flag(f) => !matches!(f, Flag::Keyword(_) | Flag::Extension(_)),
+            Node::Not(n) => n.head_only(),
+            Node::Or(a, b) => a.head_only() && b.head_only(),
+            Node::And(v) => v.iter().all(Node::head_only),
+            Node::All
+            | Node::Recent
+            | Node::Larger(_)
+            | Node::Smaller(_)
+            | Node::Before(_)
+            | Node::On(_)
+            | Node::Since(_)
+            | Node::Seq(_)
+            | Node::Uid(_)
+            | Node::ModSeq(_) => true,
         }
     }
 

@@ -20,8 +20,8 @@ use super::SearchKey;
 use super::index::SearchIndex;
 use super::index::query::{self, IndexedDoc};
 use super::index::schema::Fields;
-use super::matcher::{Filter, Matcher, SearchContext};
-use crate::store::{MessageInfo, Reader, Store, StoreError};
+use super::matcher::{Filter, HeadFacts, Matcher, SearchContext};
+use crate::store::{Flags, MessageHead, MessageInfo, Reader, Store, StoreError};
 use crate::types::{FlagFetch, MessageFacts, internal_date, message_flags};
 
 /// The mailbox as one session sees it.
@@ -57,6 +57,9 @@ pub fn search(
 ) -> Result<Vec<(u32, u32, u64)>, StoreError> {
     let matcher = Matcher::new(key, ctx.charset);
     let reader = store.read()?;
+    if matcher.head_only() {
+        return search_heads(&reader, scope, &matcher, ctx);
+    }
     // Keys on flags, sizes, numbers and internal dates are answered
     // from the message records alone; the index has nothing to add.
     let index = index
@@ -123,6 +126,53 @@ pub fn search(
             hits.push((seq.get(), uid, record.modseq));
         }
     }
+    Ok(hits)
+}
+
+/// SEARCH for a key on system flags, sizes, internal dates and numbers
+/// (`Matcher::head_only`): one cursor walk over the mailbox's records,
+/// reading only their fixed-size heads, merged with the view's UIDs. The
+/// answer is the general path's, without its per-message allocations.
+fn search_heads(
+    reader: &Reader<'_>,
+    scope: &SearchScope<'_>,
+    matcher: &Matcher,
+    ctx: &SearchContext,
+) -> Result<Vec<(u32, u32, u64)>, StoreError> {
+    let mut hits = Vec::new();
+    // Index into the view: sequence number `i + 1`.
+    let mut i = 0usize;
+    reader.message_heads(scope.mailbox_id, &mut |head: MessageHead| {
+        // A view UID below the record's is gone from the store (expunged
+        // elsewhere, not yet reported): skipped, as the scan does.
+        while scope.uids.get(i).is_some_and(|&u| u < head.uid) {
+            i += 1;
+        }
+        if scope.uids.get(i) != Some(&head.uid) {
+            // A record the view does not have yet (delivered since).
+            return;
+        }
+        let Ok(seq) = u32::try_from(i + 1) else {
+            return;
+        };
+        i += 1;
+        let facts = HeadFacts {
+            seq,
+            uid: head.uid,
+            answered: head.flags.contains(Flags::ANSWERED),
+            flagged: head.flags.contains(Flags::FLAGGED),
+            deleted: head.flags.contains(Flags::DELETED),
+            seen: head.flags.contains(Flags::SEEN),
+            draft: head.flags.contains(Flags::DRAFT),
+            recent: (scope.recent)(head.uid),
+            size: head.size,
+            internal_date: (head.internal_date, head.tz_offset),
+            modseq: head.modseq,
+        };
+        if matcher.matches_head(&facts, ctx.max_seq, ctx.max_uid) {
+            hits.push((seq, head.uid, head.modseq));
+        }
+    })?;
     Ok(hits)
 }
 

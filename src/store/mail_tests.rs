@@ -1367,3 +1367,116 @@ fn bench_appends() {
     );
     assert_eq!(f.uids(mb).len(), TOTAL);
 }
+
+/// STORE over a dense set (one cursor, records rewritten where they lie)
+/// and over a sparse one (a read per UID) keeps MODSEQs, the `modseqs`
+/// rows, CHANGEDSINCE and the counters exact, keywords included.
+#[test]
+fn store_in_place_keeps_modseqs_exact() {
+    let f = fixture("store-in-place");
+    let mb = f.create(ALICE, "INBOX");
+    for i in 0..40u32 {
+        let flags = if i % 3 == 0 {
+            Flags::SEEN
+        } else {
+            Flags::empty()
+        };
+        f.append(mb, &format!("Subject: {i}\r\n\r\nbody {i}\r\n"), flags);
+    }
+    let all: Vec<u32> = (1..=40).collect();
+    let base = f.mailbox(ALICE, "INBOX").expect("INBOX").highest_modseq;
+
+    // Dense, flags only: the unseen ones change, the others are reported
+    // unchanged with their old MODSEQ.
+    let s = f.store_flags(mb, &all, StoreMode::Add, Flags::SEEN);
+    assert_eq!(s.highest_modseq, base + 1);
+    assert_eq!(s.updated.len(), 40);
+    for u in &s.updated {
+        assert!(u.flags.contains(Flags::SEEN));
+        assert_eq!(u.changed, (u.uid - 1) % 3 != 0, "uid {}", u.uid);
+        if u.changed {
+            assert_eq!(u.modseq, base + 1);
+        } else {
+            assert!(u.modseq <= base, "uid {} kept its MODSEQ", u.uid);
+        }
+    }
+    let m = f.mailbox(ALICE, "INBOX").expect("INBOX");
+    assert_eq!((m.unseen, m.highest_modseq), (0, base + 1));
+    f.check();
+    let r = f.store.read().expect("read");
+    let changed: Vec<u32> = r
+        .changed_since(mb, base)
+        .expect("changed")
+        .iter()
+        .map(|m| m.uid)
+        .collect();
+    let want: Vec<u32> = all.iter().copied().filter(|u| (u - 1) % 3 != 0).collect();
+    assert_eq!(changed, want);
+    let except: Vec<u32> = r
+        .changed_since_except(mb, base, &[2, 3, 5])
+        .expect("changed")
+        .iter()
+        .map(|m| m.uid)
+        .collect();
+    let want_except: Vec<u32> = want
+        .iter()
+        .copied()
+        .filter(|u| ![2, 3, 5].contains(u))
+        .collect();
+    assert_eq!(except, want_except);
+    assert!(
+        r.messages(mb)
+            .expect("messages")
+            .iter()
+            .all(|m| m.flags == Flags::SEEN)
+    );
+    drop(r);
+
+    // Dense with a keyword: every record grows and is rewritten whole.
+    let s = match f.ok(WriteOp::StoreFlags {
+        mailbox_id: mb,
+        uids: all.clone(),
+        mode: StoreMode::Add,
+        flags: Flags::FLAGGED,
+        keywords: vec!["$Label1".into()],
+        unchanged_since: Some(base + 1),
+    }) {
+        WriteResult::Stored(s) => s,
+        other => panic!("unexpected {other:?}"),
+    };
+    assert!(s.modified.is_empty());
+    assert!(s.updated.iter().all(|u| u.changed && u.modseq == base + 2));
+    f.check();
+
+    // Sparse: two UIDs far apart, the second with UNCHANGEDSINCE failing.
+    f.store_flags(mb, &[40], StoreMode::Remove, Flags::SEEN);
+    let s = match f.ok(WriteOp::StoreFlags {
+        mailbox_id: mb,
+        uids: vec![1, 40],
+        mode: StoreMode::Remove,
+        flags: Flags::FLAGGED,
+        keywords: vec!["$label1".into()],
+        unchanged_since: Some(base + 2),
+    }) {
+        WriteResult::Stored(s) => s,
+        other => panic!("unexpected {other:?}"),
+    };
+    assert_eq!(s.modified, [40]);
+    assert_eq!(s.updated.len(), 1);
+    assert_eq!(s.updated[0].modseq, base + 4);
+    assert!(s.updated[0].keywords.is_empty());
+    let r = f.store.read().expect("read");
+    let one = r.message(mb, 1).expect("read").expect("uid 1");
+    assert_eq!((one.flags, one.modseq), (Flags::SEEN, base + 4));
+    let since: Vec<u32> = r
+        .changed_since(mb, base + 2)
+        .expect("changed")
+        .iter()
+        .map(|m| m.uid)
+        .collect();
+    assert_eq!(since, [1, 40]);
+    drop(r);
+    let m = f.mailbox(ALICE, "INBOX").expect("INBOX");
+    assert_eq!((m.unseen, m.highest_modseq), (1, base + 4));
+    f.check();
+}

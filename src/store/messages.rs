@@ -145,6 +145,128 @@ pub(super) struct FlagChange<'a> {
     pub(super) unchanged_since: Option<u64>,
 }
 
+/// A STORE walks its messages with one cursor when the set names at least
+/// one UID in this many of its span; below that, one read per UID is less
+/// work than stepping over the messages between.
+const DENSE_FACTOR: u64 = 8;
+
+/// A STORE in progress: what it asks and what it did so far.
+struct FlagStore<'c, 'k> {
+    change: &'c FlagChange<'c>,
+    /// The change's keywords, checked and without repeats.
+    keywords: &'k [String],
+    /// This operation's MODSEQ, taken at the first message it changes.
+    modseq: Option<u64>,
+    /// (old MODSEQ, UID) of each changed message: its `modseqs` row moves.
+    moved: Vec<(u64, u32)>,
+    updated: Vec<FlagUpdate>,
+    modified: Vec<u32>,
+}
+
+/// A message a STORE looked at, with its new record.
+struct Touched {
+    info: MessageInfo,
+    changed: bool,
+    keywords_changed: bool,
+}
+
+impl Touched {
+    fn into_update(self) -> FlagUpdate {
+        FlagUpdate {
+            uid: self.info.uid,
+            flags: self.info.flags,
+            keywords: self.info.keywords,
+            modseq: self.info.modseq,
+            changed: self.changed,
+        }
+    }
+}
+
+impl FlagStore<'_, '_> {
+    /// The change applied to one message: `None` when UNCHANGEDSINCE keeps
+    /// it as it is (noted in `modified`); else its new record, which is to
+    /// be written if `changed` (an unchanged one is reported, not written:
+    /// then `None` comes back only for UNCHANGEDSINCE).
+    fn apply(
+        &mut self,
+        mb: &mut MailboxInfo,
+        mut msg: MessageInfo,
+    ) -> Result<Option<Touched>, StoreError> {
+        if self
+            .change
+            .unchanged_since
+            .is_some_and(|since| msg.modseq > since)
+        {
+            self.modified.push(msg.uid);
+            return Ok(None);
+        }
+        let flags = self.change.flags;
+        let keywords = self.keywords;
+        // The keyword list the message ends with, built only when the
+        // record's differs from it.
+        let (new_flags, new_keywords) = match self.change.mode {
+            StoreMode::Replace => {
+                let new_flags = flags;
+                let differ = !same_keywords(keywords, &msg.keywords);
+                // A change takes the command's spelling of the keywords.
+                let respell = (differ || new_flags != msg.flags) && msg.keywords != keywords;
+                (new_flags, respell.then(|| keywords.to_vec()))
+            }
+            StoreMode::Add => {
+                let missing = keywords.iter().any(|k| !has_keyword(&msg.keywords, k));
+                let k = missing.then(|| {
+                    let mut k = msg.keywords.clone();
+                    for add in keywords {
+                        if !has_keyword(&k, add) {
+                            k.push(add.clone());
+                        }
+                    }
+                    k
+                });
+                (msg.flags.union(flags), k)
+            }
+            StoreMode::Remove => {
+                let present = msg.keywords.iter().any(|x| has_keyword(keywords, x));
+                let k = present.then(|| {
+                    let mut k = msg.keywords.clone();
+                    k.retain(|x| !has_keyword(keywords, x));
+                    k
+                });
+                (msg.flags.difference(flags), k)
+            }
+        };
+        let changed = new_flags != msg.flags
+            || new_keywords
+                .as_ref()
+                .is_some_and(|k| !same_keywords(k, &msg.keywords));
+        let keywords_changed = changed && new_keywords.is_some();
+        if changed {
+            let m = match self.modseq {
+                Some(m) => m,
+                None => {
+                    let m = next_modseq(mb)?;
+                    self.modseq = Some(m);
+                    m
+                }
+            };
+            if let Some(k) = new_keywords {
+                note_keywords(mb, &k)?;
+                msg.keywords = k;
+            }
+            count_out(mb, msg.flags, msg.size);
+            count_in(mb, new_flags, msg.size);
+            self.moved.push((msg.modseq, msg.uid));
+            msg.flags = new_flags;
+            msg.modseq = m;
+        }
+        Ok(Some(Touched {
+            info: msg,
+            changed,
+            keywords_changed,
+        }))
+    }
+}
+
 fn message_key_text(mailbox_id: u64, uid: u32) -> String {
     format!("mailbox {mailbox_id} uid {uid}")
 }
@@ -182,6 +304,26 @@ impl Tables {
         Ok(out)
     }
 
+    /// The fixed-size head of every message of the mailbox, UID ascending,
+    /// handed to `each` in one cursor walk without building the keyword
+    /// lists (SEARCH on flags, sizes, dates and numbers).
+    pub(super) fn message_heads(
+        &self,
+        txn: &RoTxn<'_>,
+        mailbox_id: u64,
+        each: &mut dyn FnMut(records::MessageHead),
+    ) -> Result<(), StoreError> {
+        for row in self.messages.prefix_iter(txn, &mailbox_id.to_be_bytes())? {
+            let (key, bytes) = row?;
+            let (_, uid) = records::split_uid_key(key)
+                .map_err(|e| corruption(DB_MESSAGES, format!("mailbox {mailbox_id}"), e.0))?;
+            let head = records::decode_message_head(uid, bytes)
+                .map_err(|e| corruption(DB_MESSAGES, message_key_text(mailbox_id, uid), e.0))?;
+            each(head);
+        }
+        Ok(())
+    }
+
     /// Sum of the sizes of the mailbox's `\Deleted` messages.
     pub(super) fn deleted_size(&self, txn: &RoTxn<'_>, mailbox_id: u64) -> Result<u64, StoreError> {
         let mut total = 0u64;
@@ -199,12 +341,14 @@ impl Tables {
     }
 
     /// Messages whose MODSEQ is above `modseq` (RFC 7162 CHANGEDSINCE),
-    /// UID ascending.
+    /// UID ascending, except the UIDs in `skip` (ascending): a session that
+    /// made a change itself needs no record of it read back.
     pub(super) fn changed_since(
         &self,
         txn: &RoTxn<'_>,
         mailbox_id: u64,
         modseq: u64,
+        skip: &[u32],
     ) -> Result<Vec<MessageInfo>, StoreError> {
         let Some(from) = modseq.checked_add(1) else {
             return Ok(Vec::new());
@@ -223,6 +367,9 @@ impl Tables {
             let (key, _) = row?;
             let (_, row_modseq, uid) = records::split_modseq_key(key)
                 .map_err(|e| corruption(DB_MODSEQS, format!("mailbox {mailbox_id}"), e.0))?;
+            if skip.binary_search(&uid).is_ok() {
+                continue;
+            }
             let msg = self.message(txn, mailbox_id, uid)?.ok_or_else(|| {
                 corruption(
                     DB_MODSEQS,
@@ -285,21 +432,13 @@ impl Tables {
         }
     }
 
-    /// Writes a message row and its `modseqs` row; `old_modseq` is the
-    /// MODSEQ of the row it replaces, if any.
+    /// Writes a new message row and its `modseqs` row.
     fn put_message(
         &self,
         wtxn: &mut RwTxn<'_>,
         mailbox_id: u64,
         msg: &MessageInfo,
-        old_modseq: Option<u64>,
     ) -> Result<(), StoreError> {
-        if let Some(old) = old_modseq
-            && old != msg.modseq
-        {
-            self.modseqs
-                .delete(wtxn, &records::modseq_key(mailbox_id, old, msg.uid))?;
-        }
         self.messages.put(
             wtxn,
             &records::uid_key(mailbox_id, msg.uid),
@@ -460,7 +599,7 @@ impl Tables {
             keywords,
             modseq,
         };
-        self.put_message(wtxn, mb.id, &msg, None)?;
+        self.put_message(wtxn, mb.id, &msg)?;
         count_in(&mut mb, msg.flags, size);
         self.put_mailbox(wtxn, &mb)?;
         Ok(Appended {
@@ -472,6 +611,14 @@ impl Tables {
     }
 
     /// STORE (RFC 3501 §6.4.6, RFC 7162 §3.1.3 UNCHANGEDSINCE).
+    ///
+    /// A set that covers much of its UID span (`1:*`, a range) is walked
+    /// with one cursor and each changed record is rewritten where it lies
+    /// (same size unless keywords change); a sparse set is read by key.
+    /// Either way the `modseqs` rows are moved after the walk, old rows in
+    /// key order.
+    // `put_current` is heed's one way to rewrite the row under a cursor.
+    #[allow(unsafe_code)]
     pub(super) fn store_flags(
         &self,
         wtxn: &mut RwTxn<'_>,
@@ -479,70 +626,111 @@ impl Tables {
         uids: &[u32],
         change: FlagChange<'_>,
     ) -> Result<Stored, StoreError> {
-        let FlagChange {
-            mode,
-            flags,
-            keywords,
-            unchanged_since,
-        } = change;
         let mut mb = self.selectable_by_id(wtxn, mailbox_id)?;
-        let keywords = normalize_keywords(keywords)?;
-        let mut modseq = None;
-        let mut updated = Vec::new();
-        let mut modified = Vec::new();
-        for uid in sorted_uids(uids) {
-            let Some(mut msg) = self.message(wtxn, mb.id, uid)? else {
-                continue;
-            };
-            if unchanged_since.is_some_and(|since| msg.modseq > since) {
-                modified.push(uid);
-                continue;
-            }
-            let (new_flags, new_keywords) = match mode {
-                StoreMode::Replace => (flags, keywords.clone()),
-                StoreMode::Add => {
-                    let mut k = msg.keywords.clone();
-                    for add in &keywords {
-                        if !has_keyword(&k, add) {
-                            k.push(add.clone());
-                        }
-                    }
-                    (msg.flags.union(flags), k)
-                }
-                StoreMode::Remove => {
-                    let mut k = msg.keywords.clone();
-                    k.retain(|x| !has_keyword(&keywords, x));
-                    (msg.flags.difference(flags), k)
-                }
-            };
-            let changed = new_flags != msg.flags || !same_keywords(&new_keywords, &msg.keywords);
-            if changed {
-                let m = match modseq {
-                    Some(m) => m,
-                    None => {
-                        let m = next_modseq(&mut mb)?;
-                        modseq = Some(m);
-                        m
-                    }
-                };
-                note_keywords(&mut mb, &new_keywords)?;
-                count_out(&mut mb, msg.flags, msg.size);
-                count_in(&mut mb, new_flags, msg.size);
-                let old_modseq = msg.modseq;
-                msg.flags = new_flags;
-                msg.keywords = new_keywords;
-                msg.modseq = m;
-                self.put_message(wtxn, mb.id, &msg, Some(old_modseq))?;
-            }
-            updated.push(FlagUpdate {
-                uid,
-                flags: msg.flags,
-                keywords: msg.keywords,
-                modseq: msg.modseq,
-                changed,
+        let keywords = normalize_keywords(change.keywords)?;
+        let uids = sorted_uids(uids);
+        let mut st = FlagStore {
+            change: &change,
+            keywords: &keywords,
+            modseq: None,
+            moved: Vec::new(),
+            updated: Vec::with_capacity(uids.len()),
+            modified: Vec::new(),
+        };
+        let (Some(&first), Some(&last)) = (uids.first(), uids.last()) else {
+            return Ok(Stored {
+                updated: Vec::new(),
+                modified: Vec::new(),
+                highest_modseq: mb.highest_modseq,
             });
+        };
+        let span = u64::from(last - first) + 1;
+        if (uids.len() as u64).saturating_mul(DENSE_FACTOR) >= span {
+            let from = records::uid_key(mb.id, first);
+            let to = records::uid_key(mb.id, last);
+            let range = (Bound::Included(&from[..]), Bound::Included(&to[..]));
+            let mut cursor = self.messages.range_mut(wtxn, &range)?;
+            let mut want = uids.iter().copied().peekable();
+            let mut buf = Vec::new();
+            while let Some(row) = cursor.next() {
+                let (key, bytes) = row?;
+                let (_, uid) = records::split_uid_key(key)
+                    .map_err(|e| corruption(DB_MESSAGES, format!("mailbox {}", mb.id), e.0))?;
+                while want.next_if(|&u| u < uid).is_some() {}
+                if want.next_if_eq(&uid).is_none() {
+                    continue;
+                }
+                let msg = records::decode_message(uid, bytes)
+                    .map_err(|e| corruption(DB_MESSAGES, message_key_text(mb.id, uid), e.0))?;
+                let same_size = bytes.len();
+                let Some(msg) = st.apply(&mut mb, msg)? else {
+                    continue;
+                };
+                if !msg.changed {
+                    st.updated.push(msg.into_update());
+                    continue;
+                }
+                buf.clear();
+                if msg.keywords_changed {
+                    buf.extend_from_slice(&records::encode_message(&msg.info));
+                } else {
+                    // Only the flags byte and the MODSEQ differ.
+                    buf.extend_from_slice(bytes);
+                    records::patch_message(&mut buf, msg.info.flags, msg.info.modseq);
+                }
+                debug_assert!(msg.keywords_changed || buf.len() == same_size);
+                // SAFETY: `buf` is owned, not borrowed from the database, and
+                // the key is the one the cursor stands on.
+                let key = records::uid_key(mb.id, uid);
+                unsafe { cursor.put_current(&key, &buf)? };
+                st.updated.push(msg.into_update());
+            }
+        } else {
+            for uid in uids {
+                let Some(msg) = self.message(wtxn, mb.id, uid)? else {
+                    continue;
+                };
+                let Some(msg) = st.apply(&mut mb, msg)? else {
+                    continue;
+                };
+                if msg.changed {
+                    self.messages.put(
+                        wtxn,
+                        &records::uid_key(mb.id, uid),
+                        &records::encode_message(&msg.info),
+                    )?;
+                }
+                st.updated.push(msg.into_update());
+            }
         }
-        if modseq.is_some() {
+        // One operation, one MODSEQ: every new row sorts after every old
+        // one, so deleting the old rows first in key order keeps the walk
+        // through the index local.
+        let FlagStore {
+            modseq,
+            mut moved,
+            updated,
+            modified,
+            ..
+        } = st;
+        if let Some(m) = modseq {
+            moved.sort_unstable();
+            for &(old, uid) in &moved {
+                if !self
+                    .modseqs
+                    .delete(wtxn, &records::modseq_key(mb.id, old, uid))?
+                {
+                    return Err(corruption(
+                        DB_MODSEQS,
+                        message_key_text(mb.id, uid),
+                        format!("no row for the message's modseq {old}"),
+                    ));
+                }
+            }
+            for &(_, uid) in &moved {
+                self.modseqs
+                    .put(wtxn, &records::modseq_key(mb.id, m, uid), &[])?;
+            }
             self.put_mailbox(wtxn, &mb)?;
         }
         Ok(Stored {
@@ -682,7 +870,7 @@ impl Tables {
                 modseq: m,
                 ..msg
             };
-            self.put_message(wtxn, dst.id, &copy, None)?;
+            self.put_message(wtxn, dst.id, &copy)?;
             count_in(&mut dst, copy.flags, copy.size);
             bytes += i64::from(copy.size);
             pairs.push((uid, new_uid));
@@ -761,7 +949,7 @@ impl Tables {
                 modseq: target_modseq,
                 ..msg
             };
-            self.put_message(wtxn, target.id, &moved, None)?;
+            self.put_message(wtxn, target.id, &moved)?;
             count_in(&mut target, moved.flags, moved.size);
         }
         target.keywords = inbox.keywords.clone();

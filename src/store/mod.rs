@@ -227,7 +227,7 @@ pub use admin::{
 pub use mailboxes::{MAX_MAILBOX_NAME_LEN, normalize_mailbox_name};
 pub use quota::{LimitChange, Quota, QuotaResource};
 pub use read::Reader;
-pub use records::{BodyMeta, Flags, MailboxInfo, MessageInfo, SpecialUse};
+pub use records::{BodyMeta, Flags, MailboxInfo, MessageHead, MessageInfo, SpecialUse};
 pub use users::{DEFAULT_MAILBOXES, UserRecord, normalize_user_name, unix_millis_now};
 pub use writer::{
     Appended, Copied, CopyResult, DeliveryCopy, Expunged, FlagUpdate, Moved, NewMessage, StoreMode,

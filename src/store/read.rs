@@ -8,7 +8,7 @@
 
 use heed::{RoTxn, WithoutTls};
 
-use super::records::{BodyMeta, MailboxInfo, MessageInfo};
+use super::records::{BodyMeta, MailboxInfo, MessageHead, MessageInfo};
 use super::{Store, StoreError, Tables, normalize_mailbox_name};
 
 /// A snapshot of the store.
@@ -92,7 +92,30 @@ impl<'s> Reader<'s> {
         mailbox_id: u64,
         modseq: u64,
     ) -> Result<Vec<MessageInfo>, StoreError> {
-        self.tables.changed_since(&self.txn, mailbox_id, modseq)
+        self.tables
+            .changed_since(&self.txn, mailbox_id, modseq, &[])
+    }
+
+    /// `changed_since` without the UIDs in `skip` (ascending), whose
+    /// records are not read.
+    pub fn changed_since_except(
+        &self,
+        mailbox_id: u64,
+        modseq: u64,
+        skip: &[u32],
+    ) -> Result<Vec<MessageInfo>, StoreError> {
+        self.tables
+            .changed_since(&self.txn, mailbox_id, modseq, skip)
+    }
+
+    /// The fixed-size head of every message of the mailbox (no keywords),
+    /// UID ascending, in one cursor walk.
+    pub fn message_heads(
+        &self,
+        mailbox_id: u64,
+        each: &mut dyn FnMut(MessageHead),
+    ) -> Result<(), StoreError> {
+        self.tables.message_heads(&self.txn, mailbox_id, each)
     }
 
     /// UIDs expunged after `modseq`, ascending (RFC 7162 VANISHED).

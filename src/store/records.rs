@@ -482,6 +482,54 @@ pub(super) fn decode_message(uid: u32, bytes: &[u8]) -> Decoded<MessageInfo> {
     })
 }
 
+/// Sets the system flags and MODSEQ of an encoded message record in place
+/// (bytes 25 and 26..34): a STORE that leaves the keywords alone changes
+/// nothing else, so the record keeps its size. `buf` is a record that
+/// `decode_message` accepted.
+pub(super) fn patch_message(buf: &mut [u8], flags: Flags, modseq: u64) {
+    if let Some(b) = buf.get_mut(25) {
+        *b = flags.bits();
+    }
+    if let Some(m) = buf.get_mut(26..34) {
+        m.copy_from_slice(&modseq.to_be_bytes());
+    }
+}
+
+/// The fixed-size head of a message record: everything but the keywords,
+/// which a search on flags, sizes and dates does not look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageHead {
+    pub uid: u32,
+    pub internal_date: i64,
+    pub tz_offset: i32,
+    pub size: u32,
+    pub flags: Flags,
+    pub modseq: u64,
+}
+
+/// Reads the fixed-size head of a message record (bytes 0..34), checking
+/// its version and flag bits; the keyword list after it is not read.
+pub(super) fn decode_message_head(uid: u32, bytes: &[u8]) -> Decoded<MessageHead> {
+    let mut r = ByteReader::new(bytes);
+    r.version(MESSAGE_V1)?;
+    let _body_id = r.u64("body id")?;
+    let internal_date = r.i64("internal date")?;
+    let tz_offset = r.i32("zone offset")?;
+    let size = r.u32("size")?;
+    let bits = r.u8("flags")?;
+    let flags = Flags::from_bits(bits)
+        .ok_or_else(|| DecodeError::new(format!("unknown flag bits {bits:#04x}")))?;
+    let modseq = r.u64("modseq")?;
+    Ok(MessageHead {
+        uid,
+        internal_date,
+        tz_offset,
+        size,
+        flags,
+        modseq,
+    })
+}
+
 /// Reads only the flags of a message record (expunge scans every message
 /// of a mailbox for `\Deleted`).
 pub(super) fn message_flags(bytes: &[u8]) -> Decoded<Flags> {

@@ -106,6 +106,10 @@ impl Session {
             return;
         };
         let (mailbox_id, since, last_uid) = (view.mailbox_id, view.modseq, view.last_uid());
+        // This command's own changes are not read back: they are reported
+        // already, or not at all (.SILENT). Only UIDs the view has may be
+        // left out, so a new message is never missed.
+        let own: Vec<u32> = skip.iter().copied().filter(|&u| u <= last_uid).collect();
         let snapshot = self.mail.read(|r| {
             let Some(mb) = r.mailbox_by_id(mailbox_id)? else {
                 return Ok(None);
@@ -123,7 +127,7 @@ impl Session {
                 mb.highest_modseq,
                 mb.recent_floor,
                 r.expunged_since(mailbox_id, since)?,
-                r.changed_since(mailbox_id, since)?,
+                r.changed_since_except(mailbox_id, since, &own)?,
                 mb.keywords,
             )))
         });

@@ -823,3 +823,115 @@ fn an_address_field_without_addresses_is_searched_as_text() {
     assert!(one_matches(raw, &To(s("undisclosed-recipients"))));
     assert!(!one_matches(raw, &To(s(";"))));
 }
+
+/// `matches_head` (the record-only SEARCH path) answers as `matches` does,
+/// over many flag sets, sizes, dates and keys on them.
+#[test]
+fn head_path_agrees_with_the_general_path() {
+    use crate::types::internal_date;
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).expect("date");
+    let set = |lo: u32, hi: u32| {
+        SequenceSet(vec![SeqRange {
+            start: SeqOrUid::Value(NonZeroU32::new(lo).expect("nonzero")),
+            end: SeqOrUid::Value(NonZeroU32::new(hi).expect("nonzero")),
+        }])
+    };
+    let keys = vec![
+        SearchKey::Unseen,
+        SearchKey::Flagged,
+        SearchKey::Or(Box::new(SearchKey::Answered), Box::new(SearchKey::Flagged)),
+        SearchKey::And(vec![SearchKey::Unseen, SearchKey::Since(d(2024, 3, 1))]),
+        SearchKey::Not(Box::new(SearchKey::Deleted)),
+        SearchKey::New,
+        SearchKey::Old,
+        SearchKey::And(vec![SearchKey::Draft, SearchKey::Larger(5000)]),
+        SearchKey::Or(
+            Box::new(SearchKey::Smaller(900)),
+            Box::new(SearchKey::On(d(2024, 2, 29))),
+        ),
+        SearchKey::And(vec![SearchKey::Before(d(2024, 3, 1)), SearchKey::Seen]),
+        SearchKey::Uid(set(10, 40)),
+        SearchKey::SequenceSet(set(3, 7)),
+        SearchKey::ModSeq(50),
+        SearchKey::All,
+    ];
+    // A small deterministic generator: the cases stay the same each run.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for key in &keys {
+        let matcher = Matcher::new(key, Charset::UsAscii);
+        assert!(matcher.head_only(), "{key:?}");
+        for i in 0..500u32 {
+            let r = next();
+            let bits = r as u8;
+            let size = (r >> 8) as u32 % 10_000;
+            // Around the end of February 2024, in zones either side of UTC.
+            let secs = 1_709_000_000 + (r >> 24) as i64 % 400_000;
+            let off = ((r >> 48) as i32 % 27 - 13) * 3600;
+            let (seq, uid, modseq) = (i % 12 + 1, i % 60 + 1, (r >> 40) % 100);
+            let head = HeadFacts {
+                seq,
+                uid,
+                answered: bits & 1 != 0,
+                flagged: bits & 2 != 0,
+                deleted: bits & 4 != 0,
+                seen: bits & 8 != 0,
+                draft: bits & 16 != 0,
+                recent: bits & 32 != 0,
+                size,
+                internal_date: (secs, off),
+                modseq,
+            };
+            let mut flags = Vec::new();
+            for (on, f) in [
+                (head.answered, Flag::Answered),
+                (head.flagged, Flag::Flagged),
+                (head.deleted, Flag::Deleted),
+                (head.seen, Flag::Seen),
+                (head.draft, Flag::Draft),
+            ] {
+                if on {
+                    flags.push(FlagFetch::Flag(f));
+                }
+            }
+            if head.recent {
+                flags.push(FlagFetch::Recent);
+            }
+            let facts = MessageFacts {
+                seq: NonZeroU32::new(seq).expect("nonzero"),
+                uid: NonZeroU32::new(uid).expect("nonzero"),
+                flags,
+                internal_date: internal_date(secs, off),
+                size,
+                raw: &[],
+                envelope: &[],
+                body: &[],
+                bodystructure: &[],
+                parts: &[],
+                sent_date: None,
+                modseq,
+            };
+            assert_eq!(
+                matcher.matches_head(&head, 12, 60),
+                matcher.matches(&facts, 12, 60),
+                "{key:?} on {head:?}"
+            );
+        }
+    }
+    for key in [
+        SearchKey::Keyword("$Junk".into()),
+        SearchKey::SentSince(d(2024, 1, 1)),
+        SearchKey::Subject(b"x".to_vec()),
+        SearchKey::Or(
+            Box::new(SearchKey::Seen),
+            Box::new(SearchKey::Body(b"y".to_vec())),
+        ),
+    ] {
+        assert!(!Matcher::new(&key, Charset::UsAscii).head_only(), "{key:?}");
+    }
+}
