@@ -17,6 +17,7 @@
 #   ROOST_PORT [11143]  ROOST_TLS_PORT [11993]  DOVECOT_PORT [10143]
 #   WORKLOADS ["append header-sync body-fetch flags search"]
 #   IDLE_CONNS [1000]  SKIP_BUILD (set to skip cargo build)
+#   ROOST_BIN [target/release/roost]
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,7 +34,7 @@ roost_tls_port=${ROOST_TLS_PORT:-11993}
 dovecot_port=${DOVECOT_PORT:-10143}
 workloads=${WORKLOADS:-append header-sync body-fetch flags search}
 idle_conns=${IDLE_CONNS:-1000}
-roost=$repo/target/release/roost
+roost=${ROOST_BIN:-$repo/target/release/roost}
 
 mkdir -p "$out"
 log() { echo "[run-compare] $*" >&2; }
@@ -79,9 +80,13 @@ for i in 1 2 3 4 5 6 7 8; do
     echo bench | "$roost" user add "bench$i" --password-stdin --data-dir "$roost_dir" >/dev/null
 done
 
+# A thousand idlers from one loopback address, as one user: above the
+# default per-address and per-user connection limits.
+printf '[limits]\nmax_connections_per_ip = 100000\nmax_connections_per_user = 100000\n' > "$out/roost.toml"
+
 log "starting roost on 127.0.0.1:$roost_port"
-"$roost" serve --data-dir "$roost_dir" --imap "127.0.0.1:$roost_port" \
-    --imaps "127.0.0.1:$roost_tls_port" > "$out/roost.log" 2>&1 &
+"$roost" serve --config "$out/roost.toml" --data-dir "$roost_dir" --imap "127.0.0.1:$roost_port" \
+    --imaps "127.0.0.1:$roost_tls_port" --admin "" > "$out/roost.log" 2>&1 &
 roost_pid=$!
 for _ in $(seq 50); do
     (exec 3<>"/dev/tcp/127.0.0.1/$roost_port") 2>/dev/null && break
