@@ -459,26 +459,18 @@ pub(super) fn encode_message(m: &MessageInfo) -> Vec<u8> {
 
 pub(super) fn decode_message(uid: u32, bytes: &[u8]) -> Decoded<MessageInfo> {
     let mut r = ByteReader::new(bytes);
-    r.version(MESSAGE_V1)?;
-    let body_id = r.u64("body id")?;
-    let internal_date = r.i64("internal date")?;
-    let tz_offset = r.i32("zone offset")?;
-    let size = r.u32("size")?;
-    let bits = r.u8("flags")?;
-    let flags = Flags::from_bits(bits)
-        .ok_or_else(|| DecodeError::new(format!("unknown flag bits {bits:#04x}")))?;
-    let modseq = r.u64("modseq")?;
+    let (body_id, head) = read_message_head(&mut r, uid)?;
     let keywords = decode_keywords(&mut r)?;
     r.finish()?;
     Ok(MessageInfo {
         uid,
         body_id,
-        internal_date,
-        tz_offset,
-        size,
-        flags,
+        internal_date: head.internal_date,
+        tz_offset: head.tz_offset,
+        size: head.size,
+        flags: head.flags,
         keywords,
-        modseq,
+        modseq: head.modseq,
     })
 }
 
@@ -510,9 +502,13 @@ pub struct MessageHead {
 /// Reads the fixed-size head of a message record (bytes 0..34), checking
 /// its version and flag bits; the keyword list after it is not read.
 pub(super) fn decode_message_head(uid: u32, bytes: &[u8]) -> Decoded<MessageHead> {
-    let mut r = ByteReader::new(bytes);
+    read_message_head(&mut ByteReader::new(bytes), uid).map(|(_, head)| head)
+}
+
+/// The version and fixed fields of a message record, and its body id.
+fn read_message_head(r: &mut ByteReader<'_>, uid: u32) -> Decoded<(u64, MessageHead)> {
     r.version(MESSAGE_V1)?;
-    let _body_id = r.u64("body id")?;
+    let body_id = r.u64("body id")?;
     let internal_date = r.i64("internal date")?;
     let tz_offset = r.i32("zone offset")?;
     let size = r.u32("size")?;
@@ -520,14 +516,17 @@ pub(super) fn decode_message_head(uid: u32, bytes: &[u8]) -> Decoded<MessageHead
     let flags = Flags::from_bits(bits)
         .ok_or_else(|| DecodeError::new(format!("unknown flag bits {bits:#04x}")))?;
     let modseq = r.u64("modseq")?;
-    Ok(MessageHead {
-        uid,
-        internal_date,
-        tz_offset,
-        size,
-        flags,
-        modseq,
-    })
+    Ok((
+        body_id,
+        MessageHead {
+            uid,
+            internal_date,
+            tz_offset,
+            size,
+            flags,
+            modseq,
+        },
+    ))
 }
 
 /// Reads only the flags of a message record (expunge scans every message

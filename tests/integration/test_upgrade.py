@@ -8,6 +8,7 @@ A new format adds a row to FIXTURES (see tests/fixtures/README.md)."""
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import imaplib
 import json
 import re
@@ -18,6 +19,11 @@ import pytest
 from conftest import HOST, REPO, Server
 
 FIXTURES_DIR = REPO / "tests" / "fixtures"
+
+# What a fixture holds is read back the way its generator recorded it.
+_spec = importlib.util.spec_from_file_location("make_store_fixture", FIXTURES_DIR / "make_store_fixture.py")
+fixture = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fixture)
 CURRENT_FORMAT = 3  # store::FORMAT_VERSION
 
 # (fixture directory, the format version its store was written in)
@@ -38,56 +44,14 @@ def unpack(name: str, data_dir) -> dict:
     return json.loads((FIXTURES_DIR / name / "expected.json").read_text())
 
 
-def listed(lines) -> list[tuple[str, str]]:
-    out = []
-    for line in lines:
-        if line is None:
-            continue
-        m = re.match(rb'\(([^)]*)\) (?:"[^"]*"|NIL) (.*)$', line)
-        name = m.group(2).decode()
-        out.append((name[1:-1] if name.startswith('"') else name, m.group(1).decode()))
-    return sorted(out)
-
-
-def state(c: imaplib.IMAP4, name: str) -> dict:
-    import hashlib
-
-    quoted = f'"{name}"'
-    typ, (status,) = c.status(quoted, "(MESSAGES UIDNEXT UIDVALIDITY)")
-    assert typ == "OK", status
-    nums = dict(re.findall(rb"(MESSAGES|UIDNEXT|UIDVALIDITY) (\d+)", status))
-    assert c.select(quoted, readonly=True)[0] == "OK"
-    messages = []
-    if int(nums[b"MESSAGES"]):
-        typ, data = c.uid("FETCH", "1:*", "(UID FLAGS RFC822.SIZE BODY.PEEK[])")
-        assert typ == "OK", data
-        for item in data:
-            if not isinstance(item, tuple):
-                continue
-            head, body = item
-            flags = re.search(rb"FLAGS \(([^)]*)\)", head).group(1).decode().split()
-            messages.append({
-                "uid": int(re.search(rb"UID (\d+)", head).group(1)),
-                "flags": sorted(f for f in flags if f != "\\Recent"),
-                "size": int(re.search(rb"RFC822\.SIZE (\d+)", head).group(1)),
-                "sha256": hashlib.sha256(body).hexdigest(),
-            })
-    c.close()
-    return {
-        "uidvalidity": int(nums[b"UIDVALIDITY"]),
-        "uidnext": int(nums[b"UIDNEXT"]),
-        "messages": sorted(messages, key=lambda m: m["uid"]),
-    }
-
-
 def check_holds(srv: Server, expected: dict) -> None:
     for user, want in expected["users"].items():
         c = imaplib.IMAP4(HOST, srv.imap_port, timeout=30)
         c.login(user, want["password"])
-        every = listed(c.list('""', "*")[1])
+        every = fixture.listed(c.list('""', "*")[1])
         assert [n for n, _ in every] == want["mailboxes"], (user, every)
-        assert [n for n, _ in listed(c.lsub('""', "*")[1])] == want["subscribed"], user
-        got = {n: state(c, n) for n, attrs in every if "\\Noselect" not in attrs}
+        assert [n for n, _ in fixture.listed(c.lsub('""', "*")[1])] == want["subscribed"], user
+        got = {n: fixture.mailbox_state(c, n) for n, attrs in every if "\\Noselect" not in attrs}
         assert got == want["state"], user
         c.logout()
         # A wrong password is still refused: the hash came through as a hash.
