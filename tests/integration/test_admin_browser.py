@@ -82,8 +82,8 @@ def imap_ok(srv: Server, user: str, password: str) -> bool:
 
 def test_the_panel_end_to_end_in_chromium(tmp_path, browser):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 
     srv = Server(tmp_path / "srv", {"auth": {"failure_delay_ms": 50}})
     srv.start()
@@ -93,8 +93,22 @@ def test_the_panel_end_to_end_in_chromium(tmp_path, browser):
 
         def click(button) -> None:
             # Wait for the next page: the clicked element goes stale.
+            # Chromedriver sometimes says so as "Node ... does not belong
+            # to the document" instead of a stale-element error.
             button.click()
-            WebDriverWait(browser, 20).until(EC.staleness_of(button))
+
+            def gone(_) -> bool:
+                try:
+                    button.is_enabled()
+                    return False
+                except StaleElementReferenceException:
+                    return True
+                except WebDriverException as e:
+                    if "does not belong to the document" in str(e):
+                        return True
+                    raise
+
+            WebDriverWait(browser, 20).until(gone)
 
         def fill(fields: dict, submit_in: str = "main form") -> None:
             form = None
